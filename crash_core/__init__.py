@@ -1,0 +1,59 @@
+"""crash_core: the machine-learning crash course as a small, fast neural-network library.
+
+Use it as ``import crash_core as cc``. Names are loaded on first use, so importing the
+package is cheap and a sub-module is only imported when it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (one place per name)
+_NAMES = {
+    "Network": "crash_core.network",
+    "NotFittedError": "crash_core.exceptions",
+    "Perceptron": "crash_core.models.perceptron",
+    "LogisticRegression": "crash_core.models.logistic",
+    "MLPClassifier": "crash_core.models.mlp",
+    "MLPRegressor": "crash_core.models.mlp",
+    "History": "crash_core.callbacks",
+    "load": "crash_core.io",
+}
+_SUBMODULES = (
+    "functional",
+    "optimizers",
+    "schedules",
+    "callbacks",
+    "datasets",
+    "plot",
+    "io",
+    "models",
+    "network",
+)
+
+__all__ = sorted([*_NAMES, *_SUBMODULES, "get_include", "__version__"])
+
+
+def get_include() -> str:
+    """Directory holding the kernels' ``.pxd`` files, for ``cimport`` from other projects."""
+    from pathlib import Path
+
+    return str(Path(__file__).parent / "_kernels")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"crash_core.{name}")
+    else:
+        raise AttributeError(f"module 'crash_core' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

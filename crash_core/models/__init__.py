@@ -1,0 +1,1 @@
+"""The estimators: Perceptron, LogisticRegression, MLPClassifier, MLPRegressor."""
