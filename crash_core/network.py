@@ -1,0 +1,367 @@
+"""``cc.Network``: the compute object behind every model.
+
+A network is a stack of dense layers.  Layer i maps a batch A (rows x n_in) to
+f(A W_i + b_i); hidden layers use sigmoid, tanh or relu, the output layer sigmoid (one
+unit, binary), softmax (k classes) or identity (regression).  Every weight and bias lives
+in ONE contiguous 1-D array ``params``; ``weights[i]`` (n_in x n_out) and ``biases[i]``
+(n_out,) are views into it, so an optimizer step, a snapshot or a restore is one pass over
+one buffer.
+
+The loss is the mean over samples of the cross-entropy (sigmoid/softmax) or of
+0.5 * sum over outputs of the squared error (identity), plus l1 * sum|w| + l2 * sum w^2
+over the weights (never the biases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from crash_core._kernels import network as _kernel
+from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
+
+__all__ = ["Network", "EpochTrainer", "ACTIVATIONS", "OUTPUTS"]
+
+ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2}
+OUTPUTS = {"sigmoid": 0, "softmax": 1, "identity": 2}
+DTYPES = {"float32": np.float32, "float64": np.float64}
+# rows fed forward at a time at prediction: big enough for efficient matrix products,
+# small enough for the activations to stay in cache
+PREDICT_CHUNK = 512
+
+
+def _names(options: dict[str, int]) -> str:
+    return ", ".join(repr(k) for k in options)
+
+
+def resolve_dtype(dtype: Any) -> type:
+    """'float32' / 'float64' (or the numpy types) -> the numpy scalar type."""
+    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if key not in DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
+    return DTYPES[key]
+
+
+def make_rng(random_state: Any) -> np.random.Generator:
+    """None (fresh entropy), an int seed, a numpy Generator or RandomState -> a Generator."""
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        if random_state is not None and random_state < 0:
+            raise ValueError(f"random_state must be >= 0, got {random_state}.")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    raise TypeError(
+        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}."
+    )
+
+
+class Network:
+    """A fully connected feed-forward network over one flat parameter buffer.
+
+    Parameters
+    ----------
+    layer_sizes : widths from the input to the output layer, e.g. (2, 64, 64, 1).
+    activation : hidden activation, one of "sigmoid", "tanh", "relu", or one per hidden layer.
+    output : "sigmoid" (one unit, binary), "softmax" (k >= 2 units) or "identity".
+    dtype : "float32" or "float64".
+    random_state : seed for the initial weights and the shuffling of ``train_epoch``.
+
+    Weights start He-uniform, U(+-sqrt(6 / n_in)), in front of relu units and
+    Glorot-uniform, U(+-sqrt(6 / (n_in + n_out))), elsewhere; biases start at zero.
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        output: str = "sigmoid",
+        dtype: Any = "float64",
+        random_state: Any = None,
+    ) -> None:
+        sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        if (
+            sizes is None
+            or len(sizes) < 2
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes)
+            or min(sizes) < 1
+        ):
+            raise ValueError(
+                f"layer_sizes must be a sequence of at least two positive ints "
+                f"(inputs, ..., outputs), got {layer_sizes!r}."
+            )
+        self.layer_sizes = tuple(int(s) for s in sizes)
+        n_hidden = len(sizes) - 2
+        acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(acts) != n_hidden:
+            raise ValueError(
+                f"activation lists {len(acts)} names for {n_hidden} hidden layers; give one "
+                "name for all of them or one per hidden layer."
+            )
+        for a in acts:
+            if a not in ACTIVATIONS:
+                raise ValueError(f"Unknown activation {a!r}. Valid options: {_names(ACTIVATIONS)}.")
+        if output not in OUTPUTS:
+            raise ValueError(f"Unknown output {output!r}. Valid options: {_names(OUTPUTS)}.")
+        if output == "sigmoid" and sizes[-1] != 1:
+            raise ValueError(
+                f"A sigmoid output has one unit (binary), got {sizes[-1]}; use output='softmax' "
+                "for several classes."
+            )
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError("A softmax output needs at least 2 units; use output='sigmoid'.")
+        self.activation = activation if isinstance(activation, str) else tuple(acts)
+        self.activations = tuple(acts)
+        self.output = output
+        self.dtype = np.dtype(resolve_dtype(dtype))
+        self.random_state = random_state
+
+        # (n_in, n_out, weight offset, bias offset) per layer: the kernels' map of params
+        table, offset = [], 0
+        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            table.append((n_in, n_out, offset, offset + n_in * n_out))
+            offset += n_in * n_out + n_out
+        self.layers = np.array(table, dtype=np.intp).reshape(-1, 4)
+        self.kinds = np.array([ACTIVATIONS[a] for a in acts], dtype=np.intc)
+        self.out_kind = OUTPUTS[output]
+        self.params = np.zeros(offset, dtype=self.dtype)
+        self.weights, self.biases = self.split(self.params)
+        self._rng = make_rng(random_state)
+        self.initialize(self._rng)
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def n_features(self) -> int:
+        return self.layer_sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layer_sizes[-1]
+
+    @property
+    def n_params(self) -> int:
+        return self.params.size
+
+    def split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Views (weight_list, bias_list) of any array laid out like ``params``."""
+        flat = np.asarray(flat)
+        if flat.ndim != 1 or flat.size != self.params.size:
+            raise ValueError(
+                f"split needs a 1-D array of {self.params.size} values (the layout of params), "
+                f"got shape {flat.shape}."
+            )
+        weights = [flat[w : w + i * o].reshape(i, o) for i, o, w, _ in self.layers]
+        biases = [flat[b : b + o] for _, o, _, b in self.layers]
+        return weights, biases
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Fresh weights (He for relu, Glorot otherwise) and zero biases, in place."""
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            n_in, n_out = w.shape
+            relu_next = i < len(self.activations) and self.activations[i] == "relu"
+            limit = np.sqrt(6.0 / n_in) if relu_next else np.sqrt(6.0 / (n_in + n_out))
+            w[...] = rng.uniform(-limit, limit, size=w.shape)
+            b[...] = 0
+
+    def copy(self) -> Network:
+        """An independent network with the same structure and parameters."""
+        clone = Network.__new__(Network)
+        clone.__dict__.update(self.__dict__)
+        clone.params = self.params.copy()
+        clone.weights, clone.biases = clone.split(clone.params)
+        clone._rng = np.random.default_rng(self._rng.integers(2**63))
+        return clone
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["weights"], state["biases"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.weights, self.biases = self.split(self.params)
+
+    def __repr__(self) -> str:
+        return (
+            f"Network(layer_sizes={self.layer_sizes}, activation={self.activation!r}, "
+            f"output={self.output!r}, dtype={self.dtype.name!r})"
+        )
+
+    # ------------------------------------------------------------------ data
+    def _inputs(self, X: Any) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.n_features}), got {X.shape}; "
+                "reshape it or build the network with a matching first layer size."
+            )
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            raise ValueError("X contains NaN or infinity; impute or drop those values first.")
+        return X
+
+    def targets(self, y: Any, n_samples: int) -> np.ndarray:
+        """y as the kernels take it: an (n, n_outputs) array of the network's dtype.
+
+        sigmoid: 0/1 values; softmax: integer class indices or one-hot rows;
+        identity: targets, (n,) for one output or (n, k).
+        """
+        y = np.asarray(y)
+        k = self.n_outputs
+        if y.shape[0] != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}; pass one target per row.")
+        if self.output == "softmax" and y.ndim == 1:
+            if y.dtype.kind not in "iub" and not np.all(np.mod(y, 1) == 0):
+                raise ValueError("softmax targets must be integer class indices or one-hot rows.")
+            idx = y.astype(np.intp)
+            if idx.size and (idx.min() < 0 or idx.max() >= k):
+                raise ValueError(f"class indices must lie in [0, {k - 1}] for {k} output units.")
+            Y = np.zeros((n_samples, k), dtype=self.dtype)
+            Y[np.arange(n_samples), idx] = 1
+            return Y
+        Y = np.ascontiguousarray(y.reshape(n_samples, -1), dtype=self.dtype)
+        if Y.shape[1] != k:
+            raise ValueError(f"y must have {k} column(s) for this network, got {Y.shape[1]}.")
+        if not np.isfinite(Y).all():
+            raise ValueError("y contains NaN or infinity; drop those rows first.")
+        return Y
+
+    # ------------------------------------------------------------------ compute
+    def forward(self, X: Any) -> np.ndarray:
+        """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax."""
+        X = self._inputs(X)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
+        acts = np.empty(cap * int(self.layers[:, 1].sum()), dtype=self.dtype)
+        _kernel.forward_(self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap)
+        return out
+
+    def loss_and_grad(
+        self, X: Any, y: Any, l1: float = 0.0, l2: float = 0.0, sample_weight: Any = None
+    ) -> tuple[float, np.ndarray]:
+        """(loss, grad) at the current parameters; ``grad`` has the layout of ``params``.
+
+        loss = sum_i w_i L_i / sum_i w_i + l1 sum|W| + l2 sum W^2 (w_i = 1 without weights).
+        """
+        X = self._inputs(X)
+        if X.shape[0] == 0:
+            raise ValueError("X is empty; loss_and_grad needs at least one sample.")
+        Y = self.targets(y, X.shape[0])
+        weighted = sample_weight is not None
+        sw = (
+            np.ascontiguousarray(sample_weight, dtype=self.dtype)
+            if weighted
+            else np.zeros(0, dtype=self.dtype)
+        )
+        n = X.shape[0]
+        widest = int(self.layers[:, :2].max())
+        grad = np.empty_like(self.params)
+        acts = np.empty(n * int(self.layers[:, 1].sum()), dtype=self.dtype)
+        delta = np.empty(n * widest, dtype=self.dtype)
+        spare = np.empty(n * widest, dtype=self.dtype)
+        loss, _ = _kernel.loss_and_grad_(
+            self.params, grad, self.layers, self.kinds, self.out_kind, X, Y, sw, weighted,
+            float(l1), float(l2), acts, delta, spare,
+        )
+        return float(loss), grad
+
+    def train_epoch(
+        self,
+        X: Any,
+        y: Any,
+        batch_size: int = 32,
+        learning_rate: float = 0.01,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        shuffle: bool = True,
+        random_state: Any = None,
+    ) -> tuple[float, float]:
+        """One epoch of plain mini-batch SGD in one kernel call: (mean loss, accuracy).
+
+        Accuracy is NaN for an identity output.  Without ``random_state`` the batches
+        are shuffled by the network's own generator (seeded by its ``random_state``).
+        """
+        X = self._inputs(X)
+        Y = self.targets(y, X.shape[0])
+        trainer = EpochTrainer(self, batch_size, "sgd")
+        rng = self._rng if random_state is None else make_rng(random_state)
+        order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+        loss_sum, correct = trainer.run(X, Y, order, learning_rate, l1, l2)
+        n = X.shape[0]
+        accuracy = correct / n if self.output != "identity" and n else float("nan")
+        return (loss_sum / n if n else float("nan")), accuracy
+
+
+class EpochTrainer:
+    """Everything one fit needs between epochs, allocated once: the batch buffers, the
+    optimizer state and the dropout generator.  ``run`` is one call of the epoch kernel.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        batch_size: int,
+        optimizer: str | Optimizer = "sgd",
+        dropout: Sequence[float] | None = None,
+        seed: int = 0,
+        state: OptimizerState | None = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        self.network = network
+        self.optimizer = resolve_optimizer(optimizer)
+        dt = network.dtype
+        n_layers = len(network.layers)
+        widths = int(network.layers[:, 1].sum())
+        widest = int(network.layers[:, :2].max())
+        rates = np.zeros(max(n_layers - 1, 1), dtype=np.float64)
+        if dropout is not None:
+            rates[: n_layers - 1] = dropout
+        self.rates = rates
+        self.use_dropout = bool(rates.any())
+        # the batch never exceeds the data, so its buffers need no more rows than that
+        self.capacity = int(batch_size)
+        cap = self.capacity
+        self.grad = np.empty(network.n_params, dtype=dt)
+        self.xb = np.empty(cap * network.n_features, dtype=dt)
+        self.yb = np.empty(cap * network.n_outputs, dtype=dt)
+        self.wb = np.empty(cap, dtype=dt)
+        self.acts = np.empty(cap * widths, dtype=dt)
+        self.delta = np.empty(cap * widest, dtype=dt)
+        self.spare = np.empty(cap * widest, dtype=dt)
+        self.dmask = np.empty(cap * widths if self.use_dropout else 1, dtype=dt)
+        self.state = state if state is not None else self.optimizer.init_state(network.n_params, dt)
+        from crash_core._kernels.random import new_state
+
+        self.rng = new_state(int(seed) % 2**64)
+
+    def run(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        order: np.ndarray,
+        learning_rate: float,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        sample_weight: np.ndarray | None = None,
+    ) -> tuple[float, int]:
+        """Train one epoch over X[order]; returns (sum_i w_i L_i + batch penalties, correct)."""
+        net = self.network
+        kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
+        weighted = sample_weight is not None
+        sw = sample_weight if weighted else self.wb[:0]
+        total, correct, t = _kernel.train_epoch_(
+            net.params, net.layers, net.kinds, net.out_kind, X, Y, sw, weighted,
+            np.ascontiguousarray(order, dtype=np.intp), self.capacity,
+            kind, float(learning_rate), momentum, beta1, beta2, eps, float(l1), float(l2),
+            self.state.t, self.state.state1, self.state.state2,
+            self.rates, self.use_dropout, self.rng,
+            self.grad, self.xb, self.yb, self.wb, self.acts, self.delta, self.spare, self.dmask,
+        )
+        self.state.t = int(t)
+        return float(total), int(correct)

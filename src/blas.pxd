@@ -1,0 +1,43 @@
+# Row-major wrappers over scipy's BLAS for the fused ``floating`` type.
+#
+# BLAS is column-major; a row-major matrix read column-major is its transpose, so the
+# row-major product C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T.
+# Everything here is ``inline`` so that a kernel that cimports it needs no other compiled
+# module at run time (see setup.py).
+
+from cython cimport floating
+from scipy.linalg.cython_blas cimport sgemm, dgemm, saxpy, daxpy, sdot, ddot
+
+
+cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                      const floating* a, int lda, const floating* b, int ldb,
+                      floating beta, floating* c, int ldc) noexcept nogil:
+    """C (m x n) = alpha op(A) op(B) + beta C, row-major; op(A) is m x k, op(B) is k x n."""
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    if m == 0 or n == 0:
+        return
+    if floating is float:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+              &beta, c, &ldc)
+    else:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
+              &beta, c, &ldc)
+
+
+cdef inline void axpy(int n, floating alpha, const floating* x, floating* y) noexcept nogil:
+    """y += alpha x."""
+    cdef int one = 1
+    if floating is float:
+        saxpy(&n, &alpha, <float*> x, &one, y, &one)
+    else:
+        daxpy(&n, &alpha, <double*> x, &one, y, &one)
+
+
+cdef inline floating dot(int n, const floating* x, const floating* y) noexcept nogil:
+    """x . y"""
+    cdef int one = 1
+    if floating is float:
+        return sdot(&n, <float*> x, &one, <float*> y, &one)
+    else:
+        return ddot(&n, <double*> x, &one, <double*> y, &one)

@@ -1,0 +1,112 @@
+# Dense layers over the flat parameter buffer.  ``layers`` holds, per layer,
+# (n_in, n_out, weight offset, bias offset); W is stored row-major (n_in x n_out), so a
+# batch A (rows x n_in) feeds forward as  Z = A W + b  and back as
+#   dW = A^T delta,   db = sum over rows of delta,   delta_prev = (delta W^T) * f'(A).
+# Activations of layer l for a batch of capacity ``cap`` rows start at
+# cap * (n_out_0 + ... + n_out_{l-1}) in the activation buffer.
+
+from cython cimport floating
+from libc.stdint cimport uint64_t
+from blas cimport gemm
+from activations cimport add_bias_activate, multiply_derivative, derivative
+from losses cimport output_activation
+from random cimport next_u64, drop_threshold
+
+
+cdef inline Py_ssize_t act_offset(const Py_ssize_t* layers, Py_ssize_t l,
+                                  Py_ssize_t cap) noexcept nogil:
+    cdef Py_ssize_t j, off = 0
+    for j in range(l):
+        off += layers[4 * j + 1]
+    return off * cap
+
+
+cdef inline void dropout(floating* a, floating* dmask, Py_ssize_t n, double rate, int kind,
+                         uint64_t* rng) noexcept nogil:
+    """Inverted dropout in place: a <- a m / (1 - rate) with m ~ Bernoulli(1 - rate).
+
+    ``dmask`` receives f'(z) m / (1 - rate), the factor the backward pass multiplies by.
+    """
+    cdef Py_ssize_t i
+    cdef uint64_t threshold = drop_threshold(rate)
+    cdef floating keep = <floating> (1.0 / (1.0 - rate))
+    for i in range(n):
+        if next_u64(rng) < threshold:
+            a[i] = 0
+            dmask[i] = 0
+        else:
+            dmask[i] = derivative(a[i], kind) * keep
+            a[i] = a[i] * keep
+
+
+cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                         const int* kinds, int out_kind, const floating* x, Py_ssize_t rows,
+                         Py_ssize_t cap, floating* acts, bint apply_output,
+                         const double* rates, floating* dmask, uint64_t* rng) noexcept nogil:
+    """Feed ``rows`` samples forward; the last layer's block holds logits (or outputs).
+
+    ``rates`` is NULL at prediction time, else the dropout rate per hidden layer.
+    """
+    cdef Py_ssize_t l, n_in, n_out, off = 0
+    cdef const floating* inp = x
+    cdef floating* out
+    for l in range(n_layers):
+        n_in = layers[4 * l]
+        n_out = layers[4 * l + 1]
+        out = acts + off
+        gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
+             params + layers[4 * l + 2], n_out, <floating> 0, out, n_out)
+        if l < n_layers - 1:
+            add_bias_activate(out, params + layers[4 * l + 3], rows, n_out, kinds[l])
+            if rates != NULL and rates[l] > 0:
+                dropout(out, dmask + off, rows * n_out, rates[l], kinds[l], rng)
+        else:
+            add_bias_activate(out, params + layers[4 * l + 3], rows, n_out, 3)
+            if apply_output:
+                output_activation(out, rows, n_out, out_kind)
+        inp = out
+        off += cap * n_out
+
+
+cdef inline void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
+                          Py_ssize_t n_layers, const int* kinds, const floating* x,
+                          Py_ssize_t rows, Py_ssize_t cap, const floating* acts,
+                          const double* rates, const floating* dmask,
+                          floating* delta, floating* spare) noexcept nogil:
+    """Backpropagate the output delta (in ``delta``) into ``grad``.
+
+    ``delta`` and ``spare`` are two buffers of cap x (widest layer) that the layers
+    take turns writing.
+    """
+    cdef Py_ssize_t l, i, j, n_in, n_out, prev_off
+    cdef const floating* a_prev
+    cdef floating* gb
+    cdef floating* swap
+    for l in range(n_layers - 1, -1, -1):
+        n_in = layers[4 * l]
+        n_out = layers[4 * l + 1]
+        if l > 0:
+            prev_off = act_offset(layers, l - 1, cap)
+            a_prev = acts + prev_off
+        else:
+            a_prev = x
+        gemm(True, False, n_in, n_out, rows, <floating> 1, a_prev, n_in, delta, n_out,
+             <floating> 0, grad + layers[4 * l + 2], n_out)
+        gb = grad + layers[4 * l + 3]
+        for j in range(n_out):
+            gb[j] = 0
+        for i in range(rows):
+            for j in range(n_out):
+                gb[j] = gb[j] + delta[i * n_out + j]
+        if l == 0:
+            break
+        gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
+             params + layers[4 * l + 2], n_out, <floating> 0, spare, n_in)
+        if rates != NULL and rates[l - 1] > 0:
+            for i in range(rows * n_in):
+                spare[i] = spare[i] * dmask[prev_off + i]
+        else:
+            multiply_derivative(spare, a_prev, rows * n_in, kinds[l - 1])
+        swap = delta
+        delta = spare
+        spare = swap

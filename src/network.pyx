@@ -1,0 +1,208 @@
+"""The multi-layer network kernels: feedforward, loss + backpropagation, and the epoch.
+
+``train_epoch`` is the one training path: a single call trains one epoch of mini-batch
+gradient descent (gather a shuffled batch into a preallocated buffer, feed forward,
+compute the loss and output delta, backpropagate, update every parameter) with the GIL
+released throughout and no allocation per batch.  The Python layer allocates every
+buffer once per fit (see ``crash_core.network.Workspace``).
+"""
+
+from cython cimport floating
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+from layers cimport forward, backward, act_offset
+from losses cimport output_loss
+from optimizers cimport Optimizer, update_all, add_penalty
+
+
+cdef inline const int* kinds_ptr(const int[::1] kinds) noexcept nogil:
+    return &kinds[0] if kinds.shape[0] > 0 else NULL
+
+
+def _check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params,
+                  Py_ssize_t n_features, Py_ssize_t n_outputs):
+    cdef Py_ssize_t l, n_layers = layers.shape[0]
+    if n_layers < 1 or layers.shape[1] != 4:
+        raise ValueError("layers must be an (n_layers, 4) table")
+    if layers[0, 0] != n_features or layers[n_layers - 1, 1] != n_outputs:
+        raise ValueError("layers do not match the input or output widths")
+    for l in range(n_layers):
+        if layers[l, 3] + layers[l, 1] > n_params or layers[l, 2] + layers[l, 0] * layers[l, 1] > n_params:
+            raise ValueError("layers point outside the parameter buffer")
+
+
+def forward_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
+             const int[::1] kinds, int out_kind, const floating[:, ::1] X,
+             floating[:, ::1] out, floating[::1] acts, Py_ssize_t cap):
+    """Outputs of the network for X, written into ``out``, ``cap`` rows at a time.
+
+    ``acts`` must hold cap x (sum of layer widths) values.
+    """
+    cdef Py_ssize_t n = X.shape[0], nf = X.shape[1], k = out.shape[1]
+    cdef Py_ssize_t n_layers = layers.shape[0], start, rows, last
+    _check_layers(layers, params.shape[0], nf, k)
+    if out.shape[0] != n:
+        raise ValueError("out must have one row per sample")
+    if acts.shape[0] < act_offset(&layers[0, 0], n_layers, cap) or cap < 1:
+        raise ValueError("acts is too small for cap rows")
+    if n == 0:
+        return
+    last = act_offset(&layers[0, 0], n_layers - 1, cap)
+    with nogil:
+        start = 0
+        while start < n:
+            rows = min(cap, n - start)
+            forward(&params[0], &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
+                    &X[start, 0], rows, cap, &acts[0], True, NULL, NULL, NULL)
+            memcpy(&out[start, 0], &acts[last], rows * k * sizeof(floating))
+            start += rows
+
+
+def loss_and_grad_(const floating[::1] params, floating[::1] grad,
+                   const Py_ssize_t[:, ::1] layers, const int[::1] kinds, int out_kind,
+                   const floating[:, ::1] X, const floating[:, ::1] Y,
+                   const floating[::1] sample_weight, bint weighted, double l1, double l2,
+                   floating[::1] acts, floating[::1] delta, floating[::1] spare):
+    """Mean loss over X (weighted by sample_weight when ``weighted``) plus the penalty.
+
+    The gradient, laid out like ``params``, is written into ``grad``.  Buffers hold
+    n x (sum of widths) (acts) and n x (widest layer) (delta, spare) values.
+    Returns (loss, correct count).
+    """
+    cdef Py_ssize_t n = X.shape[0], k = Y.shape[1], n_layers = layers.shape[0], i
+    cdef Py_ssize_t correct = 0
+    cdef double total, wsum = 0, penalty
+    cdef const floating* w = NULL
+    _check_layers(layers, params.shape[0], X.shape[1], k)
+    if Y.shape[0] != n or grad.shape[0] != params.shape[0] or n == 0:
+        raise ValueError("X, Y and grad do not agree")
+    if weighted:
+        if sample_weight.shape[0] != n:
+            raise ValueError("sample_weight must have one value per sample")
+        w = &sample_weight[0]
+        for i in range(n):
+            wsum += sample_weight[i]
+    else:
+        wsum = n
+    with nogil:
+        forward(&params[0], &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind, &X[0, 0],
+                n, n, &acts[0], False, NULL, NULL, NULL)
+        total = output_loss(&acts[act_offset(&layers[0, 0], n_layers - 1, n)], &Y[0, 0], w,
+                            <floating> (1.0 / wsum), n, k, out_kind, &delta[0], &correct)
+        backward(&params[0], &grad[0], &layers[0, 0], n_layers, kinds_ptr(kinds), &X[0, 0],
+                 n, n, &acts[0], NULL, NULL, &delta[0], &spare[0])
+        penalty = add_penalty(&params[0], &grad[0], &layers[0, 0], n_layers, l1, l2)
+    return total / wsum + penalty, correct
+
+
+cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
+                      Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                      const int* kinds, int out_kind,
+                      const floating* X, const floating* Y, const floating* W,
+                      Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
+                      Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
+                      floating* acts, floating* delta, floating* spare,
+                      const double* rates, floating* dmask, uint64_t* rng,
+                      Py_ssize_t* correct) noexcept nogil:
+    """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b."""
+    cdef Py_ssize_t start, rows, i, r, batch_correct
+    cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
+    cdef double total = 0, wsum, batch_loss, penalty
+    correct[0] = 0
+    start = 0
+    while start < n:
+        rows = min(cap, n - start)
+        wsum = 0
+        for i in range(rows):
+            r = order[start + i]
+            memcpy(xb + i * nf, X + r * nf, nf * sizeof(floating))
+            memcpy(yb + i * k, Y + r * k, k * sizeof(floating))
+            if W != NULL:
+                wb[i] = W[r]
+                wsum += W[r]
+        start += rows
+        if W == NULL:
+            wsum = rows
+        elif wsum <= 0:
+            continue
+        forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
+                rates, dmask, rng)
+        batch_loss = output_loss(acts + out_off, yb, wb if W != NULL else NULL,
+                                 <floating> (1.0 / wsum), rows, k, out_kind, delta,
+                                 &batch_correct)
+        correct[0] += batch_correct
+        backward(params, grad, layers, n_layers, kinds, xb, rows, cap, acts, rates, dmask,
+                 delta, spare)
+        penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
+        total += batch_loss + wsum * penalty
+    return total
+
+
+def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const int[::1] kinds,
+                 int out_kind, const floating[:, ::1] X, const floating[:, ::1] Y,
+                 const floating[::1] sample_weight, bint weighted,
+                 const Py_ssize_t[::1] order, Py_ssize_t batch_size,
+                 int optimizer, double learning_rate, double momentum, double beta1,
+                 double beta2, double eps, double l1, double l2, long long t,
+                 floating[::1] state1, floating[::1] state2,
+                 const double[::1] rates, bint use_dropout, uint64_t[::1] rng,
+                 floating[::1] grad, floating[::1] xb, floating[::1] yb, floating[::1] wb,
+                 floating[::1] acts, floating[::1] delta, floating[::1] spare,
+                 floating[::1] dmask):
+    """Train one epoch; returns (summed loss, correct count, optimizer steps taken so far).
+
+    Buffers (allocated once per fit by the caller): ``grad`` like params; ``xb``, ``yb``,
+    ``wb`` one batch of inputs, targets and weights; ``acts`` and ``dmask`` batch x (sum of
+    widths); ``delta``, ``spare`` batch x (widest layer); ``rng`` four uint64 words,
+    advanced in place.  Shapes are checked here once; the loop itself never checks.
+    """
+    cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = Y.shape[1]
+    cdef Py_ssize_t n_layers = layers.shape[0], cap = batch_size, i, correct = 0
+    cdef Py_ssize_t widest = 0, total_width
+    cdef Optimizer o
+    cdef double total
+    _check_layers(layers, params.shape[0], nf, k)
+    for i in range(n_layers):
+        widest = max(widest, layers[i, 1], layers[i, 0])
+    total_width = act_offset(&layers[0, 0], n_layers, 1)
+    if Y.shape[0] != X.shape[0] or (weighted and sample_weight.shape[0] != X.shape[0]):
+        raise ValueError("X, Y and sample_weight must have the same number of rows")
+    if cap < 1 or xb.shape[0] < cap * nf or yb.shape[0] < cap * k or wb.shape[0] < cap:
+        raise ValueError("batch buffers are smaller than batch_size")
+    if acts.shape[0] < cap * total_width or delta.shape[0] < cap * widest \
+            or spare.shape[0] < cap * widest or grad.shape[0] != params.shape[0]:
+        raise ValueError("work buffers are too small")
+    if use_dropout and (dmask.shape[0] < cap * total_width or rates.shape[0] < n_layers - 1):
+        raise ValueError("dropout buffers are too small")
+    if optimizer != 0 and state1.shape[0] != params.shape[0]:
+        raise ValueError("optimizer state1 must have the length of params")
+    if optimizer == 3 and state2.shape[0] != params.shape[0]:
+        raise ValueError("optimizer state2 must have the length of params")
+    if rng.shape[0] != 4:
+        raise ValueError("rng must hold 4 uint64 words")
+    for i in range(n):
+        if order[i] < 0 or order[i] >= X.shape[0]:
+            raise ValueError("order holds an index outside X")
+    if n == 0:
+        return 0.0, 0, t
+    o.kind = optimizer
+    o.learning_rate = learning_rate
+    o.momentum = momentum
+    o.beta1 = beta1
+    o.beta2 = beta2
+    o.eps = eps
+    o.l1 = l1
+    o.l2 = l2
+    o.t = t
+    with nogil:
+        total = run_epoch(&params[0], &grad[0],
+                          &state1[0] if optimizer != 0 else NULL,
+                          &state2[0] if optimizer == 3 else NULL,
+                          &o, &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
+                          &X[0, 0], &Y[0, 0], &sample_weight[0] if weighted else NULL,
+                          nf, k, &order[0], n, cap, &xb[0], &yb[0], &wb[0],
+                          &acts[0], &delta[0], &spare[0],
+                          &rates[0] if use_dropout else NULL,
+                          &dmask[0] if use_dropout else NULL, &rng[0], &correct)
+    return total, correct, o.t
