@@ -59,6 +59,36 @@ def forward_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
             start += rows
 
 
+def evaluate_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
+              const int[::1] kinds, int out_kind, const floating[:, ::1] X,
+              const floating[:, ::1] Y, const floating[::1] sample_weight, bint weighted,
+              floating[::1] acts, floating[::1] delta, Py_ssize_t cap):
+    """Loss without gradient: (sum_i w_i L_i, correct count), ``cap`` rows at a time.
+
+    ``acts`` holds cap x (sum of widths) values, ``delta`` cap x (output width).
+    """
+    cdef Py_ssize_t n = X.shape[0], k = Y.shape[1], n_layers = layers.shape[0]
+    cdef Py_ssize_t start = 0, rows, c, correct = 0, last
+    cdef double total = 0
+    _check_layers(layers, params.shape[0], X.shape[1], k)
+    if Y.shape[0] != n or (weighted and sample_weight.shape[0] != n) or cap < 1:
+        raise ValueError("X, Y and sample_weight do not agree")
+    if acts.shape[0] < act_offset(&layers[0, 0], n_layers, cap) or delta.shape[0] < cap * k:
+        raise ValueError("work buffers are too small")
+    last = act_offset(&layers[0, 0], n_layers - 1, cap)
+    with nogil:
+        while start < n:
+            rows = min(cap, n - start)
+            forward(&params[0], &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
+                    &X[start, 0], rows, cap, &acts[0], False, NULL, NULL, NULL)
+            total += output_loss(&acts[last], &Y[start, 0],
+                                 &sample_weight[start] if weighted else NULL, <floating> 1,
+                                 rows, k, out_kind, &delta[0], &c)
+            correct += c
+            start += rows
+    return total, correct
+
+
 def loss_and_grad_(const floating[::1] params, floating[::1] grad,
                    const Py_ssize_t[:, ::1] layers, const int[::1] kinds, int out_kind,
                    const floating[:, ::1] X, const floating[:, ::1] Y,

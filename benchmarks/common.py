@@ -1,0 +1,122 @@
+"""Synthetic data and small helpers shared by the benchmark scripts and the asv suites.
+
+Everything is seeded, so every run (and every peer in a run) sees the same data.
+Importing this module does no work.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+
+__all__ = [
+    "blobs",
+    "teacher_binary",
+    "linear_data",
+    "import_estimator",
+    "accepted_kwargs",
+    "gemm_rate",
+]
+
+
+def blobs(n, n_features, n_classes, seed=0, dtype=np.float32, spread=1.0):
+    """Gaussian blobs, classes balanced (n // k or n // k + 1 each), rows shuffled.
+
+    Centres are drawn N(0, 1) per coordinate and points N(centre, spread^2), so the
+    classes overlap a little and training has something left to do every epoch.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_classes, n_features)).astype(dtype)
+    y = rng.permutation(np.arange(n) % n_classes)
+    X = rng.standard_normal((n, n_features), dtype=np.float32 if dtype == np.float32 else float)
+    X *= spread
+    X += centres[y]
+    return np.ascontiguousarray(X, dtype=dtype), y.astype(np.int64)
+
+
+def teacher_binary(n, n_features, seed=0, dtype=np.float32, hidden=16):
+    """Gaussian inputs labelled by a random relu teacher network, split at its median."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_features))
+    w1 = rng.standard_normal((n_features, hidden))
+    w2 = rng.standard_normal(hidden)
+    score = np.maximum(X @ w1, 0) @ w2
+    y = (score > np.median(score)).astype(np.int64)
+    return X.astype(dtype), y
+
+
+def linear_data(n, n_features, seed=0, dtype=np.float32, flip=0.1):
+    """A noisy linear problem: labels from a random hyperplane, a fraction ``flip`` flipped.
+
+    The flips make the data non-separable, so a perceptron never has a mistake-free epoch
+    and runs every epoch it is given.  Classes are balanced (split at the median).
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_features))
+    w = rng.standard_normal(n_features)
+    score = X @ w
+    y = (score > np.median(score)).astype(np.int64)
+    flipped = rng.random(n) < flip
+    y[flipped] = 1 - y[flipped]
+    return X.astype(dtype), y
+
+
+def import_estimator(name):
+    """``cc.<name>`` or the reason it is unavailable: (class or None, message)."""
+    try:
+        import crash_core as cc
+
+        return getattr(cc, name), ""
+    except Exception as exc:  # noqa: BLE001 - any failure means "not there yet"
+        return None, f"cc.{name} unavailable ({type(exc).__name__}: {exc})"
+
+
+def accepted_kwargs(cls, **kwargs):
+    """The subset of ``kwargs`` that ``cls.__init__`` accepts (e.g. ``dtype``)."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def gemm_rate(dtype=np.float32, size=1024, threads=(1, 2), repeats=5):
+    """Best GEMM rate in FLOP/s for a size^3 product, through numpy's and scipy's BLAS.
+
+    crash_core calls scipy's BLAS (``scipy.linalg.cython_blas``), numpy its own; both are
+    timed at each thread setting and the best rate wins (the floor is what the hardware
+    can do, whichever library gets there).  Returns (rate, details dict).
+    """
+    from scipy.linalg import blas as sblas
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    c = np.empty((size, size), dtype=dtype)
+    af, bf = np.asfortranarray(a), np.asfortranarray(b)
+    sgemm = sblas.sgemm if dtype == np.float32 else sblas.dgemm
+    flops = 2.0 * size**3
+    details = {}
+
+    def numpy_product():
+        np.matmul(a, b, out=c)
+
+    def scipy_product():
+        sgemm(1.0, af, bf)
+
+    for label, fn in (("numpy", numpy_product), ("scipy", scipy_product)):
+        for t in threads:
+            with threadpool_limits(limits=t):
+                fn()
+                best = float("inf")
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    fn()
+                    best = min(best, time.perf_counter() - t0)
+            details[(label, t)] = flops / best
+    return max(details.values()), details

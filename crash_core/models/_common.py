@@ -1,0 +1,107 @@
+"""Pieces every model shares: class-label encoding, class weights, seeds, predictions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from crash_core._validation import (
+    check_classification_targets,
+    check_sample_weight,
+    check_two_or_more_classes,
+    encode_labels,
+)
+
+
+def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: bool) -> np.ndarray:
+    """Class indices of ``y``; on ``reset`` learn ``classes_`` (from ``classes`` or ``y``).
+
+    Without ``reset`` every label of ``y`` must be one of the fitted ``classes_``.
+    """
+    check_classification_targets(y)
+    if reset:
+        model.classes_, idx = encode_labels(y, classes)
+        check_two_or_more_classes(model.classes_, type(model).__name__)
+        return idx
+    if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), model.classes_):
+        raise ValueError(
+            f"classes={np.asarray(classes).tolist()} differs from the classes of the first "
+            f"call, {model.classes_.tolist()}; pass the same classes on every partial_fit call."
+        )
+    return encode_labels(y, model.classes_)[1]
+
+
+def class_weights(class_weight: Any, classes: np.ndarray, y_idx: np.ndarray) -> np.ndarray | None:
+    """Per-sample weights from ``class_weight``: None, "balanced" or {label: weight}.
+
+    "balanced" gives class c the weight n / (k * n_c), as in scikit-learn.
+    """
+    if class_weight is None:
+        return None
+    k = len(classes)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(
+                f"class_weight={class_weight!r} is not understood; use None, 'balanced' or a "
+                "dict {label: weight}."
+            )
+        counts = np.bincount(y_idx, minlength=k).astype(np.float64)
+        per_class = np.where(counts > 0, len(y_idx) / (k * np.maximum(counts, 1)), 0.0)
+        return per_class[y_idx]
+    if isinstance(class_weight, dict):
+        per_class = np.ones(k)
+        known = {c: i for i, c in enumerate(classes.tolist())}
+        for label, weight in class_weight.items():
+            if label not in known:
+                raise ValueError(
+                    f"class_weight names the label {label!r}, which is not a class of y "
+                    f"({classes.tolist()})."
+                )
+            if not (np.isfinite(weight) and weight >= 0):
+                raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0.")
+            per_class[known[label]] = weight
+        return per_class[y_idx]
+    raise TypeError(
+        f"class_weight must be None, 'balanced' or a dict, got {type(class_weight).__name__}."
+    )
+
+
+def combined_weights(
+    sample_weight: Any, class_weight: Any, classes: np.ndarray | None, y_idx: np.ndarray | None,
+    n: int, dtype: Any,
+) -> np.ndarray | None:
+    """sample_weight (validated) times the class weights, or None when both are absent."""
+    sw = check_sample_weight(sample_weight, n, dtype)
+    cw = class_weights(class_weight, classes, y_idx) if classes is not None else None
+    if cw is None:
+        return sw
+    w = cw.astype(dtype) if sw is None else sw * cw.astype(dtype)
+    if not np.any(w > 0):
+        raise ValueError("class_weight and sample_weight leave every sample with weight 0.")
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def one_hot(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
+    """Targets for the output layer: an (n, 1) 0/1 column for 2 classes, else one-hot rows."""
+    if k == 2:
+        return np.ascontiguousarray(idx.reshape(-1, 1), dtype=dtype)
+    Y = np.zeros((idx.size, k), dtype=dtype)
+    Y[np.arange(idx.size), idx] = 1
+    return Y
+
+
+def two_column_proba(p: np.ndarray) -> np.ndarray:
+    """(n, 1) probabilities of class 1 -> (n, 2) [P(class 0), P(class 1)], float64."""
+    p = p.astype(np.float64).reshape(-1, 1)
+    return np.hstack([1.0 - p, p])
+
+
+def seeds_for(random_state: Any, n: int) -> list[Any]:
+    """The seed of each of ``n`` runs: ``random_state`` itself for one run, else n ints
+    drawn from it (so any run can be repeated alone with its seed)."""
+    from crash_core.network import make_rng
+
+    if n == 1:
+        return [random_state]
+    return [int(s) for s in make_rng(random_state).integers(0, 2**31 - 1, size=n)]

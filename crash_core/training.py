@@ -1,0 +1,158 @@
+"""The training loop at epoch granularity, shared by every network-backed model.
+
+Each epoch is ONE call of the epoch kernel (``EpochTrainer.run``); around it this loop
+does what happens once per epoch: pick the learning rate (schedule, callbacks), draw
+the shuffled order, measure the validation loss, tell the callbacks, and stop on
+divergence or on request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crash_core._kernels import network as _kernel
+from crash_core.callbacks import Callback, History
+from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network
+
+__all__ = ["Dataset", "TrainingRun", "evaluate", "train"]
+
+
+@dataclass
+class Dataset:
+    """Training or validation data as the kernels take them (targets already encoded)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    sample_weight: np.ndarray | None = None
+
+    @property
+    def total_weight(self) -> float:
+        n = self.X.shape[0]
+        return float(n if self.sample_weight is None else self.sample_weight.sum())
+
+
+@dataclass
+class TrainingRun:
+    """What callbacks see as ``self.model`` during one training run.
+
+    ``stop_training`` stops after the current epoch; ``learning_rate_`` is the rate the
+    next epoch uses; ``network_.params`` is the one flat weight buffer; ``estimator`` is
+    the model being fitted.
+    """
+
+    network_: Network
+    learning_rate: float
+    learning_rate_: float
+    epochs: int
+    estimator: Any = None
+    stop_training: bool = False
+    history: History = field(default_factory=History)
+
+
+def evaluate(network: Network, data: Dataset, l1: float = 0.0, l2: float = 0.0) -> tuple[float, float]:
+    """(mean loss + penalty, accuracy) of ``network`` on ``data``, without gradients."""
+    n = data.X.shape[0]
+    cap = max(1, min(PREDICT_CHUNK, n))
+    acts = np.empty(cap * int(network.layers[:, 1].sum()), dtype=network.dtype)
+    delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
+    weighted = data.sample_weight is not None
+    sw = data.sample_weight if weighted else acts[:0]
+    total, correct = _kernel.evaluate_(
+        network.params, network.layers, network.kinds, network.out_kind, data.X, data.Y,
+        sw, weighted, acts, delta, cap,
+    )
+    loss = total / data.total_weight + penalty(network, l1, l2)
+    accuracy = correct / n if network.output != "identity" else float("nan")
+    return loss, accuracy
+
+
+def penalty(network: Network, l1: float, l2: float) -> float:
+    """l1 sum|w| + l2 sum w^2 over the weights (never the biases)."""
+    if not l1 and not l2:
+        return 0.0
+    return float(sum(l1 * np.abs(w).sum() + l2 * np.square(w, dtype=np.float64).sum()
+                     for w in network.weights))
+
+
+def train(
+    run: TrainingRun,
+    trainer: EpochTrainer,
+    data: Dataset,
+    *,
+    epochs: int,
+    first_epoch: int = 0,
+    validation: Dataset | None = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    shuffle: bool = True,
+    rng: np.random.Generator,
+    lr_schedule: Callable[[int, float], float] | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> TrainingRun:
+    """Train ``run.network_`` for up to ``epochs`` epochs starting at ``first_epoch``.
+
+    Per epoch: lr = lr_schedule(epoch, initial lr) when a schedule is given, callbacks'
+    ``on_epoch_begin`` (which may change it), one kernel call over a shuffled order,
+    validation loss, ``on_epoch_end``.  Records everything in ``run.history``.  A
+    non-finite loss restores the weights of the epoch before and raises ValueError.
+    """
+    network = run.network_
+    n = data.X.shape[0]
+    every = [run.history, *callbacks]
+    for cb in every:
+        cb.set_model(run)
+    for cb in every:
+        cb.on_train_begin({})
+    last_finite = np.empty_like(network.params)
+    has_accuracy = network.output != "identity"
+    for epoch in range(first_epoch, first_epoch + epochs):
+        if lr_schedule is not None:
+            run.learning_rate_ = _checked_lr(lr_schedule(epoch, run.learning_rate), epoch)
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch, {})
+        lr = _checked_lr(run.learning_rate_, epoch)
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        last_finite[...] = network.params
+        total, correct = trainer.run(data.X, data.Y, order, lr, l1, l2, data.sample_weight)
+        loss = total / data.total_weight
+        if not (math.isfinite(loss) and np.isfinite(network.params).all()):
+            network.params[...] = last_finite
+            raise ValueError(
+                f"Training diverged at epoch {epoch + 1}: the loss became {loss} with "
+                f"learning_rate={lr:g}. The weights of the epoch before were kept; try a "
+                "lower learning_rate (or scale the features)."
+            )
+        logs = {"loss": loss}
+        if has_accuracy:
+            logs["accuracy"] = correct / n
+        if validation is not None:
+            val_loss, val_accuracy = evaluate(network, validation, l1, l2)
+            logs["val_loss"] = val_loss
+            if has_accuracy:
+                logs["val_accuracy"] = val_accuracy
+        logs["lr"] = lr
+        for cb in every:
+            cb.on_epoch_end(epoch, logs)
+        if run.stop_training:
+            break
+    for cb in every:
+        cb.on_train_end({})
+    return run
+
+
+def _checked_lr(lr: Any, epoch: int) -> float:
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"The learning rate for epoch {epoch + 1} is {lr!r}; it must be a finite number "
+            "> 0. Check lr_schedule and the learning-rate callbacks."
+        )
+    return value
