@@ -82,7 +82,10 @@ class Network:
         dtype: Any = "float64",
         random_state: Any = None,
     ) -> None:
-        sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        try:
+            sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
+        except TypeError:
+            sizes = None
         if (
             sizes is None
             or len(sizes) < 2
@@ -95,7 +98,15 @@ class Network:
             )
         self.layer_sizes = tuple(int(s) for s in sizes)
         n_hidden = len(sizes) - 2
-        acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if isinstance(activation, str):
+            acts = [activation] * n_hidden
+        elif isinstance(activation, (list, tuple)):
+            acts = list(activation)
+        else:
+            raise TypeError(
+                f"activation must be a name ({_names(ACTIVATIONS)}) or a list with one name per "
+                f"hidden layer, got {type(activation).__name__}."
+            )
         if len(acts) != n_hidden:
             raise ValueError(
                 f"activation lists {len(acts)} names for {n_hidden} hidden layers; give one "

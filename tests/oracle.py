@@ -17,7 +17,8 @@ Updates (g includes the penalty gradient on weights):
     momentum:  v <- mu v - lr g;  w <- w + v
     nesterov:  v <- mu v - lr g;  w <- w + mu v - lr g
     adam:      m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2;  t <- t + 1
-               w <- w - lr m_hat / (sqrt(s_hat) + eps),  m_hat = m / (1 - b1^t), s_hat = s / (1 - b2^t)
+               w <- w - lr m_hat / (sqrt(s_hat) + eps),
+               m_hat = m / (1 - b1^t),  s_hat = s / (1 - b2^t)
 """
 
 from __future__ import annotations
@@ -143,8 +144,10 @@ class Net:
 
     def copy(self) -> Net:
         return Net(
-            [w.copy() for w in self.weights], [b.copy() for b in self.biases],
-            list(self.hidden), self.out,
+            [w.copy() for w in self.weights],
+            [b.copy() for b in self.biases],
+            list(self.hidden),
+            self.out,
         )
 
 
@@ -153,7 +156,7 @@ def forward_all(net: Net, X):
     A = [np.asarray(X, dtype=float)]
     Zs = []
     n_layers = len(net.weights)
-    for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
+    for layer, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         Z = A[-1] @ W + b
         Zs.append(Z)
         if layer < n_layers - 1:
@@ -206,11 +209,18 @@ class Optimizer:
     t: int = 0
     state: dict = field(default_factory=dict)
 
-    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
-             penalised: Sequence[bool], lr: float, l1: float = 0.0, l2: float = 0.0) -> None:
+    def step(
+        self,
+        params: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray],
+        penalised: Sequence[bool],
+        lr: float,
+        l1: float = 0.0,
+        l2: float = 0.0,
+    ) -> None:
         """Update each array of ``params`` in place; ``penalised[i]`` marks weights."""
         self.t += 1
-        for i, (p, g, pen) in enumerate(zip(params, grads, penalised)):
+        for i, (p, g, pen) in enumerate(zip(params, grads, penalised, strict=True)):
             g = np.asarray(g, dtype=float)
             if pen:
                 g = g + penalty_grad(p, l1, l2)
@@ -234,8 +244,18 @@ class Optimizer:
 
 
 # ---------------------------------------------------------------- one epoch
-def train_epoch(net: Net, X, Y, order, batch_size: int, lr: float, l1=0.0, l2=0.0,
-                optimizer: Optimizer | None = None, sample_weight=None):
+def train_epoch(
+    net: Net,
+    X,
+    Y,
+    order,
+    batch_size: int,
+    lr: float,
+    l1=0.0,
+    l2=0.0,
+    optimizer: Optimizer | None = None,
+    sample_weight=None,
+):
     """One epoch of mini-batch training of ``net`` in place over X[order].
 
     Batches are consecutive slices of ``order`` of ``batch_size`` rows (the last one

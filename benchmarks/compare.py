@@ -1,0 +1,721 @@
+"""Peer comparison (issue 5): the SAME workload in crash_core, NumPy, scikit-learn, PyTorch.
+
+Every implementation trains the same data, architecture, batch size, number of epochs and
+learning rate with plain SGD (no momentum, no penalty), shuffling every epoch.  Each is
+timed after a warm-up run at BLAS/torch thread settings 1 and 2; the cell shows the median
+of ``--repeats`` runs at the better setting (the thread count in brackets).  The ratio
+columns are crash_core / peer with the issue's target and a pass/fail mark.
+
+* crash_core: the MLP workloads run ``Network`` + ``EpochTrainer.run`` (one kernel call per
+  epoch, a fresh ``rng.permutation`` per epoch, timed); "cc fit()" is the estimator
+  ``cc.MLPClassifier(optimizer="sgd").fit`` for the same workload, when it exists.  The
+  linear workloads run ``cc.LogisticRegression(batch_size=1)`` / ``cc.Perceptron`` (rows are
+  skipped with a note while those are not importable); predict runs ``Network.forward``.
+* NumPy: ``benchmarks/numpy_mlp.py`` (the same loop ``step_time.py`` measures).
+* scikit-learn: ``MLPClassifier(solver="sgd", momentum=0, alpha=0, ...)``,
+  ``SGDClassifier(loss="log_loss", learning_rate="constant")``, ``Perceptron``.
+* PyTorch (CPU, if importable): ``nn.Sequential`` + ``torch.optim.SGD``, batches by
+  indexing a ``randperm`` (no DataLoader); predict under ``torch.no_grad``.
+* floor: the workload's GEMM FLOPs (forward + backward: 3 products per layer, 2 for the
+  first; forward only for predict) at the best sgemm/dgemm rate measured in this run
+  (a 1024^3 product through numpy's and scipy's BLAS, 1 and 2 threads).
+
+    python benchmarks/compare.py [--workloads tiny,mnist-like] [--repeats 5] [--quick]
+                                 [--markdown PATH]
+
+Importing this module does no work (asv imports every module in ``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import (  # noqa: E402
+        accepted_kwargs,
+        blobs,
+        gemm_rate,
+        import_estimator,
+        linear_data,
+        teacher_binary,
+    )
+    from numpy_mlp import NumpyMLP, gemm_flops, init_params  # noqa: E402
+else:
+    from .common import (
+        accepted_kwargs,
+        blobs,
+        gemm_rate,
+        import_estimator,
+        linear_data,
+        teacher_binary,
+    )
+    from .numpy_mlp import NumpyMLP, gemm_flops, init_params
+
+PEERS = ("numpy", "sklearn", "torch")
+PEER_TITLES = {"numpy": "NumPy", "sklearn": "scikit-learn", "torch": "PyTorch", "floor": "floor"}
+
+
+@dataclass
+class Workload:
+    name: str
+    kind: str  # "mlp", "logistic", "perceptron", "predict"
+    n: int
+    quick_n: int
+    n_features: int
+    hidden: tuple = ()
+    n_classes: int = 2
+    batch: int = 1
+    epochs: int = 1
+    lr: float = 0.01
+    dtype: type = np.float32
+    targets: dict = field(default_factory=dict)
+
+    @property
+    def layer_sizes(self):
+        out = 1 if self.n_classes == 2 else self.n_classes
+        return (self.n_features, *self.hidden, out)
+
+    @property
+    def output(self):
+        return "sigmoid" if self.n_classes == 2 else "softmax"
+
+
+TINY_T = {"numpy": 0.25, "sklearn": 0.07, "torch": 0.05, "floor": 3.0}
+MNIST_T = {"numpy": 0.95, "sklearn": 0.60, "torch": 0.75, "floor": 1.3}
+
+WORKLOADS = {
+    w.name: w
+    for w in [
+        Workload("tiny", "mlp", 10_000, 4_000, 2, (64, 64), 2, 32, 5, 0.05, targets=TINY_T),
+        Workload(
+            "digits-like", "mlp", 20_000, 6_000, 64, (128,), 10, 64, 5, 0.05,
+            targets={"numpy": 0.35, "sklearn": 0.12, "torch": 0.10, "floor": 2.5},
+        ),
+        Workload("mnist-like", "mlp", 20_000, 4_000, 784, (256, 128), 10, 128, 2, 0.05,
+                 targets=MNIST_T),
+        Workload("logistic", "logistic", 100_000, 20_000, 20, (), 2, 1, 5, 0.01,
+                 targets={"sklearn": 0.5}),
+        Workload("perceptron", "perceptron", 100_000, 20_000, 20, (), 2, 1, 5, 0.01,
+                 targets={"sklearn": 0.5}),
+        Workload("predict", "predict", 200_000, 20_000, 784, (256, 128), 10,
+                 targets={"sklearn": 0.6, "torch": 0.8}),
+        Workload("tiny-f64", "mlp", 10_000, 4_000, 2, (64, 64), 2, 32, 5, 0.05,
+                 dtype=np.float64, targets=TINY_T),
+        Workload("mnist-like-f64", "mlp", 20_000, 4_000, 784, (256, 128), 10, 128, 2, 0.05,
+                 dtype=np.float64, targets=MNIST_T),
+    ]
+}
+ALIASES = {"digits": "digits-like", "mnist": "mnist-like", "mnist-f64": "mnist-like-f64",
+           "logistic-per-sample": "logistic"}
+
+
+class Skip(Exception):
+    """An implementation that cannot run this workload here (with the reason)."""
+
+
+@dataclass
+class Runner:
+    """One implementation of one workload: ``run()`` is timed, ``reset()`` is not."""
+
+    run: object
+    reset: object = None
+    check: object = None  # () -> str: a sanity figure from the last run (accuracy, diff)
+    torch: bool = False
+
+
+# ---------------------------------------------------------------------------- data
+def make_data(w: Workload, n: int, seed: int = 0):
+    if w.kind == "mlp":
+        if w.n_classes == 2:
+            return teacher_binary(n, w.n_features, seed, w.dtype)
+        return blobs(n, w.n_features, w.n_classes, seed, w.dtype)
+    if w.kind in ("logistic", "perceptron"):
+        return linear_data(n, w.n_features, seed, w.dtype, flip=0.1)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, w.n_features), dtype=np.float32).astype(w.dtype, copy=False)
+    return X, None
+
+
+def _accuracy(P, y):
+    pred = (P[:, 0] > 0.5).astype(np.int64) if P.shape[1] == 1 else P.argmax(axis=1)
+    return float(np.mean(pred == y))
+
+
+# ---------------------------------------------------------------------------- runners
+def crash_core_runner(w, X, y, seed):
+    if w.kind == "mlp":
+        from crash_core.network import EpochTrainer, Network
+
+        net = Network(w.layer_sizes, activation="relu", output=w.output,
+                      dtype=np.dtype(w.dtype).name, random_state=seed)
+        weights, biases = init_params(w.layer_sizes, w.dtype, seed)
+        for dst, src in zip(net.weights + net.biases, weights + biases):
+            dst[...] = src
+        p0 = net.params.copy()
+        Y = net.targets(y, X.shape[0])
+        trainer = EpochTrainer(net, w.batch, "sgd")
+        state = {}
+
+        def reset():
+            net.params[...] = p0
+            state["rng"] = np.random.default_rng(seed + 1)
+
+        def run():
+            rng = state["rng"]
+            for _ in range(w.epochs):
+                trainer.run(X, Y, rng.permutation(X.shape[0]), w.lr)
+
+        return Runner(run, reset, lambda: f"acc {_accuracy(net.forward(X), y):.3f}")
+    if w.kind == "predict":
+        from crash_core.network import Network
+
+        net = Network(w.layer_sizes, activation="relu", output="softmax",
+                      dtype=np.dtype(w.dtype).name, random_state=seed)
+        weights, biases = init_params(w.layer_sizes, w.dtype, seed)
+        for dst, src in zip(net.weights + net.biases, weights + biases):
+            dst[...] = src
+        out = {}
+
+        def run():
+            out["P"] = net.forward(X)
+
+        return Runner(run, None, lambda: out)
+    name = "LogisticRegression" if w.kind == "logistic" else "Perceptron"
+    cls, why = import_estimator(name)
+    if cls is None:
+        raise Skip(why)
+    kwargs = dict(learning_rate=w.lr, epochs=w.epochs, shuffle=True, random_state=seed,
+                  dtype=np.dtype(w.dtype).name, verbose=0)
+    if w.kind == "logistic":
+        kwargs.update(batch_size=1, tol=0.0, optimizer="sgd", l1=0.0, l2=0.0)
+    model = {}
+
+    def run():
+        model["m"] = cls(**accepted_kwargs(cls, **kwargs)).fit(X, y)
+
+    def check():
+        m = model["m"]
+        epochs = getattr(m, "n_epochs_", "?")
+        return f"acc {m.score(X, y):.3f}, epochs {epochs}"
+
+    return Runner(run, None, check)
+
+
+def crash_core_fit_runner(w, X, y, seed):
+    """cc.MLPClassifier(optimizer="sgd").fit on the MLP workloads (the estimator's overhead)."""
+    if w.kind != "mlp":
+        raise Skip("")
+    cls, why = import_estimator("MLPClassifier")
+    if cls is None:
+        raise Skip(why)
+    kwargs = dict(hidden_layers=w.hidden, activation="relu", optimizer="sgd", learning_rate=w.lr,
+                  batch_size=w.batch, epochs=w.epochs, shuffle=True, dtype=np.dtype(w.dtype).name,
+                  random_state=seed, verbose=0, early_stopping=False)
+    model = {}
+
+    def run():
+        model["m"] = cls(**accepted_kwargs(cls, **kwargs)).fit(X, y)
+
+    def check():
+        m = model["m"]
+        return f"acc {m.score(X, y):.3f}, epochs {getattr(m, 'n_epochs_', '?')}"
+
+    return Runner(run, None, check)
+
+
+def numpy_runner(w, X, y, seed):
+    if w.kind in ("logistic", "perceptron"):
+        raise Skip("")
+    weights, biases = init_params(w.layer_sizes, w.dtype, seed)
+    ref = NumpyMLP(weights, biases, output=w.output)
+    if w.kind == "predict":
+        out = {}
+
+        def run():
+            out["P"] = ref.forward(X)
+
+        return Runner(run, None, lambda: out)
+    if w.n_classes == 2:
+        Y = y.reshape(-1, 1).astype(w.dtype)
+    else:
+        Y = np.zeros((y.size, w.n_classes), dtype=w.dtype)
+        Y[np.arange(y.size), y] = 1
+    state = {}
+
+    def reset():
+        ref.set_params(weights, biases)
+        state["rng"] = np.random.default_rng(seed + 1)
+
+    def run():
+        rng = state["rng"]
+        for _ in range(w.epochs):
+            ref.train_epoch(X, Y, rng.permutation(X.shape[0]), w.batch, w.lr)
+
+    return Runner(run, reset, lambda: f"acc {_accuracy(ref.forward(X), y):.3f}")
+
+
+def sklearn_runner(w, X, y, seed):
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import Perceptron, SGDClassifier
+        from sklearn.neural_network import MLPClassifier
+    except ImportError as exc:
+        raise Skip(f"scikit-learn not importable ({exc})") from None
+    model = {}
+
+    def fit(make):
+        def run():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model["m"] = make().fit(X, y)
+
+        return run
+
+    if w.kind == "mlp":
+        def make():
+            return MLPClassifier(
+                hidden_layer_sizes=w.hidden, activation="relu", solver="sgd",
+                learning_rate="constant", learning_rate_init=w.lr, momentum=0.0,
+                nesterovs_momentum=False, alpha=0.0, batch_size=w.batch, max_iter=w.epochs,
+                tol=0.0, n_iter_no_change=10**9, shuffle=True, early_stopping=False,
+                random_state=seed,
+            )
+
+        def check():
+            m = model["m"]
+            return f"acc {m.score(X, y):.3f}, epochs {m.n_iter_}"
+
+        return Runner(fit(make), None, check)
+    if w.kind == "logistic":
+        def make():
+            return SGDClassifier(loss="log_loss", penalty=None, alpha=0.0,
+                                 learning_rate="constant", eta0=w.lr, max_iter=w.epochs,
+                                 tol=None, shuffle=True, random_state=seed)
+
+        return Runner(fit(make), None,
+                      lambda: f"acc {model['m'].score(X, y):.3f}, epochs {model['m'].n_iter_}")
+    if w.kind == "perceptron":
+        def make():
+            return Perceptron(eta0=w.lr, max_iter=w.epochs, tol=None, shuffle=True,
+                              random_state=seed)
+
+        return Runner(fit(make), None,
+                      lambda: f"acc {model['m'].score(X, y):.3f}, epochs {model['m'].n_iter_}")
+    # predict: an MLPClassifier carrying the same weights as the others
+    weights, biases = init_params(w.layer_sizes, w.dtype, seed)
+    m = MLPClassifier(hidden_layer_sizes=w.hidden, activation="relu", max_iter=1,
+                      random_state=seed)
+    small = np.ascontiguousarray(X[:100])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(small, np.arange(100) % w.n_classes)
+    m.coefs_ = [wt.copy() for wt in weights]
+    m.intercepts_ = [b.copy() for b in biases]
+    out = {}
+
+    def run():
+        out["P"] = m.predict_proba(X)
+
+    return Runner(run, None, lambda: out)
+
+
+def torch_runner(w, X, y, seed):
+    if w.kind in ("logistic", "perceptron"):
+        raise Skip("")
+    try:
+        import torch
+    except ImportError:
+        raise Skip("PyTorch not installed") from None
+    tdtype = torch.float32 if w.dtype == np.float32 else torch.float64
+    weights, biases = init_params(w.layer_sizes, w.dtype, seed)
+    mods = []
+    for i, wt in enumerate(weights):
+        mods.append(torch.nn.Linear(wt.shape[0], wt.shape[1], dtype=tdtype))
+        if i < len(weights) - 1:
+            mods.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*mods)
+    linears = [m for m in mods if isinstance(m, torch.nn.Linear)]
+
+    def load():
+        with torch.no_grad():
+            for lin, wt, b in zip(linears, weights, biases):
+                lin.weight.copy_(torch.from_numpy(wt.T))
+                lin.bias.copy_(torch.from_numpy(b))
+
+    load()
+    Xt = torch.from_numpy(X)
+    if w.kind == "predict":
+        out = {}
+
+        def run():
+            with torch.no_grad():
+                out["P"] = torch.softmax(model(Xt), dim=1).numpy()
+
+        return Runner(run, None, lambda: out, torch=True)
+    if w.n_classes == 2:
+        Yt = torch.from_numpy(y.reshape(-1, 1).astype(w.dtype))
+        crit = torch.nn.BCEWithLogitsLoss()
+    else:
+        Yt = torch.from_numpy(y)
+        crit = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=w.lr)
+    n, b = X.shape[0], w.batch
+    state = {}
+
+    def reset():
+        load()
+        state["g"] = torch.Generator().manual_seed(seed + 1)
+
+    def run():
+        g = state["g"]
+        for _ in range(w.epochs):
+            perm = torch.randperm(n, generator=g)
+            for s in range(0, n, b):
+                idx = perm[s : s + b]
+                opt.zero_grad(set_to_none=True)
+                loss = crit(model(Xt[idx]), Yt[idx])
+                loss.backward()
+                opt.step()
+
+    def check():
+        with torch.no_grad():
+            z = model(Xt).numpy()
+        P = z if w.n_classes != 2 else 1 / (1 + np.exp(-z))
+        return f"acc {_accuracy(P, y):.3f}"
+
+    return Runner(run, reset, check, torch=True)
+
+
+RUNNERS = {
+    "crash_core": crash_core_runner,
+    "cc_fit": crash_core_fit_runner,
+    "numpy": numpy_runner,
+    "sklearn": sklearn_runner,
+    "torch": torch_runner,
+}
+
+
+# ---------------------------------------------------------------------------- timing
+@contextlib.contextmanager
+def threads_limited(n_threads, uses_torch):
+    from threadpoolctl import threadpool_limits
+
+    old = None
+    if uses_torch:
+        import torch
+
+        old = torch.get_num_threads()
+        torch.set_num_threads(n_threads)
+    try:
+        with threadpool_limits(limits=n_threads):
+            yield
+    finally:
+        if old is not None:
+            import torch
+
+            torch.set_num_threads(old)
+
+
+def median_time(runner: Runner, repeats: int, n_threads: int) -> float:
+    """Warm up once, then the median of ``repeats`` timed runs at ``n_threads``."""
+    times = []
+    with threads_limited(n_threads, runner.torch):
+        for r in range(repeats + 1):
+            if runner.reset is not None:
+                runner.reset()
+            gc.collect()
+            t0 = time.perf_counter()
+            runner.run()
+            dt = time.perf_counter() - t0
+            if r > 0:
+                times.append(dt)
+    return statistics.median(times)
+
+
+def best_time(runner: Runner, repeats: int, thread_options) -> tuple[float, int]:
+    best = None
+    for t in thread_options:
+        sec = median_time(runner, repeats, t)
+        if best is None or sec < best[0]:
+            best = (sec, t)
+    return best
+
+
+# ---------------------------------------------------------------------------- memory
+def fit_peak_memory(w: Workload, X, y, seed=0):
+    """Peak traced allocation (bytes, numpy buffers included) during one fit, beyond X and y.
+
+    crash_core: ``cc.MLPClassifier(optimizer="sgd").fit`` when it exists, else ``Network``
+    + ``EpochTrainer`` + the epochs (what the estimator adds on top is then not included).
+    """
+    results = {}
+    cls, _ = import_estimator("MLPClassifier")
+    if cls is not None:
+        label = "cc.MLPClassifier.fit"
+        kwargs = dict(hidden_layers=w.hidden, activation="relu", optimizer="sgd",
+                      learning_rate=w.lr, batch_size=w.batch, epochs=w.epochs,
+                      dtype=np.dtype(w.dtype).name, random_state=seed, verbose=0)
+
+        def cc_fit():
+            cls(**accepted_kwargs(cls, **kwargs)).fit(X, y)
+    else:
+        label = "Network + EpochTrainer"
+
+        def cc_fit():
+            from crash_core.network import EpochTrainer, Network
+
+            net = Network(w.layer_sizes, output=w.output, dtype=np.dtype(w.dtype).name,
+                          random_state=seed)
+            Y = net.targets(y, X.shape[0])
+            trainer = EpochTrainer(net, w.batch, "sgd")
+            rng = np.random.default_rng(seed)
+            for _ in range(w.epochs):
+                trainer.run(X, Y, rng.permutation(X.shape[0]), w.lr)
+
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+    except ImportError:
+        MLPClassifier = None
+
+    def sk_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            MLPClassifier(hidden_layer_sizes=w.hidden, solver="sgd", learning_rate_init=w.lr,
+                          momentum=0.0, alpha=0.0, batch_size=w.batch, max_iter=w.epochs,
+                          tol=0.0, n_iter_no_change=10**9, random_state=seed).fit(X, y)
+
+    for name, fn in ((label, cc_fit), ("sklearn MLPClassifier.fit", sk_fit)):
+        if fn is sk_fit and MLPClassifier is None:
+            continue
+        gc.collect()
+        tracemalloc.start()
+        try:
+            fn()
+            results[name] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    # the issue's bound: data + 3 x parameters + a per-batch workspace
+    item = np.dtype(w.dtype).itemsize
+    sizes = w.layer_sizes
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    workspace = w.batch * (sizes[0] + sizes[-1] + 1 + sum(sizes[1:]) + 2 * max(sizes)) * item
+    targets = X.shape[0] * sizes[-1] * item + X.shape[0] * 8  # targets + shuffle index
+    bound = targets + 3 * n_params * item + workspace
+    return results, label, {"params": n_params * item, "workspace": workspace,
+                            "targets": targets, "bound": bound, "data": X.nbytes + y.nbytes}
+
+
+# ---------------------------------------------------------------------------- report
+def fmt_time(entry):
+    if entry is None:
+        return "—"
+    if isinstance(entry, str):
+        return entry
+    sec, t = entry
+    return f"{sec * 1e3:.1f} ms [{t}]" if t else f"{sec * 1e3:.1f} ms"
+
+
+def fmt_ratio(ratio, target):
+    if ratio is None:
+        return "—", ("≤ " + f"{target:g}" if target is not None else "—")
+    mark = "" if target is None else (" ✓" if ratio <= target else " ✗")
+    return f"{ratio:.3f}{mark}", ("≤ " + f"{target:g}" if target is not None else "—")
+
+
+def build_table(rows):
+    head = ("| workload | crash_core | cc fit() | NumPy | scikit-learn | PyTorch | floor "
+            "| vs NumPy | target | vs scikit-learn | target | vs PyTorch | target "
+            "| vs floor | target |")
+    lines = [head, "|" + "---|" * 15]
+    for row in rows:
+        cells = [row["name"]]
+        for impl in ("crash_core", "cc_fit", "numpy", "sklearn", "torch"):
+            cells.append(fmt_time(row["times"].get(impl)))
+        floor = row.get("floor")
+        cells.append(f"{floor * 1e3:.1f} ms" if floor else "—")
+        cc = row["times"].get("crash_core")
+        for peer in (*PEERS, "floor"):
+            ref = floor if peer == "floor" else row["times"].get(peer)
+            ref_sec = ref if peer == "floor" else (ref[0] if isinstance(ref, tuple) else None)
+            ratio = cc[0] / ref_sec if isinstance(cc, tuple) and ref_sec else None
+            cells.extend(fmt_ratio(ratio, row["targets"].get(peer)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine_summary(rates):
+    import numpy
+    from threadpoolctl import threadpool_info
+
+    model = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    libs = sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+                   f"{os.path.basename(i.get('filepath', ''))})" for i in threadpool_info()
+                   if i.get("user_api") == "blas"})
+    versions = [f"python {platform.python_version()}", f"numpy {numpy.__version__}"]
+    for mod in ("scipy", "sklearn", "torch", "crash_core"):
+        with contextlib.suppress(Exception):
+            versions.append(f"{mod} {__import__(mod).__version__}")
+    env = {k: v for k, v in os.environ.items()
+           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "GOTO"))}
+    lines = [f"CPU: {model}, {os.cpu_count()} logical CPUs",
+             "BLAS: " + "; ".join(libs),
+             "versions: " + ", ".join(versions),
+             "BLAS env vars: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "none")]
+    for dt, (rate, details) in rates.items():
+        parts = ", ".join(f"{lib} {t}t {r / 1e9:.0f}" for (lib, t), r in sorted(details.items()))
+        lines.append(f"{dt} GEMM 1024^3 (GFLOP/s): {parts}; floor uses {rate / 1e9:.0f}")
+    return "\n".join(lines)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help="comma-separated: " + ", ".join(WORKLOADS))
+    p.add_argument("--repeats", type=int, default=None, help="timed runs per setting (5)")
+    p.add_argument("--quick", action="store_true",
+                   help="1 repeat on smaller n (a smoke test, ~1-2 minutes)")
+    p.add_argument("--threads", default="1,2", help="thread settings to try (default 1,2)")
+    p.add_argument("--markdown", metavar="PATH", help="also write the tables to PATH")
+    p.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory table")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    names = []
+    for name in args.workloads.split(","):
+        name = ALIASES.get(name.strip(), name.strip())
+        if name not in WORKLOADS:
+            p.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+        names.append(name)
+    args.names = names
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
+    args.thread_options = tuple(int(t) for t in args.threads.split(","))
+    return args
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.perf_counter()
+    # load crash_core's kernels (and so scipy's BLAS) before threadpoolctl looks for libraries
+    import crash_core._kernels.network  # noqa: F401
+
+    dtypes = sorted({np.dtype(WORKLOADS[n].dtype).name for n in args.names})
+    rates = {dt: gemm_rate(np.dtype(dt).type, threads=args.thread_options) for dt in dtypes}
+    rows, notes, checks = [], [], []
+    for name in args.names:
+        w = WORKLOADS[name]
+        n = w.quick_n if args.quick else w.n
+        X, y = make_data(w, n, args.seed)
+        row = {"name": f"{name} (n={n:,})", "times": {}, "targets": w.targets}
+        if w.kind in ("mlp", "predict"):
+            flops = gemm_flops(w.layer_sizes, n, w.epochs if w.kind == "mlp" else 1,
+                               backward=w.kind == "mlp")
+            row["flops"], row["dtype"] = flops, np.dtype(w.dtype).name
+        outputs, row_checks = {}, []
+        for impl, make in RUNNERS.items():
+            try:
+                runner = make(w, X, y, args.seed)
+            except Skip as why:
+                if str(why):
+                    row["times"][impl] = "skipped"
+                    notes.append(f"{name} / {impl}: {why}")
+                continue
+            threads = args.thread_options
+            if impl == "cc_fit" and isinstance(row["times"].get("crash_core"), tuple):
+                threads = (row["times"]["crash_core"][1],)
+            try:
+                row["times"][impl] = best_time(runner, args.repeats, threads)
+            except Exception as exc:  # noqa: BLE001 - report and carry on with the peers
+                row["times"][impl] = "error"
+                notes.append(f"{name} / {impl}: {type(exc).__name__}: {exc}")
+                continue
+            if runner.check is not None:
+                figure = runner.check()
+                if isinstance(figure, dict):
+                    outputs[impl] = figure["P"]
+                else:
+                    row_checks.append(f"{impl} {figure}")
+            log(f"  {name:>15} {impl:>10}: {fmt_time(row['times'][impl])}")
+        if outputs and "crash_core" in outputs:
+            ref = outputs["crash_core"]
+            row_checks += [f"{impl} max|P - P_cc| {np.max(np.abs(P - ref)):.1e}"
+                           for impl, P in outputs.items() if impl != "crash_core"]
+        checks.append(f"- {name}: " + "; ".join(row_checks))
+        rows.append(row)
+        del X, y, outputs
+        gc.collect()
+
+    memory = None
+    if "mnist-like" in args.names and not args.no_memory:
+        w = WORKLOADS["mnist-like"]
+        X, y = make_data(w, w.quick_n if args.quick else w.n, args.seed)
+        memory = fit_peak_memory(w, X, y, args.seed)
+    # a second look at the GEMM rate at the end: the machine is shared, keep the best
+    for dt in dtypes:
+        again = gemm_rate(np.dtype(dt).type, threads=args.thread_options)
+        if again[0] > rates[dt][0]:
+            rates[dt] = again
+    for row in rows:
+        if "flops" in row:
+            row["floor"] = row["flops"] / rates[row["dtype"]][0]
+
+    out = []
+    out.append(f"crash_core / peer, median of {args.repeats} run(s) after a warm-up, "
+               f"best of {args.thread_options} threads (in brackets)"
+               + (" — QUICK (smaller n, 1 repeat)" if args.quick else "") + "\n")
+    out.append(build_table(rows))
+    out.append("\nSanity (training accuracy after the last timed run / predict agreement):")
+    out.extend(checks)
+    if memory is not None:
+        results, label, sizes = memory
+        mb = 1 / 2**20
+        out.append(f"\nPeak memory of one fit on mnist-like (tracemalloc, beyond X and y = "
+                   f"{sizes['data'] * mb:.1f} MB):\n")
+        out.append("| fit | peak extra MB | issue bound MB (targets + index + 3 x params "
+                   "+ batch workspace) | within bound | vs scikit-learn |")
+        out.append("|---|---:|---:|---|---|")
+        sk = results.get("sklearn MLPClassifier.fit")
+        for name, peak in results.items():
+            ok = "✓" if peak <= sizes["bound"] else "✗"
+            vs = "—" if name.startswith("sklearn") or sk is None else (
+                "✓" if peak <= sk else "✗") + f" ({peak / sk:.2f}x)"
+            out.append(f"| {name} | {peak * mb:.2f} | {sizes['bound'] * mb:.2f} | "
+                       f"{ok if not name.startswith('sklearn') else '—'} | {vs} |")
+    if notes:
+        out.append("\nNotes:")
+        out.extend(f"- {n}" for n in notes)
+    out.append("\nMachine:\n" + machine_summary(rates))
+    out.append(f"\nTotal wall time: {time.perf_counter() - started:.0f} s; command: "
+               f"python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    text = "\n".join(out)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,443 @@
+"""Multi-layer perceptrons: ``MLPClassifier`` and ``MLPRegressor``.
+
+Both train a ``cc.Network`` through the epoch kernel, with every training trick of the
+course: mini-batches, an optimizer (sgd, momentum, nesterov, adam), L1/L2 penalties,
+dropout, a validation split with early stopping, random restarts and learning-rate
+decay.  The classifier ends in a sigmoid unit (two classes) or softmax (more) on
+cross-entropy; the regressor in identity units on 0.5 * squared error.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
+from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
+from crash_core.models._common import (
+    combined_weights,
+    encode_classes,
+    one_hot,
+    seeds_for,
+    two_column_proba,
+)
+from crash_core.network import ACTIVATIONS, DTYPES, EpochTrainer, Network, make_rng
+from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
+from crash_core.schedules import resolve_schedule
+from crash_core.training import Dataset, TrainingRun, evaluate, train
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+class _BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share; subclasses set the output layer."""
+
+    _output: str
+
+    def __init__(
+        self,
+        hidden_layers: Sequence[int] = (64,),
+        activation: str | Sequence[str] = "relu",
+        optimizer: str | Optimizer = "adam",
+        learning_rate: float = 1e-3,
+        lr_schedule: Any = None,
+        batch_size: int | None = 32,
+        epochs: int = 200,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        n_restarts: int = 1,
+        n_jobs: int | None = None,
+        class_weight: Any = None,
+        callbacks: Sequence[Callback] | None = None,
+        warm_start: bool = False,
+        shuffle: bool = True,
+        dtype: str = "float32",
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.l1 = l1
+        self.l2 = l2
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.min_delta = min_delta
+        self.n_restarts = n_restarts
+        self.n_jobs = n_jobs
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> dict[str, Any]:
+        """Validate every hyper-parameter once per fit; returns the resolved values."""
+        hidden = self.hidden_layers
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        if not isinstance(hidden, (tuple, list)) or not all(
+            isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden
+        ):
+            raise ValueError(
+                f"hidden_layers must be a tuple of positive ints (units per hidden layer), "
+                f"got {self.hidden_layers!r}; e.g. hidden_layers=(64, 32)."
+            )
+        hidden = tuple(int(h) for h in hidden)
+        acts = [self.activation] * len(hidden) if isinstance(self.activation, str) else list(self.activation)
+        if len(acts) != len(hidden):
+            raise ValueError(
+                f"activation lists {len(acts)} names for {len(hidden)} hidden layers; give "
+                "one name or one per hidden layer."
+            )
+        for a in acts:
+            check_option(a, "activation", ACTIVATIONS)
+        rates = [self.dropout] * len(hidden) if np.isscalar(self.dropout) else list(self.dropout)
+        if len(rates) != len(hidden):
+            raise ValueError(
+                f"dropout lists {len(rates)} rates for {len(hidden)} hidden layers; give one "
+                "rate or one per hidden layer."
+            )
+        rates = [check_scalar(r, "dropout", min_val=0.0, max_val=1.0, include_max=False) for r in rates]
+        batch = self.batch_size
+        if batch is not None:
+            batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
+        n_jobs = self.n_jobs
+        if n_jobs is not None:
+            n_jobs = check_scalar(n_jobs, "n_jobs", kind=int)
+            if n_jobs == 0:
+                raise ValueError("n_jobs must be None, -1 (all cores) or a positive int, got 0.")
+            n_jobs = os.cpu_count() or 1 if n_jobs < 0 else n_jobs
+        check_option(self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name,
+                     "dtype", DTYPES)
+        if self.callbacks is not None and not all(isinstance(c, Callback) for c in self.callbacks):
+            raise TypeError(
+                "callbacks must be a list of crash_core.callbacks.Callback objects "
+                "(subclass Callback and override on_epoch_end etc.)."
+            )
+        return dict(
+            hidden=hidden,
+            activations=tuple(acts),
+            dropout=rates,
+            optimizer=resolve_optimizer(self.optimizer),
+            learning_rate=check_scalar(self.learning_rate, "learning_rate", min_val=0.0, include_min=False),
+            lr_schedule=resolve_schedule(self.lr_schedule),
+            batch_size=batch,
+            epochs=check_scalar(self.epochs, "epochs", kind=int, min_val=1),
+            l1=check_scalar(self.l1, "l1", min_val=0.0),
+            l2=check_scalar(self.l2, "l2", min_val=0.0),
+            early_stopping=check_scalar(self.early_stopping, "early_stopping", kind=bool),
+            validation_fraction=check_scalar(
+                self.validation_fraction, "validation_fraction", min_val=0.0, max_val=1.0,
+                include_min=False, include_max=False,
+            ),
+            patience=check_scalar(self.patience, "patience", kind=int, min_val=0),
+            min_delta=check_scalar(self.min_delta, "min_delta", min_val=0.0),
+            n_restarts=check_scalar(self.n_restarts, "n_restarts", kind=int, min_val=1),
+            n_jobs=n_jobs or 1,
+            warm_start=check_scalar(self.warm_start, "warm_start", kind=bool),
+            shuffle=check_scalar(self.shuffle, "shuffle", kind=bool),
+            verbose=check_scalar(self.verbose, "verbose", kind=int, min_val=0),
+        )
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _encode(self, y: np.ndarray, classes: Any, *, reset: bool) -> tuple[np.ndarray, Any]:
+        """(targets for the kernel, what class weights need) for the training labels."""
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ fitting
+    @property
+    def _np_dtype(self) -> Any:
+        return DTYPES[self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name]
+
+    def fit(self, X: Any, y: Any, validation_data: tuple[Any, Any] | None = None,
+            sample_weight: Any = None) -> _BaseMLP:
+        """Train on (X, y) for up to ``epochs`` epochs; returns self.
+
+        ``validation_data=(X_val, y_val)`` is evaluated after every epoch (``val_loss``,
+        ``val_accuracy`` in ``history_``); with ``early_stopping=True`` and no
+        ``validation_data``, a ``validation_fraction`` of the training data is held out
+        (stratified for classifiers).  ``sample_weight`` weighs each sample's loss; the
+        loss is normalised by the sum of the weights.
+        """
+        p = self._check_params()
+        warm = p["warm_start"] and hasattr(self, "network_")
+        return self._fit(X, y, p, validation_data, sample_weight, epochs=p["epochs"],
+                         reset=not warm, classes=None)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> _BaseMLP:
+        """One epoch on (X, y), keeping the weights and the optimizer state between calls.
+
+        For a classifier, ``classes`` lists every label on the first call (default: the
+        labels of that first ``y``).
+        """
+        p = self._check_params()
+        if p["early_stopping"]:
+            raise ValueError(
+                "partial_fit trains one epoch per call and cannot early-stop; use fit with "
+                "early_stopping=True, or set early_stopping=False and watch the loss yourself."
+            )
+        reset = not hasattr(self, "network_")
+        return self._fit(X, y, p, None, sample_weight, epochs=1, reset=reset, classes=classes)
+
+    def _fit(self, X: Any, y: Any, p: dict[str, Any], validation_data: Any, sample_weight: Any,
+             *, epochs: int, reset: bool, classes: Any) -> _BaseMLP:
+        dtype = self._np_dtype
+        regressor = self._output == "identity"
+        X, y = validate_X_y(self, X, y, reset=reset, dtype=dtype, y_numeric=regressor,
+                            multi_output=regressor)
+        Y, y_idx = self._encode(y, classes, reset=reset)
+        n = X.shape[0]
+        classes_ = getattr(self, "classes_", None)
+        weights = combined_weights(sample_weight, self.class_weight if not regressor else None,
+                                   classes_, y_idx, n, dtype)
+        data = Dataset(X, Y, weights)
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_set(validation_data)
+        elif p["early_stopping"]:
+            data, validation = self._hold_out(data, y_idx, p["validation_fraction"])
+        if not reset:
+            self._continue(data, validation, p, epochs)
+            return self
+        sizes = (X.shape[1], *p["hidden"], self._n_outputs())
+        seeds = seeds_for(self.random_state, p["n_restarts"])
+        if p["n_jobs"] > 1 and len(seeds) > 1:
+            with ThreadPoolExecutor(max_workers=p["n_jobs"]) as pool:
+                runs = list(pool.map(lambda s: self._run(s, sizes, data, validation, p, epochs), seeds))
+        else:
+            runs = [self._run(s, sizes, data, validation, p, epochs) for s in seeds]
+        scores = [score for _, _, score, _ in runs]
+        best = int(np.argmin(scores))
+        run, state, _, callbacks = runs[best]
+        if len(runs) > 1:
+            self.restart_losses_ = scores
+            self.restart_seeds_ = seeds
+            self.best_restart_ = best
+        self._keep(run, state, callbacks)
+        return self
+
+    def _validation_set(self, validation_data: Any) -> Dataset:
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data must be a pair (X_val, y_val).") from None
+        X_val = validate_X(self, X_val, reset=False, dtype=self._np_dtype)
+        regressor = self._output == "identity"
+        from crash_core._validation import check_X_y
+
+        X_val, y_val = check_X_y(X_val, y_val, dtype=self._np_dtype, y_numeric=regressor,
+                                 multi_output=regressor, estimator_name=type(self).__name__)
+        Y_val, _ = self._encode(y_val, None, reset=False)
+        return Dataset(X_val, Y_val)
+
+    def _hold_out(self, data: Dataset, y_idx: np.ndarray | None,
+                  fraction: float) -> tuple[Dataset, Dataset]:
+        """Split off ``fraction`` of the rows (stratified by class when possible)."""
+        from crash_core.datasets import train_test_split
+
+        n = data.X.shape[0]
+        rng = make_rng(self.random_state)
+        seed = int(rng.integers(0, 2**31 - 1))
+        n_val = max(1, int(np.ceil(fraction * n)))
+        if n - n_val < 1:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves no training data out of {n} samples; "
+                "lower it or pass validation_data."
+            )
+        rows = np.arange(n)
+        try:
+            train_rows, val_rows, _, _ = train_test_split(rows, rows, test_size=n_val,
+                                                          stratify=y_idx, random_state=seed)
+        except ValueError:  # a class too small to appear on both sides
+            train_rows, val_rows, _, _ = train_test_split(rows, rows, test_size=n_val,
+                                                          random_state=seed)
+        train_rows.sort()
+        val_rows.sort()
+
+        def take(rows: np.ndarray) -> Dataset:
+            w = None if data.sample_weight is None else data.sample_weight[rows]
+            return Dataset(data.X[rows], data.Y[rows], w)
+
+        return take(train_rows), take(val_rows)
+
+    def _callbacks(self, p: dict[str, Any], copy_user: bool) -> list[Callback]:
+        user = list(self.callbacks or [])
+        if copy_user:
+            user = [copy.deepcopy(cb) for cb in user]
+        internal: list[Callback] = []
+        if p["early_stopping"]:
+            internal.append(EarlyStopping(monitor="val_loss", patience=p["patience"],
+                                          min_delta=p["min_delta"], restore_best_weights=True))
+        if p["verbose"]:
+            internal.append(ProgressBar())
+        return user + internal
+
+    def _trainer(self, network: Network, p: dict[str, Any], n: int, seed: int,
+                 state: OptimizerState | None) -> EpochTrainer:
+        batch = n if p["batch_size"] is None else min(p["batch_size"], n)
+        return EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
+
+    def _run(self, seed: Any, sizes: tuple[int, ...], data: Dataset, validation: Dataset | None,
+             p: dict[str, Any], epochs: int) -> tuple[TrainingRun, OptimizerState, float, list]:
+        """One training run from a fresh initialisation drawn from ``seed``."""
+        rng = make_rng(seed)
+        network = Network(sizes, p["activations"], self._output, self._np_dtype, random_state=rng)
+        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), None)
+        run = TrainingRun(network, p["learning_rate"], p["learning_rate"], p["epochs"], self)
+        callbacks = self._callbacks(p, copy_user=p["n_restarts"] > 1)
+        train(run, trainer, data, epochs=epochs, validation=validation, l1=p["l1"], l2=p["l2"],
+              shuffle=p["shuffle"], rng=rng, lr_schedule=p["lr_schedule"], callbacks=callbacks)
+        score = evaluate(network, validation if validation is not None else data, p["l1"], p["l2"])[0]
+        run.rng = rng
+        return run, trainer.state, score, callbacks
+
+    def _continue(self, data: Dataset, validation: Dataset | None, p: dict[str, Any],
+                  epochs: int) -> None:
+        """Warm start / partial_fit: more epochs from the fitted weights and optimizer state."""
+        network = self.network_
+        expected = (self.n_features_in_, *p["hidden"], self._n_outputs())
+        if network.layer_sizes != expected or network.dtype != np.dtype(self._np_dtype):
+            raise ValueError(
+                f"The fitted network has layers {network.layer_sizes} and dtype "
+                f"{network.dtype.name}, but the parameters now ask for {expected} and "
+                f"{np.dtype(self._np_dtype).name}; set warm_start=False to start afresh."
+            )
+        state = self._optimizer_state
+        if state is None or resolve_optimizer(self.optimizer) != self._optimizer:
+            state = None
+        rng = self._rng
+        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), state)
+        run = TrainingRun(network, p["learning_rate"], self.learning_rate_, p["epochs"], self,
+                          history=self.history_)
+        callbacks = self._callbacks(p, copy_user=False)
+        train(run, trainer, data, epochs=epochs, first_epoch=self.n_epochs_,
+              validation=validation, l1=p["l1"], l2=p["l2"], shuffle=p["shuffle"], rng=rng,
+              lr_schedule=p["lr_schedule"], callbacks=callbacks)
+        run.rng = rng
+        self._keep(run, trainer.state, callbacks)
+
+    def _keep(self, run: TrainingRun, state: OptimizerState, callbacks: list[Callback]) -> None:
+        """Store what a finished run leaves: the network, history, counters, state."""
+        self.network_ = run.network_
+        self.history_: History = run.history
+        self.n_epochs_ = len(run.history)
+        self.n_iter_ = self.n_epochs_
+        self.loss_ = run.history["loss"][-1]
+        self.learning_rate_ = run.learning_rate_
+        stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
+        if stoppers and stoppers[-1].best_epoch is not None:
+            self.best_epoch_ = stoppers[-1].best_epoch
+        self._optimizer_state = state
+        self._optimizer = resolve_optimizer(self.optimizer)
+        self._rng = run.rng
+
+    # ------------------------------------------------------------------ predicting
+    def _forward(self, X: Any) -> np.ndarray:
+        self._check_is_fitted("network_")
+        X = validate_X(self, X, reset=False, dtype=self.network_.dtype)
+        return self.network_.forward(X)
+
+    def _tags_update(self, tags: Any) -> None:
+        super()._tags_update(tags)
+        tags.non_deterministic = False
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """A multi-layer perceptron classifier trained by backpropagation.
+
+    Hidden layers f(A W + b) with f in {sigmoid, tanh, relu}; the output is one sigmoid
+    unit for two classes and a softmax over k units for more, trained on cross-entropy
+    L = -sum_j y_j ln p_j (+ l1 sum|w| + l2 sum w^2).  Labels may be any sortable values.
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``network_``, ``history_``,
+    ``n_epochs_``, ``best_epoch_`` (early stopping), ``restart_losses_`` (n_restarts > 1).
+    """
+
+    _output = "softmax"
+
+    def _encode(self, y: np.ndarray, classes: Any, *, reset: bool) -> tuple[np.ndarray, Any]:
+        idx = encode_classes(self, y, classes, reset=reset)
+        return one_hot(idx, len(self.classes_), self._np_dtype), idx
+
+    def _n_outputs(self) -> int:
+        k = len(self.classes_)
+        return 1 if k == 2 else k
+
+    @property
+    def _output(self) -> str:  # type: ignore[override]
+        classes = getattr(self, "classes_", None)
+        return "sigmoid" if classes is not None and len(classes) == 2 else "softmax"
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        P = self._forward(X)
+        return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """ln of ``predict_proba``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each sample (p >= 0.5 for the second of two classes)."""
+        P = self._forward(X)
+        idx = (P[:, 0] >= 0.5).astype(np.intp) if P.shape[1] == 1 else P.argmax(axis=1)
+        return self.classes_[idx]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """A multi-layer perceptron regressor: identity outputs on 0.5 * squared error.
+
+    Same parameters as ``MLPClassifier`` (``class_weight`` does not apply).  ``y`` may be
+    (n,) or (n, k) for k outputs.
+    """
+
+    _output = "identity"
+
+    def _encode(self, y: np.ndarray, classes: Any, *, reset: bool) -> tuple[np.ndarray, Any]:
+        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=self._np_dtype)
+        if reset:
+            self._n_targets = Y.shape[1]
+            self._y_1d = y.ndim == 1
+        elif Y.shape[1] != self._n_targets:
+            raise ValueError(
+                f"y has {Y.shape[1]} target column(s), but the model was fitted on "
+                f"{self._n_targets}; pass the same targets."
+            )
+        return Y, None
+
+    def _n_outputs(self) -> int:
+        return self._n_targets
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets: (n,) when fitted on a 1-D y, else (n, k)."""
+        out = self._forward(X).astype(np.float64)
+        return out.ravel() if self._y_1d else out
+
+    def _tags_update(self, tags: Any) -> None:
+        super()._tags_update(tags)
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True

@@ -1,0 +1,111 @@
+"""The course's perceptron: a line (hyperplane) w . x + b = 0 found by the perceptron algorithm.
+
+Prediction is the step function, y_hat = 1 if w . x + b >= 0 else 0.  For each point in
+turn, a point predicted 0 but labelled 1 pulls the line towards it (w += lr x, b += lr),
+one predicted 1 but labelled 0 pushes it away (w -= lr x, b -= lr).  An epoch is one
+pass over the data; training stops after an epoch without mistakes.  With more than two
+classes, one perceptron per class learns "this class or not" (one-vs-rest) and the
+class with the highest score w_c . x + b_c wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from crash_core._kernels import linear as _linear
+from crash_core._validation import check_scalar, validate_X, validate_X_y
+from crash_core.base import BaseEstimator, ClassifierMixin
+from crash_core.models._common import encode_classes
+from crash_core.network import DTYPES, make_rng
+
+__all__ = ["Perceptron"]
+
+
+class Perceptron(ClassifierMixin, BaseEstimator):
+    """The perceptron algorithm with the step function (one-vs-rest for k > 2 classes).
+
+    Parameters
+    ----------
+    learning_rate : step size lr of each correction.
+    epochs : most passes over the data; fewer when an epoch makes no mistake.
+    shuffle : visit the points in a new random order each epoch (else in data order).
+    random_state : seed for the shuffling.
+    dtype : "float64" or "float32".
+    verbose : print the mistakes of each epoch when > 0.
+
+    Attributes: ``coef_`` (1 x n_features for two classes, else k x n_features),
+    ``intercept_``, ``classes_``, ``n_features_in_``, ``n_epochs_``, ``mistakes_`` (per epoch).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        epochs: int = 100,
+        shuffle: bool = True,
+        random_state: Any = None,
+        dtype: str = "float64",
+        verbose: int = 0,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any) -> Perceptron:
+        """Run the perceptron algorithm on (X, y); returns self."""
+        lr = check_scalar(self.learning_rate, "learning_rate", min_val=0.0, include_min=False)
+        epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
+        shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
+        dtype = DTYPES[_dtype_name(self.dtype)]
+        X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
+        idx = encode_classes(self, y, reset=True)
+        k = len(self.classes_)
+        n_units = 1 if k == 2 else k
+        # Y[i, j] = 1 when sample i belongs to the class perceptron j answers "yes" for
+        if n_units == 1:
+            Y = idx.reshape(-1, 1).astype(np.int8)
+        else:
+            Y = np.zeros((idx.size, k), dtype=np.int8)
+            Y[np.arange(idx.size), idx] = 1
+        W = np.zeros(X.shape[1] * n_units, dtype=dtype)
+        b = np.zeros(n_units, dtype=dtype)
+        rng = make_rng(self.random_state)
+        n = X.shape[0]
+        self.mistakes_ = []
+        for epoch in range(epochs):
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
+            self.mistakes_.append(int(mistakes))
+            if self.verbose:
+                print(f"epoch {epoch + 1}/{epochs}  mistakes {mistakes}")
+            if mistakes == 0:
+                break
+        self.n_epochs_ = len(self.mistakes_)
+        self.n_iter_ = self.n_epochs_
+        self.coef_ = W.reshape(X.shape[1], n_units).T.astype(np.float64)
+        self.intercept_ = b.astype(np.float64)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores w . x + b: shape (n,) for two classes, else (n, k)."""
+        self._check_is_fitted("coef_")
+        X = validate_X(self, X, reset=False, dtype=np.float64)
+        scores = X @ self.coef_.T + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        """step(w . x + b) for two classes; the class with the highest score otherwise."""
+        scores = self.decision_function(X)
+        idx = (scores >= 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+
+def _dtype_name(dtype: Any) -> str:
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    if name not in DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
+    return name
