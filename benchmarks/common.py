@@ -16,6 +16,8 @@ __all__ = [
     "teacher_binary",
     "linear_data",
     "import_estimator",
+    "require_estimator",
+    "log_loss",
     "accepted_kwargs",
     "gemm_rate",
 ]
@@ -71,6 +73,25 @@ def import_estimator(name):
         return getattr(cc, name), ""
     except Exception as exc:  # noqa: BLE001 - any failure means "not there yet"
         return None, f"cc.{name} unavailable ({type(exc).__name__}: {exc})"
+
+
+def require_estimator(name):
+    """``cc.<name>``, or NotImplementedError (asv then marks the benchmark skipped)."""
+    cls, why = import_estimator(name)
+    if cls is None:
+        raise NotImplementedError(why)
+    return cls
+
+
+def log_loss(y, proba, classes):
+    """Mean cross-entropy of integer labels ``y`` under ``proba`` (columns = ``classes``)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim == 1 or proba.shape[1] == 1:
+        p1 = proba.reshape(-1)
+        proba = np.column_stack([1 - p1, p1])
+    col = np.searchsorted(np.asarray(classes), y)
+    p = np.clip(proba[np.arange(len(y)), col], 1e-15, 1.0)
+    return float(-np.mean(np.log(p)))
 
 
 def accepted_kwargs(cls, **kwargs):

@@ -299,7 +299,7 @@ class Network:
         """
         X = self._inputs(X)
         Y = self.targets(y, X.shape[0])
-        trainer = EpochTrainer(self, batch_size, "sgd")
+        trainer = EpochTrainer(self, batch_size, "sgd", n_samples=X.shape[0])
         rng = self._rng if random_state is None else make_rng(random_state)
         order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
         loss_sum, correct = trainer.run(X, Y, order, learning_rate, l1, l2)
@@ -321,6 +321,7 @@ class EpochTrainer:
         dropout: Sequence[float] | None = None,
         seed: int = 0,
         state: OptimizerState | None = None,
+        n_samples: int | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
@@ -335,8 +336,8 @@ class EpochTrainer:
             rates[: n_layers - 1] = dropout
         self.rates = rates
         self.use_dropout = bool(rates.any())
-        # the batch never exceeds the data, so its buffers need no more rows than that
-        self.capacity = int(batch_size)
+        # a batch never exceeds the data, so its buffers need no more rows than that
+        self.capacity = int(batch_size if n_samples is None else max(1, min(batch_size, n_samples)))
         cap = self.capacity
         self.grad = np.empty(network.n_params, dtype=dt)
         self.xb = np.empty(cap * network.n_features, dtype=dt)

@@ -57,8 +57,8 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
     (p >= 0.5 for sigmoid, argmax for softmax) matches the target.
     """
     cdef Py_ssize_t i, j
-    cdef floating wi, zj, m, s, lse
-    cdef double total = 0, row_loss
+    cdef floating wi, zj, m, s
+    cdef double total = 0, row_loss, ysum
     cdef floating* zi
     cdef const floating* yi
     cdef floating* di
@@ -78,17 +78,22 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
                 if (zi[j] >= 0.5) == (yi[j] >= 0.5):
                     correct[0] += 1
         elif kind == OUT_SOFTMAX:
+            # L = -sum_j y_j (z_j - m - ln s) with m = max z, s = sum_j e^(z_j - m);
+            # p_j = e^(z_j - m) / s, from the same exponentials (rows sum to 1)
             m = zi[0]
             for j in range(1, k):
                 if zi[j] > m:
                     m = zi[j]
             s = 0
+            ysum = 0
             for j in range(k):
-                s = s + fexp(zi[j] - m)
-            lse = m + flog(s)
+                row_loss -= yi[j] * (zi[j] - m)
+                ysum += yi[j]
+                zi[j] = fexp(zi[j] - m)
+                s = s + zi[j]
+            row_loss += ysum * flog(s)
             for j in range(k):
-                row_loss -= yi[j] * (zi[j] - lse)
-                zi[j] = fexp(zi[j] - lse)
+                zi[j] = zi[j] / s
                 di[j] = scale * wi * (zi[j] - yi[j])
             if argmax(zi, k) == argmax(yi, k):
                 correct[0] += 1
