@@ -41,7 +41,10 @@ extensions = [
         f"crash_core._kernels.{name}",
         [f"src/{name}.pyx"],
         include_dirs=[np.get_include(), "src"],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+        define_macros=[
+            ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
+            ("CRASH_CORE_DEBUG", "1" if DEBUG else "0"),
+        ],
         extra_compile_args=extra_compile_args,
     )
     for name in KERNELS

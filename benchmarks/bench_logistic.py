@@ -15,8 +15,13 @@ class LogisticSuite:
         self.cls = require_estimator("LogisticRegression")
         self.X, self.y = linear_data(n, 20, seed=0, dtype=dtype, flip=0.1)
         self.kwargs = accepted_kwargs(
-            self.cls, learning_rate=0.05, epochs=EPOCHS, batch_size=batch_size, tol=0.0,
-            random_state=0, dtype=dtype,
+            self.cls,
+            learning_rate=0.05,
+            epochs=EPOCHS,
+            batch_size=batch_size,
+            tol=0.0,
+            random_state=0,
+            dtype=dtype,
         )
         self.model = self.cls(**self.kwargs).fit(self.X, self.y)
 
@@ -51,8 +56,13 @@ class LogisticMulticlassSuite:
         self.cls = require_estimator("LogisticRegression")
         self.X, self.y = blobs(n, 20, 5, seed=0, dtype=dtype, spread=2.0)
         self.kwargs = accepted_kwargs(
-            self.cls, learning_rate=0.05, epochs=EPOCHS, batch_size=32, tol=0.0,
-            random_state=0, dtype=dtype,
+            self.cls,
+            learning_rate=0.05,
+            epochs=EPOCHS,
+            batch_size=32,
+            tol=0.0,
+            random_state=0,
+            dtype=dtype,
         )
         self.model = self.cls(**self.kwargs).fit(self.X, self.y)
 

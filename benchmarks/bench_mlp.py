@@ -14,9 +14,15 @@ class MLPSuite:
         self.cls = require_estimator("MLPClassifier")
         self.X, self.y = blobs(n, 20, 5, seed=0, dtype=dtype, spread=2.0)
         self.kwargs = accepted_kwargs(
-            self.cls, hidden_layers=(64,), activation="relu", optimizer=optimizer,
-            learning_rate=0.05 if optimizer == "sgd" else 0.005, batch_size=32,
-            epochs=EPOCHS, random_state=0, dtype=dtype,
+            self.cls,
+            hidden_layers=(64,),
+            activation="relu",
+            optimizer=optimizer,
+            learning_rate=0.05 if optimizer == "sgd" else 0.005,
+            batch_size=32,
+            epochs=EPOCHS,
+            random_state=0,
+            dtype=dtype,
         )
         self.model = self.cls(**self.kwargs).fit(self.X, self.y)
 
@@ -51,8 +57,14 @@ class MLPFeaturesSuite:
         self.cls = require_estimator("MLPClassifier")
         self.X, self.y = blobs(n, 784, 10, seed=0, dtype=dtype, spread=3.0)
         self.kwargs = accepted_kwargs(
-            self.cls, hidden_layers=(128,), optimizer="sgd", learning_rate=0.01,
-            batch_size=128, epochs=2, random_state=0, dtype=dtype,
+            self.cls,
+            hidden_layers=(128,),
+            optimizer="sgd",
+            learning_rate=0.01,
+            batch_size=128,
+            epochs=2,
+            random_state=0,
+            dtype=dtype,
         )
         self.model = self.cls(**self.kwargs).fit(self.X, self.y)
 

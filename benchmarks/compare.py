@@ -101,25 +101,83 @@ WORKLOADS = {
     for w in [
         Workload("tiny", "mlp", 10_000, 4_000, 2, (64, 64), 2, 32, 5, 0.05, targets=TINY_T),
         Workload(
-            "digits-like", "mlp", 20_000, 6_000, 64, (128,), 10, 64, 5, 0.05,
+            "digits-like",
+            "mlp",
+            20_000,
+            6_000,
+            64,
+            (128,),
+            10,
+            64,
+            5,
+            0.05,
             targets={"numpy": 0.35, "sklearn": 0.12, "torch": 0.10, "floor": 2.5},
         ),
-        Workload("mnist-like", "mlp", 20_000, 4_000, 784, (256, 128), 10, 128, 2, 0.05,
-                 targets=MNIST_T),
-        Workload("logistic", "logistic", 100_000, 20_000, 20, (), 2, 1, 5, 0.01,
-                 targets={"sklearn": 0.5}),
-        Workload("perceptron", "perceptron", 100_000, 20_000, 20, (), 2, 1, 5, 0.01,
-                 targets={"sklearn": 0.5}),
-        Workload("predict", "predict", 200_000, 20_000, 784, (256, 128), 10,
-                 targets={"sklearn": 0.6, "torch": 0.8}),
-        Workload("tiny-f64", "mlp", 10_000, 4_000, 2, (64, 64), 2, 32, 5, 0.05,
-                 dtype=np.float64, targets=TINY_T),
-        Workload("mnist-like-f64", "mlp", 20_000, 4_000, 784, (256, 128), 10, 128, 2, 0.05,
-                 dtype=np.float64, targets=MNIST_T),
+        Workload(
+            "mnist-like", "mlp", 20_000, 4_000, 784, (256, 128), 10, 128, 2, 0.05, targets=MNIST_T
+        ),
+        Workload(
+            "logistic", "logistic", 100_000, 20_000, 20, (), 2, 1, 5, 0.01, targets={"sklearn": 0.5}
+        ),
+        Workload(
+            "perceptron",
+            "perceptron",
+            100_000,
+            20_000,
+            20,
+            (),
+            2,
+            1,
+            5,
+            0.01,
+            targets={"sklearn": 0.5},
+        ),
+        Workload(
+            "predict",
+            "predict",
+            200_000,
+            20_000,
+            784,
+            (256, 128),
+            10,
+            targets={"sklearn": 0.6, "torch": 0.8},
+        ),
+        Workload(
+            "tiny-f64",
+            "mlp",
+            10_000,
+            4_000,
+            2,
+            (64, 64),
+            2,
+            32,
+            5,
+            0.05,
+            dtype=np.float64,
+            targets=TINY_T,
+        ),
+        Workload(
+            "mnist-like-f64",
+            "mlp",
+            20_000,
+            4_000,
+            784,
+            (256, 128),
+            10,
+            128,
+            2,
+            0.05,
+            dtype=np.float64,
+            targets=MNIST_T,
+        ),
     ]
 }
-ALIASES = {"digits": "digits-like", "mnist": "mnist-like", "mnist-f64": "mnist-like-f64",
-           "logistic-per-sample": "logistic"}
+ALIASES = {
+    "digits": "digits-like",
+    "mnist": "mnist-like",
+    "mnist-f64": "mnist-like-f64",
+    "logistic-per-sample": "logistic",
+}
 
 
 class Skip(Exception):
@@ -159,10 +217,15 @@ def crash_core_runner(w, X, y, seed):
     if w.kind == "mlp":
         from crash_core.network import EpochTrainer, Network
 
-        net = Network(w.layer_sizes, activation="relu", output=w.output,
-                      dtype=np.dtype(w.dtype).name, random_state=seed)
+        net = Network(
+            w.layer_sizes,
+            activation="relu",
+            output=w.output,
+            dtype=np.dtype(w.dtype).name,
+            random_state=seed,
+        )
         weights, biases = init_params(w.layer_sizes, w.dtype, seed)
-        for dst, src in zip(net.weights + net.biases, weights + biases):
+        for dst, src in zip(net.weights + net.biases, weights + biases, strict=True):
             dst[...] = src
         p0 = net.params.copy()
         Y = net.targets(y, X.shape[0])
@@ -182,10 +245,15 @@ def crash_core_runner(w, X, y, seed):
     if w.kind == "predict":
         from crash_core.network import Network
 
-        net = Network(w.layer_sizes, activation="relu", output="softmax",
-                      dtype=np.dtype(w.dtype).name, random_state=seed)
+        net = Network(
+            w.layer_sizes,
+            activation="relu",
+            output="softmax",
+            dtype=np.dtype(w.dtype).name,
+            random_state=seed,
+        )
         weights, biases = init_params(w.layer_sizes, w.dtype, seed)
-        for dst, src in zip(net.weights + net.biases, weights + biases):
+        for dst, src in zip(net.weights + net.biases, weights + biases, strict=True):
             dst[...] = src
         out = {}
 
@@ -197,8 +265,14 @@ def crash_core_runner(w, X, y, seed):
     cls, why = import_estimator(name)
     if cls is None:
         raise Skip(why)
-    kwargs = dict(learning_rate=w.lr, epochs=w.epochs, shuffle=True, random_state=seed,
-                  dtype=np.dtype(w.dtype).name, verbose=0)
+    kwargs = dict(
+        learning_rate=w.lr,
+        epochs=w.epochs,
+        shuffle=True,
+        random_state=seed,
+        dtype=np.dtype(w.dtype).name,
+        verbose=0,
+    )
     if w.kind == "logistic":
         kwargs.update(batch_size=1, tol=0.0, optimizer="sgd", l1=0.0, l2=0.0)
     model = {}
@@ -221,9 +295,19 @@ def crash_core_fit_runner(w, X, y, seed):
     cls, why = import_estimator("MLPClassifier")
     if cls is None:
         raise Skip(why)
-    kwargs = dict(hidden_layers=w.hidden, activation="relu", optimizer="sgd", learning_rate=w.lr,
-                  batch_size=w.batch, epochs=w.epochs, shuffle=True, dtype=np.dtype(w.dtype).name,
-                  random_state=seed, verbose=0, early_stopping=False)
+    kwargs = dict(
+        hidden_layers=w.hidden,
+        activation="relu",
+        optimizer="sgd",
+        learning_rate=w.lr,
+        batch_size=w.batch,
+        epochs=w.epochs,
+        shuffle=True,
+        dtype=np.dtype(w.dtype).name,
+        random_state=seed,
+        verbose=0,
+        early_stopping=False,
+    )
     model = {}
 
     def run():
@@ -285,12 +369,23 @@ def sklearn_runner(w, X, y, seed):
         return run
 
     if w.kind == "mlp":
+
         def make():
             return MLPClassifier(
-                hidden_layer_sizes=w.hidden, activation="relu", solver="sgd",
-                learning_rate="constant", learning_rate_init=w.lr, momentum=0.0,
-                nesterovs_momentum=False, alpha=0.0, batch_size=w.batch, max_iter=w.epochs,
-                tol=0.0, n_iter_no_change=10**9, shuffle=True, early_stopping=False,
+                hidden_layer_sizes=w.hidden,
+                activation="relu",
+                solver="sgd",
+                learning_rate="constant",
+                learning_rate_init=w.lr,
+                momentum=0.0,
+                nesterovs_momentum=False,
+                alpha=0.0,
+                batch_size=w.batch,
+                max_iter=w.epochs,
+                tol=0.0,
+                n_iter_no_change=10**9,
+                shuffle=True,
+                early_stopping=False,
                 random_state=seed,
             )
 
@@ -300,24 +395,40 @@ def sklearn_runner(w, X, y, seed):
 
         return Runner(fit(make), None, check)
     if w.kind == "logistic":
-        def make():
-            return SGDClassifier(loss="log_loss", penalty=None, alpha=0.0,
-                                 learning_rate="constant", eta0=w.lr, max_iter=w.epochs,
-                                 tol=None, shuffle=True, random_state=seed)
 
-        return Runner(fit(make), None,
-                      lambda: f"acc {model['m'].score(X, y):.3f}, epochs {model['m'].n_iter_}")
+        def make():
+            return SGDClassifier(
+                loss="log_loss",
+                penalty=None,
+                alpha=0.0,
+                learning_rate="constant",
+                eta0=w.lr,
+                max_iter=w.epochs,
+                tol=None,
+                shuffle=True,
+                random_state=seed,
+            )
+
+        return Runner(
+            fit(make),
+            None,
+            lambda: f"acc {model['m'].score(X, y):.3f}, epochs {model['m'].n_iter_}",
+        )
     if w.kind == "perceptron":
-        def make():
-            return Perceptron(eta0=w.lr, max_iter=w.epochs, tol=None, shuffle=True,
-                              random_state=seed)
 
-        return Runner(fit(make), None,
-                      lambda: f"acc {model['m'].score(X, y):.3f}, epochs {model['m'].n_iter_}")
+        def make():
+            return Perceptron(
+                eta0=w.lr, max_iter=w.epochs, tol=None, shuffle=True, random_state=seed
+            )
+
+        return Runner(
+            fit(make),
+            None,
+            lambda: f"acc {model['m'].score(X, y):.3f}, epochs {model['m'].n_iter_}",
+        )
     # predict: an MLPClassifier carrying the same weights as the others
     weights, biases = init_params(w.layer_sizes, w.dtype, seed)
-    m = MLPClassifier(hidden_layer_sizes=w.hidden, activation="relu", max_iter=1,
-                      random_state=seed)
+    m = MLPClassifier(hidden_layer_sizes=w.hidden, activation="relu", max_iter=1, random_state=seed)
     small = np.ascontiguousarray(X[:100])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -351,7 +462,7 @@ def torch_runner(w, X, y, seed):
 
     def load():
         with torch.no_grad():
-            for lin, wt, b in zip(linears, weights, biases):
+            for lin, wt, b in zip(linears, weights, biases, strict=True):
                 lin.weight.copy_(torch.from_numpy(wt.T))
                 lin.bias.copy_(torch.from_numpy(b))
 
@@ -465,9 +576,17 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
     cls, _ = import_estimator("MLPClassifier")
     if cls is not None:
         label = "cc.MLPClassifier.fit"
-        kwargs = dict(hidden_layers=w.hidden, activation="relu", optimizer="sgd",
-                      learning_rate=w.lr, batch_size=w.batch, epochs=w.epochs,
-                      dtype=np.dtype(w.dtype).name, random_state=seed, verbose=0)
+        kwargs = dict(
+            hidden_layers=w.hidden,
+            activation="relu",
+            optimizer="sgd",
+            learning_rate=w.lr,
+            batch_size=w.batch,
+            epochs=w.epochs,
+            dtype=np.dtype(w.dtype).name,
+            random_state=seed,
+            verbose=0,
+        )
 
         def cc_fit():
             cls(**accepted_kwargs(cls, **kwargs)).fit(X, y)
@@ -477,8 +596,9 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
         def cc_fit():
             from crash_core.network import EpochTrainer, Network
 
-            net = Network(w.layer_sizes, output=w.output, dtype=np.dtype(w.dtype).name,
-                          random_state=seed)
+            net = Network(
+                w.layer_sizes, output=w.output, dtype=np.dtype(w.dtype).name, random_state=seed
+            )
             Y = net.targets(y, X.shape[0])
             trainer = EpochTrainer(net, w.batch, "sgd")
             rng = np.random.default_rng(seed)
@@ -494,9 +614,18 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
     def sk_fit():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            MLPClassifier(hidden_layer_sizes=w.hidden, solver="sgd", learning_rate_init=w.lr,
-                          momentum=0.0, alpha=0.0, batch_size=w.batch, max_iter=w.epochs,
-                          tol=0.0, n_iter_no_change=10**9, random_state=seed).fit(X, y)
+            MLPClassifier(
+                hidden_layer_sizes=w.hidden,
+                solver="sgd",
+                learning_rate_init=w.lr,
+                momentum=0.0,
+                alpha=0.0,
+                batch_size=w.batch,
+                max_iter=w.epochs,
+                tol=0.0,
+                n_iter_no_change=10**9,
+                random_state=seed,
+            ).fit(X, y)
 
     for name, fn in ((label, cc_fit), ("sklearn MLPClassifier.fit", sk_fit)):
         if fn is sk_fit and MLPClassifier is None:
@@ -511,12 +640,21 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
     # the issue's bound: data + 3 x parameters + a per-batch workspace
     item = np.dtype(w.dtype).itemsize
     sizes = w.layer_sizes
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     workspace = w.batch * (sizes[0] + sizes[-1] + 1 + sum(sizes[1:]) + 2 * max(sizes)) * item
     targets = X.shape[0] * sizes[-1] * item + X.shape[0] * 8  # targets + shuffle index
     bound = targets + 3 * n_params * item + workspace
-    return results, label, {"params": n_params * item, "workspace": workspace,
-                            "targets": targets, "bound": bound, "data": X.nbytes + y.nbytes}
+    return (
+        results,
+        label,
+        {
+            "params": n_params * item,
+            "workspace": workspace,
+            "targets": targets,
+            "bound": bound,
+            "data": X.nbytes + y.nbytes,
+        },
+    )
 
 
 # ---------------------------------------------------------------------------- report
@@ -537,9 +675,11 @@ def fmt_ratio(ratio, target):
 
 
 def build_table(rows):
-    head = ("| workload | crash_core | cc fit() | NumPy | scikit-learn | PyTorch | floor "
-            "| vs NumPy | target | vs scikit-learn | target | vs PyTorch | target "
-            "| vs floor | target |")
+    head = (
+        "| workload | crash_core | cc fit() | NumPy | scikit-learn | PyTorch | floor "
+        "| vs NumPy | target | vs scikit-learn | target | vs PyTorch | target "
+        "| vs floor | target |"
+    )
     lines = [head, "|" + "---|" * 15]
     for row in rows:
         cells = [row["name"]]
@@ -568,19 +708,27 @@ def machine_summary(rates):
                 if line.startswith("model name"):
                     model = line.split(":", 1)[1].strip()
                     break
-    libs = sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
-                   f"{os.path.basename(i.get('filepath', ''))})" for i in threadpool_info()
-                   if i.get("user_api") == "blas"})
+    libs = sorted(
+        {
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+            f"{os.path.basename(i.get('filepath', ''))})"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        }
+    )
     versions = [f"python {platform.python_version()}", f"numpy {numpy.__version__}"]
     for mod in ("scipy", "sklearn", "torch", "crash_core"):
         with contextlib.suppress(Exception):
             versions.append(f"{mod} {__import__(mod).__version__}")
-    env = {k: v for k, v in os.environ.items()
-           if k.startswith(("OPENBLAS", "OMP_", "MKL_", "GOTO"))}
-    lines = [f"CPU: {model}, {os.cpu_count()} logical CPUs",
-             "BLAS: " + "; ".join(libs),
-             "versions: " + ", ".join(versions),
-             "BLAS env vars: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "none")]
+    env = {
+        k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_", "GOTO"))
+    }
+    lines = [
+        f"CPU: {model}, {os.cpu_count()} logical CPUs",
+        "BLAS: " + "; ".join(libs),
+        "versions: " + ", ".join(versions),
+        "BLAS env vars: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "none"),
+    ]
     for dt, (rate, details) in rates.items():
         parts = ", ".join(f"{lib} {t}t {r / 1e9:.0f}" for (lib, t), r in sorted(details.items()))
         lines.append(f"{dt} GEMM 1024^3 (GFLOP/s): {parts}; floor uses {rate / 1e9:.0f}")
@@ -589,11 +737,13 @@ def machine_summary(rates):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--workloads", default=",".join(WORKLOADS),
-                   help="comma-separated: " + ", ".join(WORKLOADS))
+    p.add_argument(
+        "--workloads", default=",".join(WORKLOADS), help="comma-separated: " + ", ".join(WORKLOADS)
+    )
     p.add_argument("--repeats", type=int, default=None, help="timed runs per setting (5)")
-    p.add_argument("--quick", action="store_true",
-                   help="1 repeat on smaller n (a smoke test, ~1-2 minutes)")
+    p.add_argument(
+        "--quick", action="store_true", help="1 repeat on smaller n (a smoke test, ~1-2 minutes)"
+    )
     p.add_argument("--threads", default="1,2", help="thread settings to try (default 1,2)")
     p.add_argument("--markdown", metavar="PATH", help="also write the tables to PATH")
     p.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory table")
@@ -631,8 +781,9 @@ def main(argv=None):
         X, y = make_data(w, n, args.seed)
         row = {"name": f"{name} (n={n:,})", "times": {}, "targets": w.targets}
         if w.kind in ("mlp", "predict"):
-            flops = gemm_flops(w.layer_sizes, n, w.epochs if w.kind == "mlp" else 1,
-                               backward=w.kind == "mlp")
+            flops = gemm_flops(
+                w.layer_sizes, n, w.epochs if w.kind == "mlp" else 1, backward=w.kind == "mlp"
+            )
             row["flops"], row["dtype"] = flops, np.dtype(w.dtype).name
         outputs, row_checks = {}, []
         for impl, make in RUNNERS.items():
@@ -661,8 +812,11 @@ def main(argv=None):
             log(f"  {name:>15} {impl:>10}: {fmt_time(row['times'][impl])}")
         if outputs and "crash_core" in outputs:
             ref = outputs["crash_core"]
-            row_checks += [f"{impl} max|P - P_cc| {np.max(np.abs(P - ref)):.1e}"
-                           for impl, P in outputs.items() if impl != "crash_core"]
+            row_checks += [
+                f"{impl} max|P - P_cc| {np.max(np.abs(P - ref)):.1e}"
+                for impl, P in outputs.items()
+                if impl != "crash_core"
+            ]
         checks.append(f"- {name}: " + "; ".join(row_checks))
         rows.append(row)
         del X, y, outputs
@@ -683,33 +837,47 @@ def main(argv=None):
             row["floor"] = row["flops"] / rates[row["dtype"]][0]
 
     out = []
-    out.append(f"crash_core / peer, median of {args.repeats} run(s) after a warm-up, "
-               f"best of {args.thread_options} threads (in brackets)"
-               + (" — QUICK (smaller n, 1 repeat)" if args.quick else "") + "\n")
+    out.append(
+        f"crash_core / peer, median of {args.repeats} run(s) after a warm-up, "
+        f"best of {args.thread_options} threads (in brackets)"
+        + (" — QUICK (smaller n, 1 repeat)" if args.quick else "")
+        + "\n"
+    )
     out.append(build_table(rows))
     out.append("\nSanity (training accuracy after the last timed run / predict agreement):")
     out.extend(checks)
     if memory is not None:
         results, label, sizes = memory
         mb = 1 / 2**20
-        out.append(f"\nPeak memory of one fit on mnist-like (tracemalloc, beyond X and y = "
-                   f"{sizes['data'] * mb:.1f} MB):\n")
-        out.append("| fit | peak extra MB | issue bound MB (targets + index + 3 x params "
-                   "+ batch workspace) | within bound | vs scikit-learn |")
+        out.append(
+            f"\nPeak memory of one fit on mnist-like (tracemalloc, beyond X and y = "
+            f"{sizes['data'] * mb:.1f} MB):\n"
+        )
+        out.append(
+            "| fit | peak extra MB | issue bound MB (targets + index + 3 x params "
+            "+ batch workspace) | within bound | vs scikit-learn |"
+        )
         out.append("|---|---:|---:|---|---|")
         sk = results.get("sklearn MLPClassifier.fit")
         for name, peak in results.items():
             ok = "✓" if peak <= sizes["bound"] else "✗"
-            vs = "—" if name.startswith("sklearn") or sk is None else (
-                "✓" if peak <= sk else "✗") + f" ({peak / sk:.2f}x)"
-            out.append(f"| {name} | {peak * mb:.2f} | {sizes['bound'] * mb:.2f} | "
-                       f"{ok if not name.startswith('sklearn') else '—'} | {vs} |")
+            vs = (
+                "—"
+                if name.startswith("sklearn") or sk is None
+                else ("✓" if peak <= sk else "✗") + f" ({peak / sk:.2f}x)"
+            )
+            out.append(
+                f"| {name} | {peak * mb:.2f} | {sizes['bound'] * mb:.2f} | "
+                f"{ok if not name.startswith('sklearn') else '—'} | {vs} |"
+            )
     if notes:
         out.append("\nNotes:")
         out.extend(f"- {n}" for n in notes)
     out.append("\nMachine:\n" + machine_summary(rates))
-    out.append(f"\nTotal wall time: {time.perf_counter() - started:.0f} s; command: "
-               f"python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    out.append(
+        f"\nTotal wall time: {time.perf_counter() - started:.0f} s; command: "
+        f"python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}"
+    )
     text = "\n".join(out)
     print(text)
     if args.markdown:

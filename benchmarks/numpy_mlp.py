@@ -24,7 +24,7 @@ def init_params(layer_sizes, dtype=np.float32, seed=0):
     """He-uniform weights (relu hidden layers), zero biases: lists of (n_in, n_out), (n_out,)."""
     rng = np.random.default_rng(seed)
     weights, biases = [], []
-    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
         limit = np.sqrt(6.0 / n_in)
         weights.append(rng.uniform(-limit, limit, size=(n_in, n_out)).astype(dtype))
         biases.append(np.zeros(n_out, dtype=dtype))
@@ -38,7 +38,7 @@ def gemm_flops(layer_sizes, n_samples, epochs=1, backward=True):
     except for the first layer, 2 n_in n_out for delta W^T.
     """
     total = 0
-    for i, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True)):
         products = 1 if not backward else (2 if i == 0 else 3)
         total += products * 2 * n_in * n_out
     return total * n_samples * epochs
@@ -60,9 +60,9 @@ class NumpyMLP:
 
     def set_params(self, weights, biases):
         """Copy parameters in place (so a timed run can restart from the same point)."""
-        for w, src in zip(self.weights, weights):
+        for w, src in zip(self.weights, weights, strict=True):
             w[...] = src
-        for b, src in zip(self.biases, biases):
+        for b, src in zip(self.biases, biases, strict=True):
             b[...] = src
 
     def _out(self, z):
@@ -75,7 +75,7 @@ class NumpyMLP:
     def forward(self, X):
         """Output probabilities for X, (n, n_outputs)."""
         a = X
-        for w, b in zip(self.weights[:-1], self.biases[:-1]):
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
             a = np.maximum(a @ w + b, 0)
         return self._out(a @ self.weights[-1] + self.biases[-1])
 
@@ -106,7 +106,7 @@ class NumpyMLP:
             # forward, keeping every layer's input for the backward pass
             acts = [xb]
             a = xb
-            for w, b in zip(ws[:-1], bs[:-1]):
+            for w, b in zip(ws[:-1], bs[:-1], strict=True):
                 a = a @ w
                 a += b
                 np.maximum(a, 0, out=a)

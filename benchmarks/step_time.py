@@ -65,7 +65,7 @@ def measure(n=10_000, repeats=15, threads=(1, 2), seed=0):
     orders = [np.random.default_rng(seed + 1 + r).permutation(n) for r in range(repeats + 1)]
 
     net = Network(LAYERS, activation="relu", output="sigmoid", dtype="float32", random_state=seed)
-    for w, src in zip(net.weights, weights):
+    for w, src in zip(net.weights, weights, strict=True):
         w[...] = src
     p0 = net.params.copy()
     Y = net.targets(y, n)
