@@ -170,6 +170,14 @@ class BaseEstimator:
                 "appropriate arguments before using this estimator."
             )
 
+    def save(self, path: Any) -> None:
+        """Write the fitted model to ``path`` (exactly that path, no extension added) as a
+        pickle-free ``.npz`` file; read it back with ``crash_core.load(path)``.
+        See :func:`crash_core.io.save`."""
+        from crash_core.io import save
+
+        save(self, path)
+
 
 def _score_inputs(
     y_true: Any, y_pred: np.ndarray, sample_weight: Any

@@ -85,13 +85,14 @@ cdef inline void add_bias_activate(floating* z, const floating* bias, Py_ssize_t
     """z[i, j] <- f(z[i, j] + bias[j]) in place."""
     cdef Py_ssize_t i, j
     cdef floating* row
+    cdef floating v
     for i in range(rows):
         row = z + i * cols
         if kind == RELU:
+            # branch-free, so the compiler vectorises it (signs are random: no prediction)
             for j in range(cols):
-                row[j] = row[j] + bias[j]
-                if row[j] < 0:
-                    row[j] = 0
+                v = row[j] + bias[j]
+                row[j] = v if v > 0 else 0
         elif kind == IDENTITY:
             for j in range(cols):
                 row[j] = row[j] + bias[j]
@@ -106,8 +107,7 @@ cdef inline void multiply_derivative(floating* delta, const floating* a, Py_ssiz
     cdef Py_ssize_t i
     if kind == RELU:
         for i in range(n):
-            if a[i] <= 0:
-                delta[i] = 0
+            delta[i] = delta[i] if a[i] > 0 else 0
     elif kind == SIGMOID:
         for i in range(n):
             delta[i] = delta[i] * a[i] * (1 - a[i])

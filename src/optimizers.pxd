@@ -39,30 +39,39 @@ cdef inline floating penalty_grad(floating w, double l1, double l2) noexcept nog
 cdef inline double update_segment(floating* w, const floating* g, floating* s1, floating* s2,
                                   Py_ssize_t n, double l1, double l2,
                                   const Optimizer* o) noexcept nogil:
-    """Update n parameters in place; return l1 sum|w| + l2 sum w^2 before the update."""
+    """Update n parameters in place; return l1 sum|w| + l2 sum w^2 before the update.
+
+    One loop per rule with no branch inside, so each vectorises; the penalty gradient is
+    added in the same pass (a no-op when l1 = l2 = 0).
+    """
     cdef Py_ssize_t i
     cdef double penalty = 0
-    cdef bint penalised = l1 != 0 or l2 != 0
     cdef floating gi, lr = <floating> o.learning_rate, mu = <floating> o.momentum
     cdef floating b1 = <floating> o.beta1, b2 = <floating> o.beta2, eps = <floating> o.eps
+    cdef floating fl1 = <floating> l1, two_l2 = <floating> (2 * l2)
     cdef floating c1 = 1, c2 = 1
+    if l1 != 0 or l2 != 0:
+        for i in range(n):
+            penalty += l1 * fabs(w[i]) + l2 * w[i] * w[i]
     if o.kind == OPT_ADAM:
         c1 = <floating> (1.0 / (1.0 - pow(o.beta1, <double> o.t)))
         c2 = <floating> (1.0 / (1.0 - pow(o.beta2, <double> o.t)))
-    for i in range(n):
-        gi = g[i]
-        if penalised:
-            penalty += l1 * fabs(w[i]) + l2 * w[i] * w[i]
-            gi = gi + penalty_grad(w[i], l1, l2)
-        if o.kind == OPT_SGD:
-            w[i] = w[i] - lr * gi
-        elif o.kind == OPT_MOMENTUM:
+    if o.kind == OPT_SGD:
+        for i in range(n):
+            w[i] = w[i] - lr * (g[i] + fl1 * ((w[i] > 0) - (w[i] < 0)) + two_l2 * w[i])
+    elif o.kind == OPT_MOMENTUM:
+        for i in range(n):
+            gi = g[i] + fl1 * ((w[i] > 0) - (w[i] < 0)) + two_l2 * w[i]
             s1[i] = mu * s1[i] - lr * gi
             w[i] = w[i] + s1[i]
-        elif o.kind == OPT_NESTEROV:
+    elif o.kind == OPT_NESTEROV:
+        for i in range(n):
+            gi = g[i] + fl1 * ((w[i] > 0) - (w[i] < 0)) + two_l2 * w[i]
             s1[i] = mu * s1[i] - lr * gi
             w[i] = w[i] + mu * s1[i] - lr * gi
-        else:
+    else:
+        for i in range(n):
+            gi = g[i] + fl1 * ((w[i] > 0) - (w[i] < 0)) + two_l2 * w[i]
             s1[i] = b1 * s1[i] + (1 - b1) * gi
             s2[i] = b2 * s2[i] + (1 - b2) * gi * gi
             w[i] = w[i] - lr * (s1[i] * c1) / (<floating> sqrt(s2[i] * c2) + eps)
