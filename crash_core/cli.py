@@ -45,14 +45,17 @@ def read_csv(path: str) -> tuple[list[str], list[list[str]]]:
     header = [h.strip() for h in header]
     for i, row in enumerate(rows, start=2):
         if len(row) != len(header):
-            raise CliError(f"{path}, line {i}: {len(row)} fields, but the header has {len(header)}.")
+            raise CliError(
+                f"{path}, line {i}: {len(row)} fields, but the header has {len(header)}."
+            )
     if not rows:
         raise CliError(f"{path} has a header but no data rows.")
     return header, rows
 
 
-def numeric_columns(path: str, header: list[str], rows: list[list[str]],
-                    columns: Sequence[str]) -> np.ndarray:
+def numeric_columns(
+    path: str, header: list[str], rows: list[list[str]], columns: Sequence[str]
+) -> np.ndarray:
     """The named columns as a float array; a non-number names its line and column."""
     index = {name: i for i, name in enumerate(header)}
     missing = [c for c in columns if c not in index]
@@ -91,9 +94,16 @@ def _build(args: argparse.Namespace) -> Any:
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     if args.model in ("mlp", "mlp-regressor"):
-        params.update(hidden_layers=args.hidden, activation=args.activation,
-                      optimizer=args.optimizer, dropout=args.dropout, l1=args.l1, l2=args.l2,
-                      early_stopping=args.early_stopping, verbose=int(args.verbose))
+        params.update(
+            hidden_layers=args.hidden,
+            activation=args.activation,
+            optimizer=args.optimizer,
+            dropout=args.dropout,
+            l1=args.l1,
+            l2=args.l2,
+            early_stopping=args.early_stopping,
+            verbose=int(args.verbose),
+        )
         if args.batch_size is not None:
             params["batch_size"] = args.batch_size
     elif args.model == "logistic":
@@ -118,7 +128,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.test_size:
         stratify = y if args.model != "mlp-regressor" else None
         X, X_test, y, y_test = cc.datasets.train_test_split(
-            X, y, test_size=args.test_size, stratify=stratify, random_state=args.random_state)
+            X, y, test_size=args.test_size, stratify=stratify, random_state=args.random_state
+        )
     model.fit(X, y)
     model.feature_names_in_ = np.array(features, dtype=object)
     metric = "R^2" if args.model == "mlp-regressor" else "accuracy"
@@ -165,13 +176,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m crash_core",
-                                description="crash_core: the machine-learning crash course.")
+    p = argparse.ArgumentParser(
+        prog="python -m crash_core", description="crash_core: the machine-learning crash course."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole crash course on built-in data")
-    demo.add_argument("--figures", default="crash_course_figures",
-                      help="folder for the pictures (needs matplotlib)")
+    demo.add_argument(
+        "--figures",
+        default="crash_course_figures",
+        help="folder for the pictures (needs matplotlib)",
+    )
     demo.add_argument("--no-figures", action="store_true", help="save no pictures")
     demo.set_defaults(func=cmd_demo)
 
@@ -181,7 +196,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=sorted(MODELS), default="mlp")
     train.add_argument("--hidden", type=_ints, default=(64,), help="hidden layer sizes, e.g. 64,32")
     train.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
-    train.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "nesterov", "adam"])
+    train.add_argument(
+        "--optimizer", default="adam", choices=["sgd", "momentum", "nesterov", "adam"]
+    )
     train.add_argument("--epochs", type=int)
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--batch-size", type=int)
@@ -189,8 +206,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--l1", type=float, default=0.0)
     train.add_argument("--l2", type=float, default=0.0)
     train.add_argument("--early-stopping", action="store_true")
-    train.add_argument("--test-size", type=float, default=0.0,
-                       help="fraction held out to report a test score (default 0: none)")
+    train.add_argument(
+        "--test-size",
+        type=float,
+        default=0.0,
+        help="fraction held out to report a test score (default 0: none)",
+    )
     train.add_argument("--random-state", type=int, default=0)
     train.add_argument("--verbose", action="store_true")
     train.add_argument("-o", "--output", required=True, help="where to save the model")

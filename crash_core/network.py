@@ -55,7 +55,8 @@ def make_rng(random_state: Any) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     raise TypeError(
-        f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}."
+        "random_state must be None, an int or a numpy Generator, got "
+        f"{type(random_state).__name__}."
     )
 
 
@@ -132,7 +133,7 @@ class Network:
 
         # (n_in, n_out, weight offset, bias offset) per layer: the kernels' map of params
         table, offset = [], 0
-        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False):
             table.append((n_in, n_out, offset, offset + n_in * n_out))
             offset += n_in * n_out + n_out
         self.layers = np.array(table, dtype=np.intp).reshape(-1, 4)
@@ -170,7 +171,7 @@ class Network:
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Fresh weights (He for relu, Glorot otherwise) and zero biases, in place."""
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=False)):
             n_in, n_out = w.shape
             relu_next = i < len(self.activations) and self.activations[i] == "relu"
             limit = np.sqrt(6.0 / n_in) if relu_next else np.sqrt(6.0 / (n_in + n_out))
@@ -225,7 +226,9 @@ class Network:
         y = np.asarray(y)
         k = self.n_outputs
         if y.shape[0] != n_samples:
-            raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}; pass one target per row.")
+            raise ValueError(
+                f"X has {n_samples} samples but y has {y.shape[0]}; pass one target per row."
+            )
         if self.output == "softmax" and y.ndim == 1:
             if y.dtype.kind not in "iub" and not np.all(np.mod(y, 1) == 0):
                 raise ValueError("softmax targets must be integer class indices or one-hot rows.")
@@ -276,8 +279,20 @@ class Network:
         delta = np.empty(n * widest, dtype=self.dtype)
         spare = np.empty(n * widest, dtype=self.dtype)
         loss, _ = _kernel.loss_and_grad_(
-            self.params, grad, self.layers, self.kinds, self.out_kind, X, Y, sw, weighted,
-            float(l1), float(l2), acts, delta, spare,
+            self.params,
+            grad,
+            self.layers,
+            self.kinds,
+            self.out_kind,
+            X,
+            Y,
+            sw,
+            weighted,
+            float(l1),
+            float(l2),
+            acts,
+            delta,
+            spare,
         )
         return float(loss), grad
 
@@ -323,7 +338,11 @@ class EpochTrainer:
         state: OptimizerState | None = None,
         n_samples: int | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
         self.network = network
         self.optimizer = resolve_optimizer(optimizer)
@@ -368,12 +387,38 @@ class EpochTrainer:
         weighted = sample_weight is not None
         sw = sample_weight if weighted else self.wb[:0]
         total, correct, t = _kernel.train_epoch_(
-            net.params, net.layers, net.kinds, net.out_kind, X, Y, sw, weighted,
-            np.ascontiguousarray(order, dtype=np.intp), self.capacity,
-            kind, float(learning_rate), momentum, beta1, beta2, eps, float(l1), float(l2),
-            self.state.t, self.state.state1, self.state.state2,
-            self.rates, self.use_dropout, self.rng,
-            self.grad, self.xb, self.yb, self.wb, self.acts, self.delta, self.spare, self.dmask,
+            net.params,
+            net.layers,
+            net.kinds,
+            net.out_kind,
+            X,
+            Y,
+            sw,
+            weighted,
+            np.ascontiguousarray(order, dtype=np.intp),
+            self.capacity,
+            kind,
+            float(learning_rate),
+            momentum,
+            beta1,
+            beta2,
+            eps,
+            float(l1),
+            float(l2),
+            self.state.t,
+            self.state.state1,
+            self.state.state2,
+            self.rates,
+            self.use_dropout,
+            self.rng,
+            self.grad,
+            self.xb,
+            self.yb,
+            self.wb,
+            self.acts,
+            self.delta,
+            self.spare,
+            self.dmask,
         )
         self.state.t = int(t)
         return float(total), int(correct)

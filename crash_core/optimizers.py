@@ -92,7 +92,9 @@ class SGD(Optimizer):
     def __post_init__(self) -> None:
         self.momentum = _check_fraction(self.momentum, "momentum", include_zero=True)
         if self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True needs a momentum > 0, e.g. SGD(momentum=0.9, nesterov=True).")
+            raise ValueError(
+                "nesterov=True needs a momentum > 0, e.g. SGD(momentum=0.9, nesterov=True)."
+            )
         self.nesterov = bool(self.nesterov)
 
     @property
@@ -114,7 +116,10 @@ class SGD(Optimizer):
 
 @dataclass(eq=False, repr=False)
 class Adam(Optimizer):
-    """Adam: m <- b1 m + (1-b1) g, s <- b2 s + (1-b2) g^2, w <- w - lr m_hat / (sqrt(s_hat) + eps)."""
+    """Adam: m <- b1 m + (1-b1) g, s <- b2 s + (1-b2) g^2, w <- w - lr m_hat / (sqrt(s_hat) + eps).
+
+    m_hat = m / (1 - b1^t) and s_hat = s / (1 - b2^t) undo the bias of the zero start.
+    """
 
     beta1: float = 0.9
     beta2: float = 0.999

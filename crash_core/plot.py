@@ -20,7 +20,10 @@ def _pyplot() -> Any:
     try:
         import matplotlib
 
-        if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps") and not _has_display():
+        if (
+            matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps")
+            and not _has_display()
+        ):
             matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -63,8 +66,15 @@ def decision_boundary(model: Any, X: Any, y: Any, ax: Any = None, resolution: in
     classes = getattr(model, "classes_", np.unique(y))
     pred = np.searchsorted(classes, model.predict(grid)).reshape(xx.shape)
     ax.contourf(xx, yy, pred, levels=np.arange(len(classes) + 1) - 0.5, cmap="coolwarm", alpha=0.3)
-    ax.scatter(X[:, 0], X[:, 1], c=np.searchsorted(classes, y), cmap="coolwarm",
-               edgecolors="k", linewidths=0.3, s=14)
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=np.searchsorted(classes, y),
+        cmap="coolwarm",
+        edgecolors="k",
+        linewidths=0.3,
+        s=14,
+    )
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title(type(model).__name__)
@@ -83,8 +93,12 @@ def model_complexity(history: Any, ax: Any = None, best_epoch: int | None = None
         ax.plot(epochs, h["val_loss"], "--", label="validation error")
         best = int(np.nanargmin(h["val_loss"])) if best_epoch is None else best_epoch
         ax.axvline(best + 1, color="grey", lw=0.8)
-        ax.annotate(f"best epoch {best + 1}", (best + 1, h["val_loss"][best]),
-                    textcoords="offset points", xytext=(5, 10))
+        ax.annotate(
+            f"best epoch {best + 1}",
+            (best + 1, h["val_loss"][best]),
+            textcoords="offset points",
+            xytext=(5, 10),
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title("model complexity")
@@ -99,7 +113,7 @@ def learning_curves(history: Any) -> Any:
     metrics = [k for k in h if not k.startswith("val_")]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.5), squeeze=False)
     epochs = np.arange(1, len(h["loss"]) + 1)
-    for ax, key in zip(axes[0], metrics):
+    for ax, key in zip(axes[0], metrics, strict=False):
         ax.plot(epochs, h[key], label=key)
         if f"val_{key}" in h:
             ax.plot(epochs, h[f"val_{key}"], "--", label=f"val_{key}")

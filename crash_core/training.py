@@ -19,7 +19,7 @@ from crash_core._kernels import network as _kernel
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network
 
-__all__ = ["Dataset", "TrainingRun", "evaluate", "train"]
+__all__ = ["Dataset", "DivergenceError", "TrainingRun", "evaluate", "train"]
 
 
 @dataclass
@@ -34,6 +34,14 @@ class Dataset:
     def total_weight(self) -> float:
         n = self.X.shape[0]
         return float(n if self.sample_weight is None else self.sample_weight.sum())
+
+
+class DivergenceError(ValueError):
+    """The loss became NaN or infinite; the weights of the epoch before were kept."""
+
+    def __init__(self, message: str, epoch: int) -> None:
+        super().__init__(message)
+        self.epoch = epoch
 
 
 @dataclass
@@ -52,9 +60,13 @@ class TrainingRun:
     estimator: Any = None
     stop_training: bool = False
     history: History = field(default_factory=History)
+    rng: Any = None
+    error: DivergenceError | None = None
 
 
-def evaluate(network: Network, data: Dataset, l1: float = 0.0, l2: float = 0.0) -> tuple[float, float]:
+def evaluate(
+    network: Network, data: Dataset, l1: float = 0.0, l2: float = 0.0
+) -> tuple[float, float]:
     """(mean loss + penalty, accuracy) of ``network`` on ``data``, without gradients."""
     n = data.X.shape[0]
     cap = max(1, min(PREDICT_CHUNK, n))
@@ -63,8 +75,17 @@ def evaluate(network: Network, data: Dataset, l1: float = 0.0, l2: float = 0.0) 
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
     total, correct = _kernel.evaluate_(
-        network.params, network.layers, network.kinds, network.out_kind, data.X, data.Y,
-        sw, weighted, acts, delta, cap,
+        network.params,
+        network.layers,
+        network.kinds,
+        network.out_kind,
+        data.X,
+        data.Y,
+        sw,
+        weighted,
+        acts,
+        delta,
+        cap,
     )
     loss = total / data.total_weight + penalty(network, l1, l2)
     accuracy = correct / n if network.output != "identity" else float("nan")
@@ -75,8 +96,12 @@ def penalty(network: Network, l1: float, l2: float) -> float:
     """l1 sum|w| + l2 sum w^2 over the weights (never the biases)."""
     if not l1 and not l2:
         return 0.0
-    return float(sum(l1 * np.abs(w).sum() + l2 * np.square(w, dtype=np.float64).sum()
-                     for w in network.weights))
+    return float(
+        sum(
+            l1 * np.abs(w).sum() + l2 * np.square(w, dtype=np.float64).sum()
+            for w in network.weights
+        )
+    )
 
 
 def train(
@@ -99,7 +124,8 @@ def train(
     Per epoch: lr = lr_schedule(epoch, initial lr) when a schedule is given, callbacks'
     ``on_epoch_begin`` (which may change it), one kernel call over a shuffled order,
     validation loss, ``on_epoch_end``.  Records everything in ``run.history``.  A
-    non-finite loss restores the weights of the epoch before and raises ValueError.
+    non-finite loss restores the weights of the epoch before and raises DivergenceError
+    (a ValueError).
     """
     network = run.network_
     n = data.X.shape[0]
@@ -122,10 +148,11 @@ def train(
         loss = total / data.total_weight
         if not (math.isfinite(loss) and np.isfinite(network.params).all()):
             network.params[...] = last_finite
-            raise ValueError(
+            raise DivergenceError(
                 f"Training diverged at epoch {epoch + 1}: the loss became {loss} with "
                 f"learning_rate={lr:g}. The weights of the epoch before were kept; try a "
-                "lower learning_rate (or scale the features)."
+                "lower learning_rate (or scale the features).",
+                epoch,
             )
         logs = {"loss": loss}
         if has_accuracy:

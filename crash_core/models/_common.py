@@ -68,8 +68,12 @@ def class_weights(class_weight: Any, classes: np.ndarray, y_idx: np.ndarray) -> 
 
 
 def combined_weights(
-    sample_weight: Any, class_weight: Any, classes: np.ndarray | None, y_idx: np.ndarray | None,
-    n: int, dtype: Any,
+    sample_weight: Any,
+    class_weight: Any,
+    classes: np.ndarray | None,
+    y_idx: np.ndarray | None,
+    n: int,
+    dtype: Any,
 ) -> np.ndarray | None:
     """sample_weight (validated) times the class weights, or None when both are absent."""
     sw = check_sample_weight(sample_weight, n, dtype)

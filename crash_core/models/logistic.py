@@ -75,7 +75,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Gradient descent on the cross-entropy of (X, y); returns self."""
-        lr = check_scalar(self.learning_rate, "learning_rate", min_val=0.0, include_min=False)
+        lr = check_scalar(
+            self.learning_rate,
+            "learning_rate",
+            min_val=0.0,
+            include_min=False,
+            max_val=float("inf"),
+            include_max=False,
+        )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         l1 = check_scalar(self.l1, "l1", min_val=0.0)
         l2 = check_scalar(self.l2, "l2", min_val=0.0)
@@ -94,24 +101,34 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         weights = combined_weights(sample_weight, None, None, None, n, dtype)
         total_weight = float(n if weights is None else weights.sum())
         rng = make_rng(self.random_state)
-        network = Network((X.shape[1], Y.shape[1]), (), "sigmoid" if k == 2 else "softmax",
-                          dtype, random_state=rng)
+        network = Network(
+            (X.shape[1], Y.shape[1]),
+            (),
+            "sigmoid" if k == 2 else "softmax",
+            dtype,
+            random_state=rng,
+        )
         network.params[...] = 0
         per_point = batch == 1
         if per_point:
-            W, b = network.params[: -Y.shape[1]], network.params[-Y.shape[1]:]
+            W, b = network.params[: -Y.shape[1]], network.params[-Y.shape[1] :]
             scores = np.empty(Y.shape[1], dtype=dtype)
         else:
-            trainer = EpochTrainer(network, n if batch is None else min(batch, n), optimizer,
-                                   seed=int(rng.integers(2**63)))
+            trainer = EpochTrainer(
+                network,
+                n if batch is None else min(batch, n),
+                optimizer,
+                seed=int(rng.integers(2**63)),
+            )
         self.history_ = History()
         best, stale = np.inf, 0
         for epoch in range(epochs):
             order = rng.permutation(n) if shuffle else np.arange(n)
             if per_point:
                 sw = weights if weights is not None else scores[:0]
-                total, correct = _linear.logistic_epoch(W, b, X, Y, sw, weights is not None,
-                                                        order, lr, l1, l2, scores)
+                total, correct = _linear.logistic_epoch(
+                    W, b, X, Y, sw, weights is not None, order, lr, l1, l2, scores
+                )
             else:
                 total, correct = trainer.run(X, Y, order, lr, l1, l2, weights)
             loss = total / total_weight

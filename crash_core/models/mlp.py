@@ -30,7 +30,7 @@ from crash_core.models._common import (
 from crash_core.network import ACTIVATIONS, DTYPES, EpochTrainer, Network, make_rng
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 from crash_core.schedules import resolve_schedule
-from crash_core.training import Dataset, TrainingRun, evaluate, train
+from crash_core.training import Dataset, DivergenceError, TrainingRun, evaluate, train
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -104,7 +104,11 @@ class _BaseMLP(BaseEstimator):
                 f"got {self.hidden_layers!r}; e.g. hidden_layers=(64, 32)."
             )
         hidden = tuple(int(h) for h in hidden)
-        acts = [self.activation] * len(hidden) if isinstance(self.activation, str) else list(self.activation)
+        acts = (
+            [self.activation] * len(hidden)
+            if isinstance(self.activation, str)
+            else list(self.activation)
+        )
         if len(acts) != len(hidden):
             raise ValueError(
                 f"activation lists {len(acts)} names for {len(hidden)} hidden layers; give "
@@ -118,7 +122,9 @@ class _BaseMLP(BaseEstimator):
                 f"dropout lists {len(rates)} rates for {len(hidden)} hidden layers; give one "
                 "rate or one per hidden layer."
             )
-        rates = [check_scalar(r, "dropout", min_val=0.0, max_val=1.0, include_max=False) for r in rates]
+        rates = [
+            check_scalar(r, "dropout", min_val=0.0, max_val=1.0, include_max=False) for r in rates
+        ]
         batch = self.batch_size
         if batch is not None:
             batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
@@ -128,8 +134,11 @@ class _BaseMLP(BaseEstimator):
             if n_jobs == 0:
                 raise ValueError("n_jobs must be None, -1 (all cores) or a positive int, got 0.")
             n_jobs = os.cpu_count() or 1 if n_jobs < 0 else n_jobs
-        check_option(self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name,
-                     "dtype", DTYPES)
+        check_option(
+            self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name,
+            "dtype",
+            DTYPES,
+        )
         if self.callbacks is not None and not all(isinstance(c, Callback) for c in self.callbacks):
             raise TypeError(
                 "callbacks must be a list of crash_core.callbacks.Callback objects "
@@ -140,7 +149,14 @@ class _BaseMLP(BaseEstimator):
             activations=tuple(acts),
             dropout=rates,
             optimizer=resolve_optimizer(self.optimizer),
-            learning_rate=check_scalar(self.learning_rate, "learning_rate", min_val=0.0, include_min=False),
+            learning_rate=check_scalar(
+                self.learning_rate,
+                "learning_rate",
+                min_val=0.0,
+                include_min=False,
+                max_val=float("inf"),
+                include_max=False,
+            ),
             lr_schedule=resolve_schedule(self.lr_schedule),
             batch_size=batch,
             epochs=check_scalar(self.epochs, "epochs", kind=int, min_val=1),
@@ -148,8 +164,12 @@ class _BaseMLP(BaseEstimator):
             l2=check_scalar(self.l2, "l2", min_val=0.0),
             early_stopping=check_scalar(self.early_stopping, "early_stopping", kind=bool),
             validation_fraction=check_scalar(
-                self.validation_fraction, "validation_fraction", min_val=0.0, max_val=1.0,
-                include_min=False, include_max=False,
+                self.validation_fraction,
+                "validation_fraction",
+                min_val=0.0,
+                max_val=1.0,
+                include_min=False,
+                include_max=False,
             ),
             patience=check_scalar(self.patience, "patience", kind=int, min_val=0),
             min_delta=check_scalar(self.min_delta, "min_delta", min_val=0.0),
@@ -173,8 +193,13 @@ class _BaseMLP(BaseEstimator):
     def _np_dtype(self) -> Any:
         return DTYPES[self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name]
 
-    def fit(self, X: Any, y: Any, validation_data: tuple[Any, Any] | None = None,
-            sample_weight: Any = None) -> _BaseMLP:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        validation_data: tuple[Any, Any] | None = None,
+        sample_weight: Any = None,
+    ) -> _BaseMLP:
         """Train on (X, y) for up to ``epochs`` epochs; returns self.
 
         ``validation_data=(X_val, y_val)`` is evaluated after every epoch (``val_loss``,
@@ -185,10 +210,20 @@ class _BaseMLP(BaseEstimator):
         """
         p = self._check_params()
         warm = p["warm_start"] and hasattr(self, "network_")
-        return self._fit(X, y, p, validation_data, sample_weight, epochs=p["epochs"],
-                         reset=not warm, classes=None)
+        return self._fit(
+            X,
+            y,
+            p,
+            validation_data,
+            sample_weight,
+            epochs=p["epochs"],
+            reset=not warm,
+            classes=None,
+        )
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> _BaseMLP:
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> _BaseMLP:
         """One epoch on (X, y), keeping the weights and the optimizer state between calls.
 
         For a classifier, ``classes`` lists every label on the first call (default: the
@@ -203,17 +238,29 @@ class _BaseMLP(BaseEstimator):
         reset = not hasattr(self, "network_")
         return self._fit(X, y, p, None, sample_weight, epochs=1, reset=reset, classes=classes)
 
-    def _fit(self, X: Any, y: Any, p: dict[str, Any], validation_data: Any, sample_weight: Any,
-             *, epochs: int, reset: bool, classes: Any) -> _BaseMLP:
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        p: dict[str, Any],
+        validation_data: Any,
+        sample_weight: Any,
+        *,
+        epochs: int,
+        reset: bool,
+        classes: Any,
+    ) -> _BaseMLP:
         dtype = self._np_dtype
         regressor = self._output == "identity"
-        X, y = validate_X_y(self, X, y, reset=reset, dtype=dtype, y_numeric=regressor,
-                            multi_output=regressor)
+        X, y = validate_X_y(
+            self, X, y, reset=reset, dtype=dtype, y_numeric=regressor, multi_output=regressor
+        )
         Y, y_idx = self._encode(y, classes, reset=reset)
         n = X.shape[0]
         classes_ = getattr(self, "classes_", None)
-        weights = combined_weights(sample_weight, self.class_weight if not regressor else None,
-                                   classes_, y_idx, n, dtype)
+        weights = combined_weights(
+            sample_weight, self.class_weight if not regressor else None, classes_, y_idx, n, dtype
+        )
         data = Dataset(X, Y, weights)
         validation = None
         if validation_data is not None:
@@ -227,7 +274,9 @@ class _BaseMLP(BaseEstimator):
         seeds = seeds_for(self.random_state, p["n_restarts"])
         if p["n_jobs"] > 1 and len(seeds) > 1:
             with ThreadPoolExecutor(max_workers=p["n_jobs"]) as pool:
-                runs = list(pool.map(lambda s: self._run(s, sizes, data, validation, p, epochs), seeds))
+                runs = list(
+                    pool.map(lambda s: self._run(s, sizes, data, validation, p, epochs), seeds)
+                )
         else:
             runs = [self._run(s, sizes, data, validation, p, epochs) for s in seeds]
         scores = [score for _, _, score, _ in runs]
@@ -238,6 +287,8 @@ class _BaseMLP(BaseEstimator):
             self.restart_seeds_ = seeds
             self.best_restart_ = best
         self._keep(run, state, callbacks)
+        if run.error is not None:  # every restart diverged
+            raise run.error
         return self
 
     def _validation_set(self, validation_data: Any) -> Dataset:
@@ -249,13 +300,20 @@ class _BaseMLP(BaseEstimator):
         regressor = self._output == "identity"
         from crash_core._validation import check_X_y
 
-        X_val, y_val = check_X_y(X_val, y_val, dtype=self._np_dtype, y_numeric=regressor,
-                                 multi_output=regressor, estimator_name=type(self).__name__)
+        X_val, y_val = check_X_y(
+            X_val,
+            y_val,
+            dtype=self._np_dtype,
+            y_numeric=regressor,
+            multi_output=regressor,
+            estimator_name=type(self).__name__,
+        )
         Y_val, _ = self._encode(y_val, None, reset=False)
         return Dataset(X_val, Y_val)
 
-    def _hold_out(self, data: Dataset, y_idx: np.ndarray | None,
-                  fraction: float) -> tuple[Dataset, Dataset]:
+    def _hold_out(
+        self, data: Dataset, y_idx: np.ndarray | None, fraction: float
+    ) -> tuple[Dataset, Dataset]:
         """Split off ``fraction`` of the rows (stratified by class when possible)."""
         from crash_core.datasets import train_test_split
 
@@ -270,11 +328,13 @@ class _BaseMLP(BaseEstimator):
             )
         rows = np.arange(n)
         try:
-            train_rows, val_rows, _, _ = train_test_split(rows, rows, test_size=n_val,
-                                                          stratify=y_idx, random_state=seed)
+            train_rows, val_rows, _, _ = train_test_split(
+                rows, rows, test_size=n_val, stratify=y_idx, random_state=seed
+            )
         except ValueError:  # a class too small to appear on both sides
-            train_rows, val_rows, _, _ = train_test_split(rows, rows, test_size=n_val,
-                                                          random_state=seed)
+            train_rows, val_rows, _, _ = train_test_split(
+                rows, rows, test_size=n_val, random_state=seed
+            )
         train_rows.sort()
         val_rows.sort()
 
@@ -290,33 +350,66 @@ class _BaseMLP(BaseEstimator):
             user = [copy.deepcopy(cb) for cb in user]
         internal: list[Callback] = []
         if p["early_stopping"]:
-            internal.append(EarlyStopping(monitor="val_loss", patience=p["patience"],
-                                          min_delta=p["min_delta"], restore_best_weights=True))
+            internal.append(
+                EarlyStopping(
+                    monitor="val_loss",
+                    patience=p["patience"],
+                    min_delta=p["min_delta"],
+                    restore_best_weights=True,
+                )
+            )
         if p["verbose"]:
             internal.append(ProgressBar())
         return user + internal
 
-    def _trainer(self, network: Network, p: dict[str, Any], n: int, seed: int,
-                 state: OptimizerState | None) -> EpochTrainer:
+    def _trainer(
+        self, network: Network, p: dict[str, Any], n: int, seed: int, state: OptimizerState | None
+    ) -> EpochTrainer:
         batch = n if p["batch_size"] is None else min(p["batch_size"], n)
         return EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
 
-    def _run(self, seed: Any, sizes: tuple[int, ...], data: Dataset, validation: Dataset | None,
-             p: dict[str, Any], epochs: int) -> tuple[TrainingRun, OptimizerState, float, list]:
+    def _run(
+        self,
+        seed: Any,
+        sizes: tuple[int, ...],
+        data: Dataset,
+        validation: Dataset | None,
+        p: dict[str, Any],
+        epochs: int,
+    ) -> tuple[TrainingRun, OptimizerState, float, list]:
         """One training run from a fresh initialisation drawn from ``seed``."""
         rng = make_rng(seed)
         network = Network(sizes, p["activations"], self._output, self._np_dtype, random_state=rng)
         trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), None)
-        run = TrainingRun(network, p["learning_rate"], p["learning_rate"], p["epochs"], self)
+        run = TrainingRun(
+            network, p["learning_rate"], p["learning_rate"], p["epochs"], self, rng=rng
+        )
         callbacks = self._callbacks(p, copy_user=p["n_restarts"] > 1)
-        train(run, trainer, data, epochs=epochs, validation=validation, l1=p["l1"], l2=p["l2"],
-              shuffle=p["shuffle"], rng=rng, lr_schedule=p["lr_schedule"], callbacks=callbacks)
-        score = evaluate(network, validation if validation is not None else data, p["l1"], p["l2"])[0]
-        run.rng = rng
+        try:
+            train(
+                run,
+                trainer,
+                data,
+                epochs=epochs,
+                validation=validation,
+                l1=p["l1"],
+                l2=p["l2"],
+                shuffle=p["shuffle"],
+                rng=rng,
+                lr_schedule=p["lr_schedule"],
+                callbacks=callbacks,
+            )
+        except DivergenceError as error:  # another restart may still succeed
+            run.error = error
+            return run, trainer.state, float("inf"), callbacks
+        score = evaluate(network, validation if validation is not None else data, p["l1"], p["l2"])[
+            0
+        ]
         return run, trainer.state, score, callbacks
 
-    def _continue(self, data: Dataset, validation: Dataset | None, p: dict[str, Any],
-                  epochs: int) -> None:
+    def _continue(
+        self, data: Dataset, validation: Dataset | None, p: dict[str, Any], epochs: int
+    ) -> None:
         """Warm start / partial_fit: more epochs from the fitted weights and optimizer state."""
         network = self.network_
         expected = (self.n_features_in_, *p["hidden"], self._n_outputs())
@@ -331,14 +424,33 @@ class _BaseMLP(BaseEstimator):
             state = None
         rng = self._rng
         trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), state)
-        run = TrainingRun(network, p["learning_rate"], self.learning_rate_, p["epochs"], self,
-                          history=self.history_)
+        run = TrainingRun(
+            network,
+            p["learning_rate"],
+            p["learning_rate"],
+            p["epochs"],
+            self,
+            history=self.history_,
+            rng=rng,
+        )
         callbacks = self._callbacks(p, copy_user=False)
-        train(run, trainer, data, epochs=epochs, first_epoch=self.n_epochs_,
-              validation=validation, l1=p["l1"], l2=p["l2"], shuffle=p["shuffle"], rng=rng,
-              lr_schedule=p["lr_schedule"], callbacks=callbacks)
-        run.rng = rng
-        self._keep(run, trainer.state, callbacks)
+        try:
+            train(
+                run,
+                trainer,
+                data,
+                epochs=epochs,
+                first_epoch=self.n_epochs_,
+                validation=validation,
+                l1=p["l1"],
+                l2=p["l2"],
+                shuffle=p["shuffle"],
+                rng=rng,
+                lr_schedule=p["lr_schedule"],
+                callbacks=callbacks,
+            )
+        finally:
+            self._keep(run, trainer.state, callbacks)
 
     def _keep(self, run: TrainingRun, state: OptimizerState, callbacks: list[Callback]) -> None:
         """Store what a finished run leaves: the network, history, counters, state."""
@@ -346,7 +458,7 @@ class _BaseMLP(BaseEstimator):
         self.history_: History = run.history
         self.n_epochs_ = len(run.history)
         self.n_iter_ = self.n_epochs_
-        self.loss_ = run.history["loss"][-1]
+        self.loss_ = run.history["loss"][-1] if len(run.history) else float("nan")
         self.learning_rate_ = run.learning_rate_
         stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
         if stoppers and stoppers[-1].best_epoch is not None:

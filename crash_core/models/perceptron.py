@@ -57,7 +57,14 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> Perceptron:
         """Run the perceptron algorithm on (X, y); returns self."""
-        lr = check_scalar(self.learning_rate, "learning_rate", min_val=0.0, include_min=False)
+        lr = check_scalar(
+            self.learning_rate,
+            "learning_rate",
+            min_val=0.0,
+            include_min=False,
+            max_val=float("inf"),
+            include_max=False,
+        )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
         dtype = DTYPES[_dtype_name(self.dtype)]
