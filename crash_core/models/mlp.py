@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from crash_core._blas_threads import single_threaded_blas
 from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
@@ -273,10 +274,14 @@ class _BaseMLP(BaseEstimator):
         sizes = (X.shape[1], *p["hidden"], self._n_outputs())
         seeds = seeds_for(self.random_state, p["n_restarts"])
         if p["n_jobs"] > 1 and len(seeds) > 1:
+
+            def restart(seed: Any) -> tuple:
+                # the restarts share the cores: each keeps its matrix products to one
+                with single_threaded_blas():
+                    return self._run(seed, sizes, data, validation, p, epochs)
+
             with ThreadPoolExecutor(max_workers=p["n_jobs"]) as pool:
-                runs = list(
-                    pool.map(lambda s: self._run(s, sizes, data, validation, p, epochs), seeds)
-                )
+                runs = list(pool.map(restart, seeds))
         else:
             runs = [self._run(s, sizes, data, validation, p, epochs) for s in seeds]
         scores = [score for _, _, score, _ in runs]
