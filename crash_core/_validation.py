@@ -166,8 +166,12 @@ def check_array(
     ensure_min_samples: int = 1,
     ensure_min_features: int = 1,
     estimator_name: str | None = None,
+    ensure_finite: bool = True,
 ) -> np.ndarray:
     """Return ``X`` as a finite, C-contiguous float array, or raise an error saying why not.
+
+    ``ensure_finite=False`` leaves the NaN/infinity check to the caller (the prediction
+    kernels check their input in the pass that reads it).
 
     Parameters
     ----------
@@ -225,7 +229,8 @@ def check_array(
             f"minimum of {ensure_min_features} is required{_by(estimator_name)}. "
             f"{name} needs at least one column."
         )
-    _assert_all_finite(array, name, estimator_name)
+    if ensure_finite:
+        _assert_all_finite(array, name, estimator_name)
     return array
 
 
@@ -543,14 +548,18 @@ def check_n_features(estimator: Any, X: np.ndarray, *, reset: bool) -> None:
         )
 
 
-def validate_X(estimator: Any, X: Any, *, reset: bool, dtype: Any = "float64") -> np.ndarray:
+def validate_X(
+    estimator: Any, X: Any, *, reset: bool, dtype: Any = "float64", ensure_finite: bool = True
+) -> np.ndarray:
     """The whole check of a model's ``X``: feature names, :func:`check_array`, feature count.
 
     ``reset=True`` (``fit``, the first ``partial_fit``) records ``n_features_in_`` and
     ``feature_names_in_``; ``reset=False`` (``predict``, ``score``...) checks against them.
     """
     check_feature_names(estimator, X, reset=reset)
-    array = check_array(X, dtype=dtype, estimator_name=type(estimator).__name__)
+    array = check_array(
+        X, dtype=dtype, estimator_name=type(estimator).__name__, ensure_finite=ensure_finite
+    )
     check_n_features(estimator, array, reset=reset)
     return array
 

@@ -29,7 +29,13 @@ OUTPUTS = {"sigmoid": 0, "softmax": 1, "identity": 2}
 DTYPES = {"float32": np.float32, "float64": np.float64}
 # rows fed forward at a time at prediction: big enough for efficient matrix products,
 # small enough for the activations to stay in cache
-PREDICT_CHUNK = 512
+PREDICT_CHUNK = 2048
+
+
+NONFINITE_X = (
+    "Input X contains NaN or infinity. Impute the missing values (e.g. fill each column "
+    "with its mean) or drop the rows that contain them."
+)
 
 
 def _names(options: dict[str, int]) -> str:
@@ -203,7 +209,7 @@ class Network:
         )
 
     # ------------------------------------------------------------------ data
-    def _inputs(self, X: Any) -> np.ndarray:
+    def _inputs(self, X: Any, check_finite: bool = True) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(
@@ -213,8 +219,8 @@ class Network:
         if X.dtype.kind not in "biuf":
             raise TypeError(f"X must be numeric, got dtype {X.dtype}.")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
-            raise ValueError("X contains NaN or infinity; impute or drop those values first.")
+        if check_finite and not np.isfinite(X).all():
+            raise ValueError(NONFINITE_X)
         return X
 
     def targets(self, y: Any, n_samples: int) -> np.ndarray:
@@ -248,11 +254,14 @@ class Network:
     # ------------------------------------------------------------------ compute
     def forward(self, X: Any) -> np.ndarray:
         """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax."""
-        X = self._inputs(X)
+        X = self._inputs(X, check_finite=False)  # the kernel checks, in the same pass
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
         cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
         acts = np.empty(cap * int(self.layers[:, 1].sum()), dtype=self.dtype)
-        _kernel.forward_(self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap)
+        if not _kernel.forward_(
+            self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap
+        ):
+            raise ValueError(NONFINITE_X)
         return out
 
     def loss_and_grad(

@@ -42,12 +42,17 @@ cdef inline void dropout(floating* a, floating* dmask, Py_ssize_t n, double rate
 cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
                          const int* kinds, int out_kind, const floating* x, Py_ssize_t rows,
                          Py_ssize_t cap, floating* acts, bint apply_output,
-                         const double* rates, floating* dmask, uint64_t* rng) noexcept nogil:
+                         const double* rates, floating* dmask, uint64_t* rng,
+                         bint* nonfinite) noexcept nogil:
     """Feed ``rows`` samples forward; the last layer's block holds logits (or outputs).
 
     ``rates`` is NULL at prediction time, else the dropout rate per hidden layer.
+    When ``nonfinite`` is not NULL it is set if an input row holds NaN or infinity: such
+    a row makes every entry of its first-layer product non-finite, so checking that
+    product, still in cache, stands in for a separate pass over the inputs.
     """
-    cdef Py_ssize_t l, n_in, n_out, off = 0
+    cdef Py_ssize_t l, i, n_in, n_out, off = 0
+    cdef bint bad = False
     cdef const floating* inp = x
     cdef floating* out
     for l in range(n_layers):
@@ -56,6 +61,11 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
         out = acts + off
         gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
              params + layers[4 * l + 2], n_out, <floating> 0, out, n_out)
+        if l == 0 and nonfinite != NULL:
+            for i in range(rows * n_out):
+                bad = bad | ((out[i] - out[i]) != 0)
+            if bad:
+                nonfinite[0] = True
         if l < n_layers - 1:
             add_bias_activate(out, params + layers[4 * l + 3], rows, n_out, kinds[l])
             if rates != NULL and rates[l] > 0:

@@ -37,26 +37,29 @@ def forward_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
              floating[:, ::1] out, floating[::1] acts, Py_ssize_t cap):
     """Outputs of the network for X, written into ``out``, ``cap`` rows at a time.
 
-    ``acts`` must hold cap x (sum of layer widths) values.
+    ``acts`` must hold cap x (sum of layer widths) values.  Returns False when X holds
+    NaN or infinity (the outputs are then meaningless).
     """
     cdef Py_ssize_t n = X.shape[0], nf = X.shape[1], k = out.shape[1]
     cdef Py_ssize_t n_layers = layers.shape[0], start, rows, last
+    cdef bint nonfinite = False
     _check_layers(layers, params.shape[0], nf, k)
     if out.shape[0] != n:
         raise ValueError("out must have one row per sample")
     if acts.shape[0] < act_offset(&layers[0, 0], n_layers, cap) or cap < 1:
         raise ValueError("acts is too small for cap rows")
     if n == 0:
-        return
+        return True
     last = act_offset(&layers[0, 0], n_layers - 1, cap)
     with nogil:
         start = 0
         while start < n:
             rows = min(cap, n - start)
             forward(&params[0], &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
-                    &X[start, 0], rows, cap, &acts[0], True, NULL, NULL, NULL)
+                    &X[start, 0], rows, cap, &acts[0], True, NULL, NULL, NULL, &nonfinite)
             memcpy(&out[start, 0], &acts[last], rows * k * sizeof(floating))
             start += rows
+    return not nonfinite
 
 
 def evaluate_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
@@ -80,7 +83,7 @@ def evaluate_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
         while start < n:
             rows = min(cap, n - start)
             forward(&params[0], &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
-                    &X[start, 0], rows, cap, &acts[0], False, NULL, NULL, NULL)
+                    &X[start, 0], rows, cap, &acts[0], False, NULL, NULL, NULL, NULL)
             total += output_loss(&acts[last], &Y[start, 0],
                                  &sample_weight[start] if weighted else NULL, <floating> 1,
                                  rows, k, out_kind, &delta[0], &c)
@@ -117,7 +120,7 @@ def loss_and_grad_(const floating[::1] params, floating[::1] grad,
         wsum = n
     with nogil:
         forward(&params[0], &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind, &X[0, 0],
-                n, n, &acts[0], False, NULL, NULL, NULL)
+                n, n, &acts[0], False, NULL, NULL, NULL, NULL)
         total = output_loss(&acts[act_offset(&layers[0, 0], n_layers - 1, n)], &Y[0, 0], w,
                             <floating> (1.0 / wsum), n, k, out_kind, &delta[0], &correct)
         backward(&params[0], &grad[0], &layers[0, 0], n_layers, kinds_ptr(kinds), &X[0, 0],
@@ -157,7 +160,7 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         elif wsum <= 0:
             continue
         forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
-                rates, dmask, rng)
+                rates, dmask, rng, NULL)
         batch_loss = output_loss(acts + out_off, yb, wb if W != NULL else NULL,
                                  <floating> (1.0 / wsum), rows, k, out_kind, delta,
                                  &batch_correct)

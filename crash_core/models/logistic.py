@@ -164,7 +164,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """sigmoid / softmax of the scores, shape (n_samples, n_classes)."""
         self._check_is_fitted("coef_")
-        X = validate_X(self, X, reset=False, dtype=self.network_.dtype)
+        X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
         P = self.network_.forward(X)
         return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
 

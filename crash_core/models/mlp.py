@@ -475,7 +475,8 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------ predicting
     def _forward(self, X: Any) -> np.ndarray:
         self._check_is_fitted("network_")
-        X = validate_X(self, X, reset=False, dtype=self.network_.dtype)
+        # forward checks for NaN and infinity in the pass that reads X
+        X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
         return self.network_.forward(X)
 
     def _tags_update(self, tags: Any) -> None:
