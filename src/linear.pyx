@@ -14,9 +14,56 @@ Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
 """
 
 from cython cimport floating
-from activations cimport sigmoid, log_sigmoid, fexp, flog
+from activations cimport fexp, flog, flog1p, fabs_
 from optimizers cimport penalty_grad
 from libc.math cimport fabs
+from libc.stdint cimport uint64_t
+from random cimport next_u64
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define CC_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define CC_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void CC_PREFETCH(const void* p) noexcept nogil
+
+# rows ahead of the current one whose memory is requested early, so a shuffled pass
+# does not wait on each row
+cdef enum:
+    AHEAD = 8
+
+
+def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
+    """Fisher-Yates shuffle of ``order`` in place, drawing from the generator state ``rng``."""
+    cdef Py_ssize_t i, j, tmp
+    if rng.shape[0] != 4:
+        raise ValueError("shuffle: rng must hold 4 uint64 words")
+    with nogil:
+        for i in range(order.shape[0] - 1, 0, -1):
+            j = <Py_ssize_t> (next_u64(&rng[0]) % <uint64_t> (i + 1))
+            tmp = order[i]
+            order[i] = order[j]
+            order[j] = tmp
+
+
+cdef inline floating row_dot(const floating* x, const floating* w, Py_ssize_t n,
+                             Py_ssize_t stride) noexcept nogil:
+    """sum_f x[f] w[f * stride], in four running sums so the additions overlap."""
+    cdef Py_ssize_t f = 0
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    while f + 4 <= n:
+        s0 = s0 + x[f] * w[f * stride]
+        s1 = s1 + x[f + 1] * w[(f + 1) * stride]
+        s2 = s2 + x[f + 2] * w[(f + 2) * stride]
+        s3 = s3 + x[f + 3] * w[(f + 3) * stride]
+        f += 4
+    while f < n:
+        s0 = s0 + x[f] * w[f * stride]
+        f += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
@@ -30,6 +77,8 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = b.shape[0]
     cdef Py_ssize_t i, r, f, j, mistakes = 0
     cdef floating z, step_lr, lr = <floating> learning_rate
+    cdef const floating* x
+    cdef floating* w
     cdef int diff
     if W.shape[0] != nf * k or Y.shape[1] != k or Y.shape[0] != X.shape[0]:
         raise ValueError("perceptron_epoch: W, b, X and Y do not agree")
@@ -39,16 +88,18 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     with nogil:
         for i in range(n):
             r = order[i]
+            if i + AHEAD < n:
+                CC_PREFETCH(&X[order[i + AHEAD], 0])
+            x = &X[r, 0]
             for j in range(k):
-                z = b[j]
-                for f in range(nf):
-                    z = z + X[r, f] * W[f * k + j]
+                z = b[j] + row_dot(x, &W[j], nf, k)
                 diff = Y[r, j] - (1 if z >= 0 else 0)
                 if diff != 0:
                     mistakes += 1
                     step_lr = lr if diff > 0 else -lr
+                    w = &W[j]
                     for f in range(nf):
-                        W[f * k + j] = W[f * k + j] + step_lr * X[r, f]
+                        w[f * k] = w[f * k] + step_lr * x[f]
                     b[j] = b[j] + step_lr
     return mistakes
 
@@ -65,7 +116,9 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = b.shape[0]
     cdef Py_ssize_t i, r, f, j, best, target, correct = 0
-    cdef floating z, m, s, lse, err, wi, lr = <floating> learning_rate
+    cdef floating z, m, s, e, soft, err, wi, lr = <floating> learning_rate
+    cdef const floating* x
+    cdef floating* w
     cdef double total = 0, loss
     cdef bint penalised = l1 != 0 or l2 != 0
     if W.shape[0] != nf * k or Y.shape[1] != k or Y.shape[0] != X.shape[0]:
@@ -79,18 +132,22 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
         for i in range(n):
             r = order[i]
             wi = sample_weight[r] if weighted else 1
-            for j in range(k):
-                z = b[j]
-                for f in range(nf):
-                    z = z + X[r, f] * W[f * k + j]
-                scores[j] = z
+            if i + AHEAD < n:
+                CC_PREFETCH(&X[order[i + AHEAD], 0])
+            x = &X[r, 0]
             if k == 1:
-                z = scores[0]
-                loss = -(Y[r, 0] * log_sigmoid(z) + (1 - Y[r, 0]) * log_sigmoid(-z))
-                scores[0] = sigmoid(z)
+                # one exponential and one logarithm give the loss and the probability:
+                # with e = exp(-|z|), ln(1 + e) is shared by ln s(z) and ln s(-z)
+                z = b[0] + row_dot(x, &W[0], nf, 1)
+                e = fexp(-fabs_(z))
+                soft = flog1p(e)
+                loss = soft - Y[r, 0] * (z if z < 0 else 0) - (1 - Y[r, 0]) * (-z if z > 0 else 0)
+                scores[0] = 1 / (1 + e) if z >= 0 else e / (1 + e)
                 if (scores[0] >= 0.5) == (Y[r, 0] >= 0.5):
                     correct += 1
             else:
+                for j in range(k):
+                    scores[j] = b[j] + row_dot(x, &W[j], nf, k)
                 m = scores[0]
                 best = 0
                 target = 0
@@ -101,23 +158,25 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
                     if Y[r, j] > Y[r, target]:
                         target = j
                 s = 0
-                for j in range(k):
-                    s = s + fexp(scores[j] - m)
-                lse = m + flog(s)
                 loss = 0
                 for j in range(k):
-                    loss -= Y[r, j] * (scores[j] - lse)
-                    scores[j] = fexp(scores[j] - lse)
+                    loss -= Y[r, j] * (scores[j] - m)
+                    scores[j] = fexp(scores[j] - m)
+                    s = s + scores[j]
+                loss += flog(s)
+                for j in range(k):
+                    scores[j] = scores[j] / s
                 if best == target:
                     correct += 1
             total += wi * loss
             for j in range(k):
-                err = wi * (Y[r, j] - scores[j])
-                for f in range(nf):
-                    if penalised:
-                        W[f * k + j] = W[f * k + j] + lr * (
-                            err * X[r, f] - penalty_grad(W[f * k + j], l1, l2))
-                    else:
-                        W[f * k + j] = W[f * k + j] + lr * err * X[r, f]
-                b[j] = b[j] + lr * err
+                err = lr * wi * (Y[r, j] - scores[j])
+                w = &W[j]
+                if penalised:
+                    for f in range(nf):
+                        w[f * k] = w[f * k] + err * x[f] - lr * penalty_grad(w[f * k], l1, l2)
+                else:
+                    for f in range(nf):
+                        w[f * k] = w[f * k] + err * x[f]
+                b[j] = b[j] + err
     return total, correct

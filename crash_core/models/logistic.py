@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from crash_core._kernels import linear as _linear
+from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
 from crash_core.callbacks import History
@@ -122,8 +123,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         self.history_ = History()
         best, stale = np.inf, 0
+        order = np.arange(n, dtype=np.intp)
+        shuffle_rng = new_state(int(rng.integers(2**63)))
         for epoch in range(epochs):
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            if shuffle:
+                _linear.shuffle(order, shuffle_rng)
             if per_point:
                 sw = weights if weights is not None else scores[:0]
                 total, correct = _linear.logistic_epoch(

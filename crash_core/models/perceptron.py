@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from crash_core._kernels import linear as _linear
+from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
 from crash_core.models._common import encode_classes
@@ -80,11 +81,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             Y[np.arange(idx.size), idx] = 1
         W = np.zeros(X.shape[1] * n_units, dtype=dtype)
         b = np.zeros(n_units, dtype=dtype)
-        rng = make_rng(self.random_state)
         n = X.shape[0]
+        order = np.arange(n, dtype=np.intp)
+        rng = new_state(int(make_rng(self.random_state).integers(2**63)))
         self.mistakes_ = []
         for epoch in range(epochs):
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            if shuffle:
+                _linear.shuffle(order, rng)
             mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
             self.mistakes_.append(int(mistakes))
             if self.verbose:
