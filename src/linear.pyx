@@ -49,11 +49,28 @@ def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
             order[j] = tmp
 
 
+cdef inline void prefetch_row(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Ask for every cache line of a row of n values."""
+    cdef Py_ssize_t f = 0
+    cdef Py_ssize_t line = 64 // sizeof(floating)
+    while f < n:
+        CC_PREFETCH(x + f)
+        f += line
+    CC_PREFETCH(x + n - 1)
+
+
 cdef inline floating row_dot(const floating* x, const floating* w, Py_ssize_t n,
                              Py_ssize_t stride) noexcept nogil:
     """sum_f x[f] w[f * stride], in four running sums so the additions overlap."""
     cdef Py_ssize_t f = 0
     cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    if stride == 1:  # one output: contiguous weights, the common case
+        while f + 4 <= n:
+            s0 = s0 + x[f] * w[f]
+            s1 = s1 + x[f + 1] * w[f + 1]
+            s2 = s2 + x[f + 2] * w[f + 2]
+            s3 = s3 + x[f + 3] * w[f + 3]
+            f += 4
     while f + 4 <= n:
         s0 = s0 + x[f] * w[f * stride]
         s1 = s1 + x[f + 1] * w[(f + 1) * stride]
@@ -89,7 +106,7 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
         for i in range(n):
             r = order[i]
             if i + AHEAD < n:
-                CC_PREFETCH(&X[order[i + AHEAD], 0])
+                prefetch_row(&X[order[i + AHEAD], 0], nf)
             x = &X[r, 0]
             for j in range(k):
                 z = b[j] + row_dot(x, &W[j], nf, k)
@@ -98,8 +115,12 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
                     mistakes += 1
                     step_lr = lr if diff > 0 else -lr
                     w = &W[j]
-                    for f in range(nf):
-                        w[f * k] = w[f * k] + step_lr * x[f]
+                    if k == 1:
+                        for f in range(nf):
+                            w[f] = w[f] + step_lr * x[f]
+                    else:
+                        for f in range(nf):
+                            w[f * k] = w[f * k] + step_lr * x[f]
                     b[j] = b[j] + step_lr
     return mistakes
 
@@ -133,7 +154,7 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
             r = order[i]
             wi = sample_weight[r] if weighted else 1
             if i + AHEAD < n:
-                CC_PREFETCH(&X[order[i + AHEAD], 0])
+                prefetch_row(&X[order[i + AHEAD], 0], nf)
             x = &X[r, 0]
             if k == 1:
                 # one exponential and one logarithm give the loss and the probability:
@@ -175,6 +196,9 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
                 if penalised:
                     for f in range(nf):
                         w[f * k] = w[f * k] + err * x[f] - lr * penalty_grad(w[f * k], l1, l2)
+                elif k == 1:
+                    for f in range(nf):
+                        w[f] = w[f] + err * x[f]
                 else:
                     for f in range(nf):
                         w[f * k] = w[f * k] + err * x[f]
