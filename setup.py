@@ -48,8 +48,10 @@ extensions = [
         extra_compile_args=extra_compile_args,
     )
     for name in KERNELS
-    if (SRC / f"{name}.pyx").exists()
 ]
+missing = [name for name in KERNELS if not (SRC / f"{name}.pyx").exists()]
+if missing:
+    raise SystemExit(f"src/ lacks the kernel sources {missing}; crash_core cannot be built.")
 
 
 class BuildPyWithPxd(build_py):

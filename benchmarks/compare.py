@@ -2,7 +2,8 @@
 
 Every implementation trains the same data, architecture, batch size, number of epochs and
 learning rate with plain SGD (no momentum, no penalty), shuffling every epoch.  Each is
-timed after a warm-up run at BLAS/torch thread settings 1 and 2; the cell shows the median
+timed after a warm-up run at BLAS/torch thread settings 1 and 2, the peers' runs taken
+round-robin so that load from other processes hits them alike; the cell shows the median
 of ``--repeats`` runs at the better setting (the thread count in brackets).  The ratio
 columns are crash_core / peer with the issue's target and a pass/fail mark.
 
@@ -540,28 +541,45 @@ def threads_limited(n_threads, uses_torch):
             torch.set_num_threads(old)
 
 
-def median_time(runner: Runner, repeats: int, n_threads: int) -> float:
-    """Warm up once, then the median of ``repeats`` timed runs at ``n_threads``."""
-    times = []
+def timed_run(runner: Runner, n_threads: int) -> float:
+    """Seconds for one ``run()`` at ``n_threads`` (``reset()`` and a gc pass untimed)."""
     with threads_limited(n_threads, runner.torch):
-        for r in range(repeats + 1):
-            if runner.reset is not None:
-                runner.reset()
-            gc.collect()
-            t0 = time.perf_counter()
-            runner.run()
-            dt = time.perf_counter() - t0
-            if r > 0:
-                times.append(dt)
-    return statistics.median(times)
+        if runner.reset is not None:
+            runner.reset()
+        gc.collect()
+        t0 = time.perf_counter()
+        runner.run()
+        return time.perf_counter() - t0
 
 
-def best_time(runner: Runner, repeats: int, thread_options) -> tuple[float, int]:
-    best = None
+def interleaved_medians(runners: dict, repeats: int, thread_options, errors: dict) -> dict:
+    """{impl: (median seconds, threads)} at each implementation's better thread setting.
+
+    For each thread setting every implementation is warmed up once, then the repeats are
+    taken round-robin (run 1 of each, run 2 of each, ...), so a burst of load from other
+    processes on a shared machine hits all peers alike instead of one peer's whole block.
+    An implementation that raises is dropped and its error stored in ``errors``.
+    """
+    samples = {}
     for t in thread_options:
-        sec = median_time(runner, repeats, t)
-        if best is None or sec < best[0]:
-            best = (sec, t)
+        for r in range(repeats + 1):
+            for impl, runner in runners.items():
+                if impl in errors:
+                    continue
+                try:
+                    sec = timed_run(runner, t)
+                except Exception as exc:  # noqa: BLE001 - report and carry on with the peers
+                    errors[impl] = f"{type(exc).__name__}: {exc}"
+                    continue
+                if r > 0:  # r == 0 is the warm-up
+                    samples.setdefault((impl, t), []).append(sec)
+    best = {}
+    for (impl, t), times in samples.items():
+        if impl in errors:
+            continue
+        med = statistics.median(times)
+        if impl not in best or med < best[impl][0]:
+            best[impl] = (med, t)
     return best
 
 
@@ -723,8 +741,11 @@ def machine_summary(rates):
     env = {
         k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_", "GOTO"))
     }
+    import crash_core
+
     lines = [
         f"CPU: {model}, {os.cpu_count()} logical CPUs",
+        f"crash_core from {os.path.dirname(crash_core.__file__)}",
         "BLAS: " + "; ".join(libs),
         "versions: " + ", ".join(versions),
         "BLAS env vars: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "none"),
@@ -785,23 +806,19 @@ def main(argv=None):
                 w.layer_sizes, n, w.epochs if w.kind == "mlp" else 1, backward=w.kind == "mlp"
             )
             row["flops"], row["dtype"] = flops, np.dtype(w.dtype).name
-        outputs, row_checks = {}, []
+        outputs, row_checks, runners, errors = {}, [], {}, {}
         for impl, make in RUNNERS.items():
             try:
-                runner = make(w, X, y, args.seed)
+                runners[impl] = make(w, X, y, args.seed)
             except Skip as why:
                 if str(why):
                     row["times"][impl] = "skipped"
                     notes.append(f"{name} / {impl}: {why}")
-                continue
-            threads = args.thread_options
-            if impl == "cc_fit" and isinstance(row["times"].get("crash_core"), tuple):
-                threads = (row["times"]["crash_core"][1],)
-            try:
-                row["times"][impl] = best_time(runner, args.repeats, threads)
-            except Exception as exc:  # noqa: BLE001 - report and carry on with the peers
+        row["times"].update(interleaved_medians(runners, args.repeats, args.thread_options, errors))
+        for impl, runner in runners.items():
+            if impl in errors:
                 row["times"][impl] = "error"
-                notes.append(f"{name} / {impl}: {type(exc).__name__}: {exc}")
+                notes.append(f"{name} / {impl}: {errors[impl]}")
                 continue
             if runner.check is not None:
                 figure = runner.check()

@@ -38,10 +38,18 @@ __all__ = sorted([*_NAMES, *_SUBMODULES, "get_include", "__version__"])
 
 
 def get_include() -> str:
-    """Directory holding the kernels' ``.pxd`` files, for ``cimport`` from other projects."""
+    """Directory holding the kernels' ``.pxd`` files, for ``cimport`` from other projects.
+
+    Add it to Cython's include path and cimport by the short name:
+    ``from blas cimport gemm`` (the ``.pxd`` files cimport each other that way).
+    """
     from pathlib import Path
 
-    return str(Path(__file__).parent / "_kernels")
+    here = Path(__file__).parent / "_kernels"
+    source = Path(__file__).parent.parent / "src"  # a development checkout
+    if not any(here.glob("*.pxd")) and any(source.glob("*.pxd")):
+        return str(source)
+    return str(here)
 
 
 def __getattr__(name: str) -> Any:

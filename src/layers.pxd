@@ -51,27 +51,27 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
     a row makes every entry of its first-layer product non-finite, so checking that
     product, still in cache, stands in for a separate pass over the inputs.
     """
-    cdef Py_ssize_t l, i, n_in, n_out, off = 0
+    cdef Py_ssize_t li, i, n_in, n_out, off = 0
     cdef bint bad = False
     cdef const floating* inp = x
     cdef floating* out
-    for l in range(n_layers):
-        n_in = layers[4 * l]
-        n_out = layers[4 * l + 1]
+    for li in range(n_layers):
+        n_in = layers[4 * li]
+        n_out = layers[4 * li + 1]
         out = acts + off
         gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
-             params + layers[4 * l + 2], n_out, <floating> 0, out, n_out)
-        if l == 0 and nonfinite != NULL:
+             params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
+        if li == 0 and nonfinite != NULL:
             for i in range(rows * n_out):
                 bad = bad | ((out[i] - out[i]) != 0)
             if bad:
                 nonfinite[0] = True
-        if l < n_layers - 1:
-            add_bias_activate(out, params + layers[4 * l + 3], rows, n_out, kinds[l])
-            if rates != NULL and rates[l] > 0:
-                dropout(out, dmask + off, rows * n_out, rates[l], kinds[l], rng)
+        if li < n_layers - 1:
+            add_bias_activate(out, params + layers[4 * li + 3], rows, n_out, kinds[li])
+            if rates != NULL and rates[li] > 0:
+                dropout(out, dmask + off, rows * n_out, rates[li], kinds[li], rng)
         else:
-            add_bias_activate(out, params + layers[4 * l + 3], rows, n_out, 3)
+            add_bias_activate(out, params + layers[4 * li + 3], rows, n_out, 3)
             if apply_output:
                 output_activation(out, rows, n_out, out_kind)
         inp = out
@@ -88,35 +88,35 @@ cdef inline void backward(const floating* params, floating* grad, const Py_ssize
     ``delta`` and ``spare`` are two buffers of cap x (widest layer) that the layers
     take turns writing.
     """
-    cdef Py_ssize_t l, i, j, n_in, n_out, prev_off
+    cdef Py_ssize_t li, i, j, n_in, n_out, prev_off
     cdef const floating* a_prev
     cdef floating* gb
     cdef floating* swap
-    for l in range(n_layers - 1, -1, -1):
-        n_in = layers[4 * l]
-        n_out = layers[4 * l + 1]
-        if l > 0:
-            prev_off = act_offset(layers, l - 1, cap)
+    for li in range(n_layers - 1, -1, -1):
+        n_in = layers[4 * li]
+        n_out = layers[4 * li + 1]
+        if li > 0:
+            prev_off = act_offset(layers, li - 1, cap)
             a_prev = acts + prev_off
         else:
             a_prev = x
         gemm(True, False, n_in, n_out, rows, <floating> 1, a_prev, n_in, delta, n_out,
-             <floating> 0, grad + layers[4 * l + 2], n_out)
-        gb = grad + layers[4 * l + 3]
+             <floating> 0, grad + layers[4 * li + 2], n_out)
+        gb = grad + layers[4 * li + 3]
         for j in range(n_out):
             gb[j] = 0
         for i in range(rows):
             for j in range(n_out):
                 gb[j] = gb[j] + delta[i * n_out + j]
-        if l == 0:
+        if li == 0:
             break
         gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
-             params + layers[4 * l + 2], n_out, <floating> 0, spare, n_in)
-        if rates != NULL and rates[l - 1] > 0:
+             params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
+        if rates != NULL and rates[li - 1] > 0:
             for i in range(rows * n_in):
                 spare[i] = spare[i] * dmask[prev_off + i]
         else:
-            multiply_derivative(spare, a_prev, rows * n_in, kinds[l - 1])
+            multiply_derivative(spare, a_prev, rows * n_in, kinds[li - 1])
         swap = delta
         delta = spare
         spare = swap

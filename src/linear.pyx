@@ -16,7 +16,6 @@ Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
 from cython cimport floating
 from activations cimport fexp, flog, flog1p, fabs_
 from optimizers cimport penalty_grad
-from libc.math cimport fabs
 from libc.stdint cimport uint64_t
 from random cimport next_u64
 

@@ -22,13 +22,14 @@ cdef inline const int* kinds_ptr(const int[::1] kinds) noexcept nogil:
 
 def _check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params,
                   Py_ssize_t n_features, Py_ssize_t n_outputs):
-    cdef Py_ssize_t l, n_layers = layers.shape[0]
+    cdef Py_ssize_t li, n_layers = layers.shape[0]
     if n_layers < 1 or layers.shape[1] != 4:
         raise ValueError("layers must be an (n_layers, 4) table")
     if layers[0, 0] != n_features or layers[n_layers - 1, 1] != n_outputs:
         raise ValueError("layers do not match the input or output widths")
-    for l in range(n_layers):
-        if layers[l, 3] + layers[l, 1] > n_params or layers[l, 2] + layers[l, 0] * layers[l, 1] > n_params:
+    for li in range(n_layers):
+        if (layers[li, 3] + layers[li, 1] > n_params
+                or layers[li, 2] + layers[li, 0] * layers[li, 1] > n_params):
             raise ValueError("layers point outside the parameter buffer")
 
 

@@ -86,16 +86,16 @@ cdef inline double update_all(floating* params, const floating* grad, floating* 
     ``layers`` holds (n_in, n_out, weight offset, bias offset) per layer.  Returns the
     penalty of the weights before the step.
     """
-    cdef Py_ssize_t l, wo, bo, nw, nb
+    cdef Py_ssize_t li, wo, bo, nw, nb
     cdef double penalty = 0
     cdef bint has_state = o.kind != OPT_SGD
     cdef bint has_second = o.kind == OPT_ADAM
     o.t += 1
-    for l in range(n_layers):
-        nw = layers[4 * l] * layers[4 * l + 1]
-        nb = layers[4 * l + 1]
-        wo = layers[4 * l + 2]
-        bo = layers[4 * l + 3]
+    for li in range(n_layers):
+        nw = layers[4 * li] * layers[4 * li + 1]
+        nb = layers[4 * li + 1]
+        wo = layers[4 * li + 2]
+        bo = layers[4 * li + 3]
         penalty += update_segment(params + wo, grad + wo,
                                   s1 + wo if has_state else NULL,
                                   s2 + wo if has_second else NULL, nw, o.l1, o.l2, o)
@@ -108,13 +108,13 @@ cdef inline double update_all(floating* params, const floating* grad, floating* 
 cdef inline double add_penalty(const floating* params, floating* grad, const Py_ssize_t* layers,
                                Py_ssize_t n_layers, double l1, double l2) noexcept nogil:
     """grad += penalty gradient on the weights; return l1 sum|w| + l2 sum w^2."""
-    cdef Py_ssize_t l, i, wo, nw
+    cdef Py_ssize_t li, i, wo, nw
     cdef double penalty = 0
     if l1 == 0 and l2 == 0:
         return 0
-    for l in range(n_layers):
-        nw = layers[4 * l] * layers[4 * l + 1]
-        wo = layers[4 * l + 2]
+    for li in range(n_layers):
+        nw = layers[4 * li] * layers[4 * li + 1]
+        wo = layers[4 * li + 2]
         for i in range(wo, wo + nw):
             penalty += l1 * fabs(params[i]) + l2 * params[i] * params[i]
             grad[i] = grad[i] + penalty_grad(params[i], l1, l2)

@@ -1,0 +1,97 @@
+"""The multi-layer network kernels (compiled from ``src/network.pyx``).
+
+Arrays are C-contiguous; ``layers`` is the (n_layers, 4) table of (n_in, n_out, weight
+offset, bias offset) and ``kinds`` the hidden layers' activation codes.
+"""
+
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+# the fused ``floating`` type: every floating array of one call is float32, or every one float64
+_F = TypeVar("_F", np.float32, np.float64)
+
+def _check_layers(layers: NDArray[np.intp], n_params: int, n_features: int, n_outputs: int) -> None:
+    """Raise ValueError unless ``layers`` fits the parameter buffer and the data widths."""
+
+def forward_(
+    params: NDArray[_F],
+    layers: NDArray[np.intp],
+    kinds: NDArray[np.intc],
+    out_kind: int,
+    X: NDArray[_F],
+    out: NDArray[_F],
+    acts: NDArray[_F],
+    cap: int,
+) -> bool:
+    """Write the network's outputs for X into ``out``; False when X holds NaN or infinity."""
+
+def evaluate_(
+    params: NDArray[_F],
+    layers: NDArray[np.intp],
+    kinds: NDArray[np.intc],
+    out_kind: int,
+    X: NDArray[_F],
+    Y: NDArray[_F],
+    sample_weight: NDArray[_F],
+    weighted: bool,
+    acts: NDArray[_F],
+    delta: NDArray[_F],
+    cap: int,
+) -> tuple[float, int]:
+    """Loss without gradient: (sum_i w_i L_i, correct count), ``cap`` rows at a time."""
+
+def loss_and_grad_(
+    params: NDArray[_F],
+    grad: NDArray[_F],
+    layers: NDArray[np.intp],
+    kinds: NDArray[np.intc],
+    out_kind: int,
+    X: NDArray[_F],
+    Y: NDArray[_F],
+    sample_weight: NDArray[_F],
+    weighted: bool,
+    l1: float,
+    l2: float,
+    acts: NDArray[_F],
+    delta: NDArray[_F],
+    spare: NDArray[_F],
+) -> tuple[float, int]:
+    """(mean loss + penalty, correct count); the gradient is written into ``grad``."""
+
+def train_epoch_(
+    params: NDArray[_F],
+    layers: NDArray[np.intp],
+    kinds: NDArray[np.intc],
+    out_kind: int,
+    X: NDArray[_F],
+    Y: NDArray[_F],
+    sample_weight: NDArray[_F],
+    weighted: bool,
+    order: NDArray[np.intp],
+    batch_size: int,
+    optimizer: int,
+    learning_rate: float,
+    momentum: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    l1: float,
+    l2: float,
+    t: int,
+    state1: NDArray[_F],
+    state2: NDArray[_F],
+    rates: NDArray[np.float64],
+    use_dropout: bool,
+    rng: NDArray[np.uint64],
+    grad: NDArray[_F],
+    xb: NDArray[_F],
+    yb: NDArray[_F],
+    wb: NDArray[_F],
+    acts: NDArray[_F],
+    delta: NDArray[_F],
+    spare: NDArray[_F],
+    dmask: NDArray[_F],
+) -> tuple[float, int, int]:
+    """Train one epoch in place; returns (summed loss, correct count, optimizer steps so far)."""
