@@ -589,7 +589,7 @@ def _validate_params(
     """An estimator holding ``params``, checked by the estimator's own rules."""
     from crash_core._validation import check_scalar
     from crash_core.models._common import class_weights
-    from crash_core.models.perceptron import _dtype_name
+    from crash_core.models._common import dtype_name as _dtype_name
     from crash_core.network import make_rng
     from crash_core.optimizers import resolve_optimizer
 

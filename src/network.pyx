@@ -13,7 +13,7 @@ from libc.string cimport memcpy
 
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
-from optimizers cimport Optimizer, update_all, add_penalty
+from optimizers cimport Optimizer, update_all, add_penalty, make_optimizer
 
 
 cdef inline const int* kinds_ptr(const int[::1] kinds) noexcept nogil:
@@ -220,15 +220,7 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
             raise ValueError("order holds an index outside X")
     if n == 0:
         return 0.0, 0, t
-    o.kind = optimizer
-    o.learning_rate = learning_rate
-    o.momentum = momentum
-    o.beta1 = beta1
-    o.beta2 = beta2
-    o.eps = eps
-    o.l1 = l1
-    o.l2 = l2
-    o.t = t
+    o = make_optimizer(optimizer, learning_rate, momentum, beta1, beta2, eps, l1, l2, t)
     with nogil:
         total = run_epoch(&params[0], &grad[0],
                           &state1[0] if optimizer != 0 else NULL,

@@ -30,6 +30,22 @@ cdef struct Optimizer:
     long long t          # steps taken (Adam's bias correction)
 
 
+cdef inline Optimizer make_optimizer(int kind, double learning_rate, double momentum,
+                                     double beta1, double beta2, double eps, double l1,
+                                     double l2, long long t) noexcept nogil:
+    cdef Optimizer o
+    o.kind = kind
+    o.learning_rate = learning_rate
+    o.momentum = momentum
+    o.beta1 = beta1
+    o.beta2 = beta2
+    o.eps = eps
+    o.l1 = l1
+    o.l2 = l2
+    o.t = t
+    return o
+
+
 cdef inline floating penalty_grad(floating w, double l1, double l2) noexcept nogil:
     """d/dw (l1 |w| + l2 w^2) = l1 sign(w) + 2 l2 w."""
     cdef floating sign = (w > 0) - (w < 0)

@@ -2,24 +2,9 @@
 
 from cython cimport floating
 from optimizers cimport (Optimizer, OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM,
-                         update_all)
+                         update_all, make_optimizer)
 
 KINDS = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV, "adam": OPT_ADAM}
-
-
-cdef Optimizer make_optimizer(int kind, double learning_rate, double momentum, double beta1,
-                              double beta2, double eps, double l1, double l2, long long t):
-    cdef Optimizer o
-    o.kind = kind
-    o.learning_rate = learning_rate
-    o.momentum = momentum
-    o.beta1 = beta1
-    o.beta2 = beta2
-    o.eps = eps
-    o.l1 = l1
-    o.l2 = l2
-    o.t = t
-    return o
 
 
 def step(floating[::1] params, const floating[::1] grad, floating[::1] state1,

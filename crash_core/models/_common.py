@@ -11,7 +11,44 @@ from crash_core._validation import (
     check_sample_weight,
     check_two_or_more_classes,
     encode_labels,
+    validate_X,
 )
+from crash_core.network import DTYPES
+
+
+class LinearClassifierMixin:
+    """Scores and predictions of a fitted line (hyperplane): ``coef_``, ``intercept_``."""
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores x . w + b: shape (n,) for two classes, else (n, k)."""
+        self._check_is_fitted("coef_")
+        X = validate_X(self, X, reset=False, dtype=np.float64)
+        scores = X @ self.coef_.T + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        """step(x . w + b) for two classes (score >= 0 picks the second); else the class
+        with the highest score."""
+        scores = self.decision_function(X)
+        idx = (scores >= 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+
+class LogProbaMixin:
+    """``predict_log_proba`` for a classifier with ``predict_proba``."""
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """ln of ``predict_proba``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+def dtype_name(dtype: Any) -> str:
+    """'float32' / 'float64' from a name or a numpy dtype; anything else is an error."""
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    if name not in DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
+    return name
 
 
 def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: bool) -> np.ndarray:

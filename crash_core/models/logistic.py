@@ -19,8 +19,15 @@ from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
 from crash_core.callbacks import History
-from crash_core.models._common import combined_weights, encode_classes, one_hot, two_column_proba
-from crash_core.models.perceptron import _dtype_name
+from crash_core.models._common import (
+    LinearClassifierMixin,
+    LogProbaMixin,
+    combined_weights,
+    dtype_name,
+    encode_classes,
+    one_hot,
+    two_column_proba,
+)
 from crash_core.network import DTYPES, EpochTrainer, Network, make_rng
 from crash_core.optimizers import resolve_optimizer
 
@@ -30,7 +37,7 @@ __all__ = ["LogisticRegression"]
 N_ITER_NO_CHANGE = 5
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, BaseEstimator):
     """Sigmoid (two classes) / softmax (more) regression trained by gradient descent.
 
     Parameters
@@ -93,7 +100,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if batch is not None:
             batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
         optimizer = resolve_optimizer(self.optimizer)
-        dtype = DTYPES[_dtype_name(self.dtype)]
+        dtype = DTYPES[dtype_name(self.dtype)]
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -158,27 +165,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.intercept_ = network.biases[0].astype(np.float64)
         return self
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Scores x . w + b: shape (n,) for two classes, else (n, k)."""
-        self._check_is_fitted("coef_")
-        X = validate_X(self, X, reset=False, dtype=np.float64)
-        scores = X @ self.coef_.T + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
     def predict_proba(self, X: Any) -> np.ndarray:
         """sigmoid / softmax of the scores, shape (n_samples, n_classes)."""
         self._check_is_fitted("coef_")
         X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
         P = self.network_.forward(X)
         return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
-
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """ln of ``predict_proba``."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The class with the highest score (score >= 0 picks the second of two classes)."""
-        scores = self.decision_function(X)
-        idx = (scores >= 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[idx]

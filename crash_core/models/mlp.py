@@ -22,6 +22,7 @@ from crash_core._validation import check_option, check_scalar, validate_X, valid
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
 from crash_core.models._common import (
+    LogProbaMixin,
     combined_weights,
     encode_classes,
     one_hot,
@@ -373,6 +374,46 @@ class _BaseMLP(BaseEstimator):
         batch = n if p["batch_size"] is None else min(p["batch_size"], n)
         return EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
 
+    def _epochs(
+        self,
+        network: Network,
+        state: OptimizerState | None,
+        history: History | None,
+        rng: np.random.Generator,
+        data: Dataset,
+        validation: Dataset | None,
+        p: dict[str, Any],
+        epochs: int,
+        first_epoch: int,
+        copy_callbacks: bool,
+    ) -> tuple[TrainingRun, EpochTrainer, list[Callback]]:
+        """Train ``network`` for ``epochs`` epochs; what a run leaves, also when it raised
+        (a DivergenceError then sits in ``run.error``)."""
+        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), state)
+        lr = p["learning_rate"]
+        run = TrainingRun(network, lr, lr, p["epochs"], self, rng=rng)
+        if history is not None:
+            run.history = history
+        callbacks = self._callbacks(p, copy_user=copy_callbacks)
+        try:
+            train(
+                run,
+                trainer,
+                data,
+                epochs=epochs,
+                first_epoch=first_epoch,
+                validation=validation,
+                l1=p["l1"],
+                l2=p["l2"],
+                shuffle=p["shuffle"],
+                rng=rng,
+                lr_schedule=p["lr_schedule"],
+                callbacks=callbacks,
+            )
+        except DivergenceError as error:
+            run.error = error
+        return run, trainer, callbacks
+
     def _run(
         self,
         seed: Any,
@@ -382,34 +423,18 @@ class _BaseMLP(BaseEstimator):
         p: dict[str, Any],
         epochs: int,
     ) -> tuple[TrainingRun, OptimizerState, float, list]:
-        """One training run from a fresh initialisation drawn from ``seed``."""
+        """One training run from a fresh initialisation drawn from ``seed``, and its score:
+        the final validation loss (training loss without validation data), inf if it
+        diverged (another restart may still succeed)."""
         rng = make_rng(seed)
         network = Network(sizes, p["activations"], self._output, self._np_dtype, random_state=rng)
-        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), None)
-        run = TrainingRun(
-            network, p["learning_rate"], p["learning_rate"], p["epochs"], self, rng=rng
+        run, trainer, callbacks = self._epochs(
+            network, None, None, rng, data, validation, p, epochs, 0, p["n_restarts"] > 1
         )
-        callbacks = self._callbacks(p, copy_user=p["n_restarts"] > 1)
-        try:
-            train(
-                run,
-                trainer,
-                data,
-                epochs=epochs,
-                validation=validation,
-                l1=p["l1"],
-                l2=p["l2"],
-                shuffle=p["shuffle"],
-                rng=rng,
-                lr_schedule=p["lr_schedule"],
-                callbacks=callbacks,
-            )
-        except DivergenceError as error:  # another restart may still succeed
-            run.error = error
-            return run, trainer.state, float("inf"), callbacks
-        score = evaluate(network, validation if validation is not None else data, p["l1"], p["l2"])[
-            0
-        ]
+        score = float("inf")
+        if run.error is None:
+            scored = validation if validation is not None else data
+            score = evaluate(network, scored, p["l1"], p["l2"])[0]
         return run, trainer.state, score, callbacks
 
     def _continue(
@@ -427,35 +452,21 @@ class _BaseMLP(BaseEstimator):
         state = self._optimizer_state
         if state is None or resolve_optimizer(self.optimizer) != self._optimizer:
             state = None
-        rng = self._rng
-        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), state)
-        run = TrainingRun(
+        run, trainer, callbacks = self._epochs(
             network,
-            p["learning_rate"],
-            p["learning_rate"],
-            p["epochs"],
-            self,
-            history=self.history_,
-            rng=rng,
+            state,
+            self.history_,
+            self._rng,
+            data,
+            validation,
+            p,
+            epochs,
+            self.n_epochs_,
+            False,
         )
-        callbacks = self._callbacks(p, copy_user=False)
-        try:
-            train(
-                run,
-                trainer,
-                data,
-                epochs=epochs,
-                first_epoch=self.n_epochs_,
-                validation=validation,
-                l1=p["l1"],
-                l2=p["l2"],
-                shuffle=p["shuffle"],
-                rng=rng,
-                lr_schedule=p["lr_schedule"],
-                callbacks=callbacks,
-            )
-        finally:
-            self._keep(run, trainer.state, callbacks)
+        self._keep(run, trainer.state, callbacks)
+        if run.error is not None:
+            raise run.error
 
     def _keep(self, run: TrainingRun, state: OptimizerState, callbacks: list[Callback]) -> None:
         """Store what a finished run leaves: the network, history, counters, state."""
@@ -484,7 +495,7 @@ class _BaseMLP(BaseEstimator):
         tags.non_deterministic = False
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
     """A multi-layer perceptron classifier trained by backpropagation.
 
     Hidden layers f(A W + b) with f in {sigmoid, tanh, relu}; the output is one sigmoid
@@ -513,11 +524,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         P = self._forward(X)
         return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
-
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """ln of ``predict_proba``."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample (p >= 0.5 for the second of two classes)."""

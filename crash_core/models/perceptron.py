@@ -16,15 +16,15 @@ import numpy as np
 
 from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
-from crash_core._validation import check_scalar, validate_X, validate_X_y
+from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
-from crash_core.models._common import encode_classes
+from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes
 from crash_core.network import DTYPES, make_rng
 
 __all__ = ["Perceptron"]
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """The perceptron algorithm with the step function (one-vs-rest for k > 2 classes).
 
     Parameters
@@ -68,7 +68,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
-        dtype = DTYPES[_dtype_name(self.dtype)]
+        dtype = DTYPES[dtype_name(self.dtype)]
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -99,23 +99,3 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.coef_ = W.reshape(X.shape[1], n_units).T.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
         return self
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Scores w . x + b: shape (n,) for two classes, else (n, k)."""
-        self._check_is_fitted("coef_")
-        X = validate_X(self, X, reset=False, dtype=np.float64)
-        scores = X @ self.coef_.T + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict(self, X: Any) -> np.ndarray:
-        """step(w . x + b) for two classes; the class with the highest score otherwise."""
-        scores = self.decision_function(X)
-        idx = (scores >= 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[idx]
-
-
-def _dtype_name(dtype: Any) -> str:
-    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-    if name not in DTYPES:
-        raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
-    return name
