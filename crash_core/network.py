@@ -282,7 +282,7 @@ class Network:
             else np.zeros(0, dtype=self.dtype)
         )
         n = X.shape[0]
-        widest = int(self.layers[:, :2].max())
+        widest = int(self.layers[:, 1].max())  # the inputs never get a delta
         grad = np.empty_like(self.params)
         acts = np.empty(n * int(self.layers[:, 1].sum()), dtype=self.dtype)
         delta = np.empty(n * widest, dtype=self.dtype)
@@ -358,7 +358,7 @@ class EpochTrainer:
         dt = network.dtype
         n_layers = len(network.layers)
         widths = int(network.layers[:, 1].sum())
-        widest = int(network.layers[:, :2].max())
+        widest = int(network.layers[:, 1].max())  # the inputs never get a delta
         rates = np.zeros(max(n_layers - 1, 1), dtype=np.float64)
         if dropout is not None:
             rates[: n_layers - 1] = dropout

@@ -65,13 +65,23 @@ class TrainingRun:
 
 
 def evaluate(
-    network: Network, data: Dataset, l1: float = 0.0, l2: float = 0.0
+    network: Network,
+    data: Dataset,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    trainer: EpochTrainer | None = None,
 ) -> tuple[float, float]:
-    """(mean loss + penalty, accuracy) of ``network`` on ``data``, without gradients."""
+    """(mean loss + penalty, accuracy) of ``network`` on ``data``, without gradients.
+
+    With a ``trainer`` its batch buffers are reused, so evaluating allocates nothing.
+    """
     n = data.X.shape[0]
-    cap = max(1, min(PREDICT_CHUNK, n))
-    acts = np.empty(cap * int(network.layers[:, 1].sum()), dtype=network.dtype)
-    delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
+    if trainer is not None:
+        cap, acts, delta = trainer.capacity, trainer.acts, trainer.delta
+    else:
+        cap = max(1, min(PREDICT_CHUNK, n))
+        acts = np.empty(cap * int(network.layers[:, 1].sum()), dtype=network.dtype)
+        delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
     total, correct = _kernel.evaluate_(
@@ -158,7 +168,7 @@ def train(
         if has_accuracy:
             logs["accuracy"] = correct / n
         if validation is not None:
-            val_loss, val_accuracy = evaluate(network, validation, l1, l2)
+            val_loss, val_accuracy = evaluate(network, validation, l1, l2, trainer)
             logs["val_loss"] = val_loss
             if has_accuracy:
                 logs["val_accuracy"] = val_accuracy

@@ -101,7 +101,7 @@ def loss_and_grad_(const floating[::1] params, floating[::1] grad,
     """Mean loss over X (weighted by sample_weight when ``weighted``) plus the penalty.
 
     The gradient, laid out like ``params``, is written into ``grad``.  Buffers hold
-    n x (sum of widths) (acts) and n x (widest layer) (delta, spare) values.
+    n x (sum of widths) (acts) and n x (widest layer output) (delta, spare) values.
     Returns (loss, correct count).
     """
     cdef Py_ssize_t n = X.shape[0], k = Y.shape[1], n_layers = layers.shape[0], i
@@ -188,7 +188,7 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
 
     Buffers (allocated once per fit by the caller): ``grad`` like params; ``xb``, ``yb``,
     ``wb`` one batch of inputs, targets and weights; ``acts`` and ``dmask`` batch x (sum of
-    widths); ``delta``, ``spare`` batch x (widest layer); ``rng`` four uint64 words,
+    widths); ``delta``, ``spare`` batch x (widest layer output); ``rng`` four uint64 words,
     advanced in place.  Shapes are checked here once; the loop itself never checks.
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = Y.shape[1]
@@ -198,7 +198,7 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
     cdef double total
     _check_layers(layers, params.shape[0], nf, k)
     for i in range(n_layers):
-        widest = max(widest, layers[i, 1], layers[i, 0])
+        widest = max(widest, layers[i, 1])  # the inputs never get a delta
     total_width = act_offset(&layers[0, 0], n_layers, 1)
     if Y.shape[0] != X.shape[0] or (weighted and sample_weight.shape[0] != X.shape[0]):
         raise ValueError("X, Y and sample_weight must have the same number of rows")

@@ -22,8 +22,9 @@ class LinearClassifierMixin:
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores x . w + b: shape (n,) for two classes, else (n, k)."""
         self._check_is_fitted("coef_")
-        X = validate_X(self, X, reset=False, dtype=np.float64)
-        scores = X @ self.coef_.T + self.intercept_
+        dtype = DTYPES[dtype_name(self.dtype)]  # float32 models score in float32
+        X = validate_X(self, X, reset=False, dtype=dtype)
+        scores = X @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X: Any) -> np.ndarray:

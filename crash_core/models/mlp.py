@@ -434,7 +434,7 @@ class _BaseMLP(BaseEstimator):
         score = float("inf")
         if run.error is None:
             scored = validation if validation is not None else data
-            score = evaluate(network, scored, p["l1"], p["l2"])[0]
+            score = evaluate(network, scored, p["l1"], p["l2"], trainer)[0]
         return run, trainer.state, score, callbacks
 
     def _continue(
