@@ -9,6 +9,7 @@ modules are named ``crash_core._kernels.*``.
 """
 
 import os
+import platform
 import shutil
 from pathlib import Path
 
@@ -36,8 +37,14 @@ extra_compile_args = ["-O3"] if os.name != "nt" else ["/O2"]
 if DEBUG:
     extra_compile_args = ["-O0", "-g"] if os.name != "nt" else ["/Od"]
 
-extensions = [
-    Extension(
+# The network kernels are also built with AVX2 + FMA; the package picks that build at
+# import time on CPUs that have them (the portable build stays the default).
+X86_GCC_LIKE = platform.machine().lower() in ("x86_64", "amd64") and os.name != "nt"
+WIDE = {"network_avx2": ["-mavx2", "-mfma"]} if X86_GCC_LIKE else {}
+
+
+def extension(name: str, flags: list[str]) -> Extension:
+    return Extension(
         f"crash_core._kernels.{name}",
         [f"src/{name}.pyx"],
         include_dirs=[np.get_include(), "src"],
@@ -45,11 +52,13 @@ extensions = [
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
             ("CRASH_CORE_DEBUG", "1" if DEBUG else "0"),
         ],
-        extra_compile_args=extra_compile_args,
+        extra_compile_args=extra_compile_args + flags,
     )
-    for name in KERNELS
-]
-missing = [name for name in KERNELS if not (SRC / f"{name}.pyx").exists()]
+
+
+extensions = [extension(name, []) for name in KERNELS]
+extensions += [extension(name, flags) for name, flags in WIDE.items()]
+missing = [name for name in [*KERNELS, *WIDE] if not (SRC / f"{name}.pyx").exists()]
 if missing:
     raise SystemExit(f"src/ lacks the kernel sources {missing}; crash_core cannot be built.")
 

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._kernels import network as _kernel
+from crash_core._kernels import select
+
+_kernel = select("network")
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 
 __all__ = ["Network", "EpochTrainer", "ACTIVATIONS", "OUTPUTS"]

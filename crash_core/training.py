@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._kernels import network as _kernel
+from crash_core._kernels import select
+
+_kernel = select("network")
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network
 

@@ -486,3 +486,28 @@ def test_evaluate_kernel_matches_oracle(dtype, out, structure, n, cap, weighted)
     want = (sw.astype(float) @ losses) if weighted else losses.sum()
     assert total == pytest.approx(want, rel=tol(dtype)[0])
     assert right == oracle.correct(oracle.output(Zs[-1], out), Y, out)
+
+
+def test_avx2_build_agrees_with_the_portable_build():
+    """Both builds of the network kernels compute the same loss and gradient."""
+    from crash_core._kernels import cpu_has_avx2_fma
+
+    if not cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    wide = pytest.importorskip("crash_core._kernels.network_avx2")
+    rng = np.random.default_rng(11)
+    net = Network((5, 7, 3), activation="tanh", output="softmax", random_state=0)
+    X = rng.normal(size=(13, 5))
+    Y = np.eye(3)[rng.integers(0, 3, 13)]
+    results = []
+    for module in (knetwork, wide):
+        grad = np.empty_like(net.params)
+        acts = np.empty(13 * 10)
+        delta, spare = np.empty(13 * 7), np.empty(13 * 7)
+        loss, _ = module.loss_and_grad_(
+            net.params, grad, net.layers, net.kinds, net.out_kind, X, Y, X[:0, 0].copy(),
+            False, 0.01, 0.02, acts, delta, spare,
+        )
+        results.append((loss, grad))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-12)
+    assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
