@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from crash_core._kernels import select
-
-_kernel = select("network")
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 
 __all__ = ["Network", "EpochTrainer", "ACTIVATIONS", "OUTPUTS"]
+
+# the build of the network kernels this CPU runs fastest (see crash_core._kernels)
+kernels = select("network")
 
 ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2}
 OUTPUTS = {"sigmoid": 0, "softmax": 1, "identity": 2}
@@ -260,7 +261,7 @@ class Network:
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
         cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
         acts = np.empty(cap * int(self.layers[:, 1].sum()), dtype=self.dtype)
-        if not _kernel.forward_(
+        if not kernels.forward_(
             self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap
         ):
             raise ValueError(NONFINITE_X)
@@ -289,7 +290,7 @@ class Network:
         acts = np.empty(n * int(self.layers[:, 1].sum()), dtype=self.dtype)
         delta = np.empty(n * widest, dtype=self.dtype)
         spare = np.empty(n * widest, dtype=self.dtype)
-        loss, _ = _kernel.loss_and_grad_(
+        loss, _ = kernels.loss_and_grad_(
             self.params,
             grad,
             self.layers,
@@ -397,7 +398,7 @@ class EpochTrainer:
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None
         sw = sample_weight if weighted else self.wb[:0]
-        total, correct, t = _kernel.train_epoch_(
+        total, correct, t = kernels.train_epoch_(
             net.params,
             net.layers,
             net.kinds,

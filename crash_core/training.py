@@ -15,11 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._kernels import select
-
-_kernel = select("network")
 from crash_core.callbacks import Callback, History
-from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network
+from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, kernels
 
 __all__ = ["Dataset", "DivergenceError", "TrainingRun", "evaluate", "train"]
 
@@ -86,7 +83,7 @@ def evaluate(
         delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
-    total, correct = _kernel.evaluate_(
+    total, correct = kernels.evaluate_(
         network.params,
         network.layers,
         network.kinds,
