@@ -42,6 +42,17 @@ class DivergenceError(ValueError):
         super().__init__(message)
         self.epoch = epoch
 
+    @classmethod
+    def at(cls, epoch: int, loss: float, learning_rate: float) -> DivergenceError:
+        """The error for 0-based ``epoch``, whose loss (or weights) left the finite numbers."""
+        what = f"the loss became {loss}" if not math.isfinite(loss) else "the weights overflowed"
+        return cls(
+            f"Training diverged at epoch {epoch + 1}: {what} with learning_rate="
+            f"{learning_rate:g}. The weights of the epoch before were kept; try a lower "
+            "learning_rate (or scale the features).",
+            epoch,
+        )
+
 
 @dataclass
 class TrainingRun:
@@ -157,12 +168,7 @@ def train(
         loss = total / data.total_weight
         if not (math.isfinite(loss) and np.isfinite(network.params).all()):
             network.params[...] = last_finite
-            raise DivergenceError(
-                f"Training diverged at epoch {epoch + 1}: the loss became {loss} with "
-                f"learning_rate={lr:g}. The weights of the epoch before were kept; try a "
-                "lower learning_rate (or scale the features).",
-                epoch,
-            )
+            raise DivergenceError.at(epoch, loss, lr)
         logs = {"loss": loss}
         if has_accuracy:
             logs["accuracy"] = correct / n

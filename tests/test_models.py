@@ -571,3 +571,15 @@ def test_inputs_are_never_modified(cls):
         (X, y, w, X_val, y_val, X_f32), (X0, y0, w0, X_val0, y_val0, X_f32_0), strict=True
     ):
         assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1])
+def test_logistic_regression_divergence_keeps_last_finite_weights(batch_size):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * 1e8
+    y = (X[:, 0] > 0).astype(int)
+    model = cc.LogisticRegression(learning_rate=1e300, batch_size=batch_size)
+    with pytest.raises(ValueError, match=r"diverged at epoch \d+.*lower learning_rate"):
+        model.fit(X, y)
+    assert np.isfinite(model.coef_).all() and np.isfinite(model.intercept_).all()
+    model.predict(X)

@@ -30,6 +30,7 @@ from crash_core.models._common import (
 )
 from crash_core.network import DTYPES, EpochTrainer, Network, make_rng
 from crash_core.optimizers import resolve_optimizer
+from crash_core.training import DivergenceError
 
 __all__ = ["LogisticRegression"]
 
@@ -132,7 +133,9 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         best, stale = np.inf, 0
         order = np.arange(n, dtype=np.intp)
         shuffle_rng = new_state(int(rng.integers(2**63)))
+        last_finite = np.empty_like(network.params)
         for epoch in range(epochs):
+            last_finite[...] = network.params
             if shuffle:
                 _linear.shuffle(order, shuffle_rng)
             if per_point:
@@ -143,11 +146,10 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
             else:
                 total, correct = trainer.run(X, Y, order, lr, l1, l2, weights)
             loss = total / total_weight
-            if not np.isfinite(loss):
-                raise ValueError(
-                    f"Training diverged at epoch {epoch + 1} (loss {loss}); try a lower "
-                    "learning_rate or scale the features."
-                )
+            if not (np.isfinite(loss) and np.isfinite(network.params).all()):
+                network.params[...] = last_finite
+                self._keep(network)
+                raise DivergenceError.at(epoch, loss, lr)
             self.history_.on_epoch_end(epoch, {"loss": loss, "accuracy": correct / n, "lr": lr})
             if self.verbose:
                 print(f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  accuracy {correct / n:.4f}")
@@ -158,12 +160,15 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
             else:
                 stale = 0
             best = min(best, loss)
+        self._keep(network)
+        return self
+
+    def _keep(self, network: Network) -> None:
         self.n_epochs_ = len(self.history_)
         self.n_iter_ = self.n_epochs_
         self.network_ = network
         self.coef_ = network.weights[0].T.astype(np.float64)
         self.intercept_ = network.biases[0].astype(np.float64)
-        return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """sigmoid / softmax of the scores, shape (n_samples, n_classes)."""
