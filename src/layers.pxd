@@ -78,17 +78,20 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
         off += cap * n_out
 
 
-cdef inline void backward(const floating* params, floating* grad, const Py_ssize_t* layers,
-                          Py_ssize_t n_layers, const int* kinds, const floating* x,
-                          Py_ssize_t rows, Py_ssize_t cap, const floating* acts,
-                          const double* rates, const floating* dmask,
+cdef inline void backward(floating* params, floating* dest, floating alpha, floating beta,
+                          const Py_ssize_t* layers, Py_ssize_t n_layers, const int* kinds,
+                          const floating* x, Py_ssize_t rows, Py_ssize_t cap,
+                          const floating* acts, const double* rates, const floating* dmask,
                           floating* delta, floating* spare) noexcept nogil:
-    """Backpropagate the output delta (in ``delta``) into ``grad``.
+    """Backpropagate the output delta (in ``delta``): dest <- alpha * gradient + beta * dest.
 
-    ``delta`` and ``spare`` are two buffers of cap x (widest layer) that the layers
-    take turns writing.
+    With dest = grad, alpha = 1, beta = 0 this writes the gradient.  With dest = params,
+    alpha = -lr, beta = 1 it IS the plain SGD step, folded into the weight-gradient
+    product: each layer's delta for the layer below is taken before its weights move.
+    ``delta`` and ``spare`` are two buffers of cap x (widest layer) that the layers take
+    turns writing.
     """
-    cdef Py_ssize_t li, i, j, n_in, n_out, prev_off
+    cdef Py_ssize_t li, i, j, n_in, n_out, prev_off = 0
     cdef const floating* a_prev
     cdef floating* gb
     cdef floating* swap
@@ -98,20 +101,20 @@ cdef inline void backward(const floating* params, floating* grad, const Py_ssize
         if li > 0:
             prev_off = act_offset(layers, li - 1, cap)
             a_prev = acts + prev_off
+            gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
+                 params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
         else:
             a_prev = x
-        gemm(True, False, n_in, n_out, rows, <floating> 1, a_prev, n_in, delta, n_out,
-             <floating> 0, grad + layers[4 * li + 2], n_out)
-        gb = grad + layers[4 * li + 3]
+        gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
+             beta, dest + layers[4 * li + 2], n_out)
+        gb = dest + layers[4 * li + 3]
         for j in range(n_out):
-            gb[j] = 0
+            gb[j] = 0 if beta == 0 else beta * gb[j]  # 0 * NaN would be NaN
         for i in range(rows):
             for j in range(n_out):
-                gb[j] = gb[j] + delta[i * n_out + j]
+                gb[j] = gb[j] + alpha * delta[i * n_out + j]
         if li == 0:
             break
-        gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
-             params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
         if rates != NULL and rates[li - 1] > 0:
             for i in range(rows * n_in):
                 spare[i] = spare[i] * dmask[prev_off + i]

@@ -13,7 +13,7 @@ from libc.string cimport memcpy
 
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
-from optimizers cimport Optimizer, update_all, add_penalty, make_optimizer
+from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty, make_optimizer
 
 
 cdef inline const int* kinds_ptr(const int[::1] kinds) noexcept nogil:
@@ -124,8 +124,8 @@ def loss_and_grad_(const floating[::1] params, floating[::1] grad,
                 n, n, &acts[0], False, NULL, NULL, NULL, NULL)
         total = output_loss(&acts[act_offset(&layers[0, 0], n_layers - 1, n)], &Y[0, 0], w,
                             <floating> (1.0 / wsum), n, k, out_kind, &delta[0], &correct)
-        backward(&params[0], &grad[0], &layers[0, 0], n_layers, kinds_ptr(kinds), &X[0, 0],
-                 n, n, &acts[0], NULL, NULL, &delta[0], &spare[0])
+        backward(<floating*> &params[0], &grad[0], 1, 0, &layers[0, 0], n_layers,
+                 kinds_ptr(kinds), &X[0, 0], n, n, &acts[0], NULL, NULL, &delta[0], &spare[0])
         penalty = add_penalty(&params[0], &grad[0], &layers[0, 0], n_layers, l1, l2)
     return total / wsum + penalty, correct
 
@@ -143,6 +143,9 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     cdef Py_ssize_t start, rows, i, r, batch_correct
     cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
     cdef double total = 0, wsum, batch_loss, penalty
+    # plain SGD without penalties needs no gradient buffer: the step is folded into the
+    # backward pass's weight-gradient products
+    cdef bint fused = opt.kind == OPT_SGD and opt.l1 == 0 and opt.l2 == 0
     correct[0] = 0
     start = 0
     while start < n:
@@ -166,9 +169,15 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
                                  <floating> (1.0 / wsum), rows, k, out_kind, delta,
                                  &batch_correct)
         correct[0] += batch_correct
-        backward(params, grad, layers, n_layers, kinds, xb, rows, cap, acts, rates, dmask,
-                 delta, spare)
-        penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
+        if fused:
+            backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
+                     kinds, xb, rows, cap, acts, rates, dmask, delta, spare)
+            opt.t += 1
+            penalty = 0
+        else:
+            backward(params, grad, 1, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
+                     dmask, delta, spare)
+            penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
         total += batch_loss + wsum * penalty
     return total
 

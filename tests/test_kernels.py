@@ -511,3 +511,24 @@ def test_avx2_build_agrees_with_the_portable_build():
         results.append((loss, grad))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-12)
     assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("module_name", ["network", "network_avx2"])
+def test_gradient_does_not_read_what_the_buffers_held(module_name):
+    """The gradient overwrites its buffer: NaN left in it from before must not leak in."""
+    module = pytest.importorskip(f"crash_core._kernels.{module_name}")
+    rng = np.random.default_rng(12)
+    net = Network((4, 6, 2), activation="relu", output="softmax", random_state=0)
+    X = rng.normal(size=(9, 4))
+    Y = np.eye(2)[rng.integers(0, 2, 9)]
+    grads = []
+    for fill in (0.0, np.nan):
+        grad = np.full_like(net.params, fill)
+        acts, delta, spare = np.full(9 * 8, fill), np.full(9 * 6, fill), np.full(9 * 6, fill)
+        module.loss_and_grad_(
+            net.params, grad, net.layers, net.kinds, net.out_kind, X, Y, X[:0, 0].copy(),
+            False, 0.0, 0.0, acts, delta, spare,
+        )
+        grads.append(grad)
+    assert np.isfinite(grads[1]).all()
+    assert_array_equal(grads[0], grads[1])
