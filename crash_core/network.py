@@ -14,6 +14,7 @@ over the weights (never the biases).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -193,7 +194,7 @@ class Network:
         clone.__dict__.update(self.__dict__)
         clone.params = self.params.copy()
         clone.weights, clone.biases = clone.split(clone.params)
-        clone._rng = np.random.default_rng(self._rng.integers(2**63))
+        clone._rng = copy.deepcopy(self._rng)  # the same shuffles ahead, without drawing
         return clone
 
     def __getstate__(self) -> dict[str, Any]:
