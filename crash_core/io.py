@@ -80,7 +80,9 @@ _HEADER_KEYS = {
     "classes",
     "network",
     "history",
+    "optimizer_state",
 }
+_WITH_OPTIMIZER_STATE = ("MLPClassifier", "MLPRegressor")
 # a public fitted attribute: learned by fit, name ends with "_"
 _PUBLIC_ATTR = re.compile(r"^[a-z][a-z0-9_]*_$")
 # attributes written by dedicated header fields / array entries, not under "attributes"
@@ -380,6 +382,7 @@ def save(model: Any, path: str | os.PathLike | Any) -> None:
         "classes": None,
         "network": None,
         "history": None,
+        "optimizer_state": None,
     }
     names = getattr(model, "feature_names_in_", None)
     if names is not None:
@@ -418,6 +421,13 @@ def save(model: Any, path: str | os.PathLike | Any) -> None:
                 str(k): [_encode(float(v)) for v in vals] for k, vals in history["history"].items()
             },
         }
+    state = getattr(model, "_optimizer_state", None)
+    if name in _WITH_OPTIMIZER_STATE and state is not None:
+        # momentum / moments and the step count, so warm_start after load continues
+        buffers = [b for b in (state.state1, state.state2) if b.size]
+        header["optimizer_state"] = {"steps": int(state.t), "buffers": len(buffers)}
+        for i, buffer in enumerate(buffers, start=1):
+            arrays[f"optimizer_state{i}"] = np.ascontiguousarray(buffer)
     if name in _HAS_COEF:
         arrays["coef_"] = np.asarray(model.coef_, dtype=np.float64)
         arrays["intercept_"] = np.asarray(model.intercept_, dtype=np.float64)
@@ -638,6 +648,7 @@ class _Plan:
         self.network: dict[str, Any] | None = None
         self.history: dict[str, Any] | None = None
         self.n_units: int | None = None
+        self.optimizer_state: dict[str, int] | None = None
 
     @classmethod
     def from_header(cls, header: dict[str, Any]) -> _Plan:
@@ -805,8 +816,13 @@ class _Plan:
                     f"{context}: the history has {n_history} epochs but n_epochs_ is "
                     f"{plan.attributes['n_epochs_']}."
                 )
+            plan.optimizer_state = _check_optimizer_state(header["optimizer_state"], name, context)
+            for i in range(1, (plan.optimizer_state or {}).get("buffers", 0) + 1):
+                plan.entries[f"optimizer_state{i}"] = ((n_params,), plan.network["dtype"])
         elif header["network"] is not None or header["history"] is not None:
             raise ModelFileError(f"{context}: a {name} has no network or history.")
+        if name not in _HAS_NETWORK and header["optimizer_state"] is not None:
+            raise ModelFileError(f"{context}: a {name} has no optimizer state.")
         if (
             name == "Perceptron"
             and len(plan.attributes["mistakes_"]) != plan.attributes["n_epochs_"]
@@ -889,12 +905,48 @@ class _Plan:
             net.params[...] = arrays["params"]
             estimator.network_ = net
             estimator.history_ = History.from_dict(self.history)
-        if name in ("MLPClassifier", "MLPRegressor"):
-            # what warm_start / partial_fit need: the optimizer state starts afresh
+        if name in _WITH_OPTIMIZER_STATE:
+            # what warm_start / partial_fit need to continue where the saved fit stopped
+            optimizer = resolve_optimizer(estimator.optimizer)
+            estimator._optimizer = optimizer
             estimator._optimizer_state = None
-            estimator._optimizer = resolve_optimizer(estimator.optimizer)
+            spec = self.optimizer_state
+            if spec is not None:
+                if spec["buffers"] != optimizer.n_buffers:
+                    raise ModelFileError(
+                        f"{context}: the optimizer state has {spec['buffers']} buffer(s) but "
+                        f"{optimizer!r} keeps {optimizer.n_buffers}."
+                    )
+                state = optimizer.init_state(estimator.network_.n_params, estimator.network_.dtype)
+                for i, buffer in enumerate((state.state1, state.state2)[: spec["buffers"]], 1):
+                    buffer[...] = arrays[f"optimizer_state{i}"]
+                state.t = spec["steps"]
+                estimator._optimizer_state = state
             estimator._rng = make_rng(estimator.random_state)
         return estimator
+
+
+def _check_optimizer_state(spec: Any, name: str, context: str) -> dict[str, int] | None:
+    """The header's optimizer state: null, or {"steps": int >= 0, "buffers": 0, 1 or 2}."""
+    if spec is None:
+        return None
+    if name not in _WITH_OPTIMIZER_STATE:
+        raise ModelFileError(f"{context}: a {name} keeps no optimizer state.")
+
+    def whole(value: Any, low: int, high: int) -> bool:
+        return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+
+    if (
+        not isinstance(spec, dict)
+        or set(spec) != {"steps", "buffers"}
+        or not whole(spec["steps"], 0, 2**62)
+        or not whole(spec["buffers"], 0, 2)
+    ):
+        raise ModelFileError(
+            f"{context}: optimizer_state must be null or {{'steps': int >= 0, 'buffers': 0-2}}, "
+            f"got {spec!r:.120}."
+        )
+    return spec
 
 
 def _check_network(spec: Any, context: str) -> dict[str, Any]:

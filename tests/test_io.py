@@ -236,7 +236,14 @@ def test_file_layout_is_documented_npz(tmp_path):
     path = tmp_path / "m.npz"
     model.save(path)
     with np.load(path, allow_pickle=False) as npz:
-        assert sorted(npz.files) == ["classes_", "header.json", "params"]
+        # adam keeps two moment buffers, saved so that warm_start continues after load
+        assert sorted(npz.files) == [
+            "classes_",
+            "header.json",
+            "optimizer_state1",
+            "optimizer_state2",
+            "params",
+        ]
         raw = npz["header.json"]
         assert raw.dtype == np.uint8 and raw.ndim == 1
         header = json.loads(raw.tobytes().decode("utf-8"))
@@ -253,6 +260,7 @@ def test_file_layout_is_documented_npz(tmp_path):
     }
     assert header["params"]["hidden_layers"] == {"__type__": "tuple", "items": [6, 4]}
     assert params.dtype == np.float32 and params.shape == (model.network_.n_params,)
+    assert header["optimizer_state"] == {"steps": model._optimizer_state.t, "buffers": 2}
 
 
 def test_save_and_load_file_objects():
@@ -316,17 +324,42 @@ def test_loaded_linear_model_can_be_refit(case, tmp_path):
     assert np.array_equal(loaded.predict(X), model.predict(X))
 
 
-def test_warm_start_after_load_matches_fresh_optimizer_state(tmp_path):
-    """The optimizer state is not saved: continuing a loaded model equals continuing the
-    original after dropping its optimizer state, given the same generator."""
+def test_warm_start_after_load_continues_the_optimizer(tmp_path):
+    """The optimizer state (moments, step count) is saved: continuing a loaded model equals
+    continuing the original, given the same generator."""
     model, X, y = fit_case("mlp-binary-f32")
     loaded = save_load(model, tmp_path / "m.npz")
-    model._optimizer_state = None
+    assert loaded._optimizer_state.t == model._optimizer_state.t > 0
     model._rng = np.random.default_rng(0)
     loaded._rng = np.random.default_rng(0)
     for m in (model, loaded):
         m.set_params(warm_start=True, epochs=2).fit(X, y)
     assert np.array_equal(model.network_.params, loaded.network_.params)
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ({"steps": 3, "buffers": 1}, "buffer"),
+        ({"steps": -1, "buffers": 2}, "optimizer_state must be"),
+        ({"steps": 3}, "optimizer_state must be"),
+        ("adam", "optimizer_state must be"),
+    ],
+)
+def test_bad_optimizer_state_is_rejected(tmp_path, state, message):
+    model, _, _ = fit_case("mlp-binary-f32")
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as npz:
+        entries = {k: npz[k] for k in npz.files}
+    header = json.loads(entries["header.json"].tobytes().decode("utf-8"))
+    header["optimizer_state"] = state
+    if isinstance(state, dict) and state.get("buffers") == 1:
+        del entries["optimizer_state2"]
+    entries["header.json"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(path, **entries)
+    with pytest.raises(ValueError, match=message):
+        cc.load(path)
 
 
 def test_unsaveable_params_are_saved_as_none_with_a_warning(tmp_path):
