@@ -49,13 +49,6 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
     return e / (1 + e)
 
 
-cdef inline floating log_sigmoid(floating z) noexcept nogil:
-    """ln sigmoid(z) = -ln(1 + e^-z) = min(z, 0) - ln(1 + e^-|z|)."""
-    if z >= 0:
-        return -flog1p(fexp(-z))
-    return z - flog1p(fexp(z))
-
-
 cdef inline floating activate(floating z, int kind) noexcept nogil:
     if kind == RELU:
         return z if z > 0 else 0

@@ -14,7 +14,8 @@ Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
 """
 
 from cython cimport floating
-from activations cimport fexp, flog, flog1p, fabs_
+from activations cimport fexp, flog
+from losses cimport binary_cross_entropy
 from optimizers cimport penalty_grad
 from libc.stdint cimport uint64_t
 from random cimport next_u64
@@ -136,7 +137,7 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = b.shape[0]
     cdef Py_ssize_t i, r, f, j, best, target, correct = 0
-    cdef floating z, m, s, e, soft, err, wi, lr = <floating> learning_rate
+    cdef floating z, m, s, err, wi, lr = <floating> learning_rate
     cdef const floating* x
     cdef floating* w
     cdef double total = 0, loss
@@ -156,13 +157,8 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
                 prefetch_row(&X[order[i + AHEAD], 0], nf)
             x = &X[r, 0]
             if k == 1:
-                # one exponential and one logarithm give the loss and the probability:
-                # with e = exp(-|z|), ln(1 + e) is shared by ln s(z) and ln s(-z)
                 z = b[0] + row_dot(x, &W[0], nf, 1)
-                e = fexp(-fabs_(z))
-                soft = flog1p(e)
-                loss = soft - Y[r, 0] * (z if z < 0 else 0) - (1 - Y[r, 0]) * (-z if z > 0 else 0)
-                scores[0] = 1 / (1 + e) if z >= 0 else e / (1 + e)
+                loss = binary_cross_entropy(z, Y[r, 0], &scores[0])
                 if (scores[0] >= 0.5) == (Y[r, 0] >= 0.5):
                     correct += 1
             else:

@@ -6,12 +6,24 @@
 #   identity + squared error:         L = 0.5 sum_j (z_j - y_j)^2
 
 from cython cimport floating
-from activations cimport sigmoid, log_sigmoid, fexp, flog
+from activations cimport sigmoid, fexp, flog, flog1p, fabs_
 
 cdef enum:
     OUT_SIGMOID = 0
     OUT_SOFTMAX = 1
     OUT_IDENTITY = 2
+
+
+cdef inline double binary_cross_entropy(floating z, floating y, floating* p) noexcept nogil:
+    """-[y ln s(z) + (1 - y) ln s(-z)] from the logit z; writes p = s(z).
+
+    One exponential and one logarithm: with e = exp(-|z|), ln s(z) = min(z, 0) - ln(1 + e),
+    ln s(-z) = min(-z, 0) - ln(1 + e), and s(z) = 1 / (1 + e) or e / (1 + e).
+    """
+    cdef floating e = fexp(-fabs_(z))
+    cdef floating soft = flog1p(e)
+    p[0] = 1 / (1 + e) if z >= 0 else e / (1 + e)
+    return soft - y * (z if z < 0 else 0) - (1 - y) * (-z if z > 0 else 0)
 
 
 cdef inline void softmax_row(floating* z, Py_ssize_t k) noexcept nogil:
@@ -71,9 +83,7 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
         row_loss = 0
         if kind == OUT_SIGMOID:
             for j in range(k):
-                zj = zi[j]
-                row_loss -= yi[j] * log_sigmoid(zj) + (1 - yi[j]) * log_sigmoid(-zj)
-                zi[j] = sigmoid(zj)
+                row_loss += binary_cross_entropy(zi[j], yi[j], &zi[j])
                 di[j] = scale * wi * (zi[j] - yi[j])
                 if (zi[j] >= 0.5) == (yi[j] >= 0.5):
                     correct[0] += 1
