@@ -46,6 +46,13 @@ def _names(options: dict[str, int]) -> str:
     return ", ".join(repr(k) for k in options)
 
 
+def one_hot_rows(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
+    """Row i is all zeros but a 1 in column idx[i]: shape (len(idx), k)."""
+    Y = np.zeros((idx.size, k), dtype=dtype)
+    Y[np.arange(idx.size), idx] = 1
+    return Y
+
+
 def resolve_dtype(dtype: Any) -> type:
     """'float32' / 'float64' (or the numpy types) -> the numpy scalar type."""
     key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
@@ -245,9 +252,7 @@ class Network:
             idx = y.astype(np.intp)
             if idx.size and (idx.min() < 0 or idx.max() >= k):
                 raise ValueError(f"class indices must lie in [0, {k - 1}] for {k} output units.")
-            Y = np.zeros((n_samples, k), dtype=self.dtype)
-            Y[np.arange(n_samples), idx] = 1
-            return Y
+            return one_hot_rows(idx, k, self.dtype)
         Y = np.ascontiguousarray(y.reshape(n_samples, -1), dtype=self.dtype)
         if Y.shape[1] != k:
             raise ValueError(f"y must have {k} column(s) for this network, got {Y.shape[1]}.")

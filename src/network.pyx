@@ -4,7 +4,7 @@
 gradient descent (gather a shuffled batch into a preallocated buffer, feed forward,
 compute the loss and output delta, backpropagate, update every parameter) with the GIL
 released throughout and no allocation per batch.  The Python layer allocates every
-buffer once per fit (see ``crash_core.network.Workspace``).
+buffer once per fit (see ``crash_core.network.EpochTrainer``).
 """
 
 from cython cimport floating
@@ -13,7 +13,8 @@ from libc.string cimport memcpy
 
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
-from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty, make_optimizer
+from optimizers cimport (Optimizer, OPT_SGD, OPT_ADAM, update_all, add_penalty,
+                         make_optimizer)
 
 
 cdef inline const int* kinds_ptr(const int[::1] kinds) noexcept nogil:
@@ -218,9 +219,9 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
         raise ValueError("work buffers are too small")
     if use_dropout and (dmask.shape[0] < cap * total_width or rates.shape[0] < n_layers - 1):
         raise ValueError("dropout buffers are too small")
-    if optimizer != 0 and state1.shape[0] != params.shape[0]:
+    if optimizer != OPT_SGD and state1.shape[0] != params.shape[0]:
         raise ValueError("optimizer state1 must have the length of params")
-    if optimizer == 3 and state2.shape[0] != params.shape[0]:
+    if optimizer == OPT_ADAM and state2.shape[0] != params.shape[0]:
         raise ValueError("optimizer state2 must have the length of params")
     if rng.shape[0] != 4:
         raise ValueError("rng must hold 4 uint64 words")
@@ -232,8 +233,8 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
     o = make_optimizer(optimizer, learning_rate, momentum, beta1, beta2, eps, l1, l2, t)
     with nogil:
         total = run_epoch(&params[0], &grad[0],
-                          &state1[0] if optimizer != 0 else NULL,
-                          &state2[0] if optimizer == 3 else NULL,
+                          &state1[0] if optimizer != OPT_SGD else NULL,
+                          &state2[0] if optimizer == OPT_ADAM else NULL,
                           &o, &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
                           &X[0, 0], &Y[0, 0], &sample_weight[0] if weighted else NULL,
                           nf, k, &order[0], n, cap, &xb[0], &yb[0], &wb[0],

@@ -13,7 +13,7 @@ from crash_core._validation import (
     encode_labels,
     validate_X,
 )
-from crash_core.network import DTYPES
+from crash_core.network import DTYPES, one_hot_rows
 
 
 class LinearClassifierMixin:
@@ -128,9 +128,7 @@ def one_hot(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
     """Targets for the output layer: an (n, 1) 0/1 column for 2 classes, else one-hot rows."""
     if k == 2:
         return np.ascontiguousarray(idx.reshape(-1, 1), dtype=dtype)
-    Y = np.zeros((idx.size, k), dtype=dtype)
-    Y[np.arange(idx.size), idx] = 1
-    return Y
+    return one_hot_rows(idx, k, dtype)
 
 
 def two_column_proba(p: np.ndarray) -> np.ndarray:

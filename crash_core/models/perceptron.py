@@ -18,7 +18,7 @@ from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
-from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes
+from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
 
 __all__ = ["Perceptron"]
@@ -74,11 +74,7 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         k = len(self.classes_)
         n_units = 1 if k == 2 else k
         # Y[i, j] = 1 when sample i belongs to the class perceptron j answers "yes" for
-        if n_units == 1:
-            Y = idx.reshape(-1, 1).astype(np.int8)
-        else:
-            Y = np.zeros((idx.size, k), dtype=np.int8)
-            Y[np.arange(idx.size), idx] = 1
+        Y = one_hot(idx, k, np.int8)
         W = np.zeros(X.shape[1] * n_units, dtype=dtype)
         b = np.zeros(n_units, dtype=dtype)
         n = X.shape[0]
