@@ -441,7 +441,8 @@ def test_early_stopping_loss_recomputed_by_evaluate(noisy_moons):
     model = es_model(l1=1e-4).fit(X_train, y_train, validation_data=(X_val, y_val))
     data = cc.training.Dataset(X_val.astype(np.float32), y_val.reshape(-1, 1).astype(np.float32))
     loss, _ = cc.training.evaluate(model.network_, data, l1=1e-4)
-    assert loss == min(model.history_["val_loss"])
+    # float32 products over chunks of another height may round differently in the last bit
+    assert loss == pytest.approx(min(model.history_["val_loss"]), rel=1e-6)
 
 
 def test_early_stopping_on_a_held_out_fraction(noisy_moons):
