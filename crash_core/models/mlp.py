@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from crash_core._blas_threads import single_threaded_blas
+from crash_core._parallel import map_in_parallel
 from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
@@ -36,6 +37,14 @@ from crash_core.schedules import resolve_schedule
 from crash_core.training import Dataset, DivergenceError, TrainingRun, evaluate, train
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+def _restart(model: _BaseMLP, args: tuple, seed: Any) -> tuple:
+    """One restart of ``model._run`` run beside others (a module-level function, so a
+    process-based joblib backend can pickle it)."""
+    # the restarts share the cores: each keeps its matrix products to one
+    with single_threaded_blas():
+        return model._run(seed, *args)
 
 
 class _BaseMLP(BaseEstimator):
@@ -276,14 +285,9 @@ class _BaseMLP(BaseEstimator):
         sizes = (X.shape[1], *p["hidden"], self._n_outputs())
         seeds = seeds_for(self.random_state, p["n_restarts"])
         if p["n_jobs"] > 1 and len(seeds) > 1:
-
-            def restart(seed: Any) -> tuple:
-                # the restarts share the cores: each keeps its matrix products to one
-                with single_threaded_blas():
-                    return self._run(seed, sizes, data, validation, p, epochs)
-
-            with ThreadPoolExecutor(max_workers=p["n_jobs"]) as pool:
-                runs = list(pool.map(restart, seeds))
+            # a joblib backend's workers when one is active (e.g. a Dask cluster), else threads
+            restart = partial(_restart, self, (sizes, data, validation, p, epochs))
+            runs = map_in_parallel(restart, seeds, p["n_jobs"])
         else:
             runs = [self._run(s, sizes, data, validation, p, epochs) for s in seeds]
         scores = [score for _, _, score, _ in runs]
