@@ -22,6 +22,7 @@ from crash_core._parallel import map_in_parallel
 from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
+from crash_core.io import Format, register
 from crash_core.models._common import (
     LogProbaMixin,
     combined_weights,
@@ -569,3 +570,50 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         super()._tags_update(tags)
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+
+
+_MLP_ATTRIBUTES = {
+    "n_epochs_": "count",
+    "n_iter_": "count",
+    "loss_": "float",
+    "learning_rate_": "float",
+}
+_MLP_OPTIONAL = {
+    "best_epoch_": "count",
+    "restart_losses_": "float_list",
+    "restart_seeds_": "count_list",
+    "best_restart_": "count",
+}
+
+
+def _check_saved_regressor(saved: Any) -> None:
+    network, n_targets = saved.network, saved.attributes["_n_targets"]
+    if network["output"] != "identity":
+        raise ValueError(f"an MLPRegressor has an 'identity' output, got {network['output']!r}.")
+    units = network["layer_sizes"][-1]
+    if units != n_targets or saved.attributes["_y_1d"] and n_targets != 1:
+        raise ValueError(f"the output layer has {units} units for {n_targets} target(s).")
+
+
+register(
+    MLPClassifier,
+    Format(
+        fitted="network_",
+        attributes=_MLP_ATTRIBUTES,
+        optional=_MLP_OPTIONAL,
+        classes=True,
+        network=True,
+        optimizer_state=True,
+    ),
+)
+register(
+    MLPRegressor,
+    Format(
+        fitted="network_",
+        attributes={**_MLP_ATTRIBUTES, "_n_targets": "count", "_y_1d": "bool"},
+        optional=_MLP_OPTIONAL,
+        network=True,
+        optimizer_state=True,
+        check=_check_saved_regressor,
+    ),
+)
