@@ -19,6 +19,7 @@ from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
 from crash_core.callbacks import History
+from crash_core.io import Format, register
 from crash_core.models._common import (
     LinearClassifierMixin,
     LogProbaMixin,
@@ -82,8 +83,8 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         self.dtype = dtype
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
-        """Gradient descent on the cross-entropy of (X, y); returns self."""
+    def _check_params(self) -> tuple[Any, ...]:
+        """Every hyperparameter checked, as fit uses them; what fit and load refuse."""
         lr = check_scalar(
             self.learning_rate,
             "learning_rate",
@@ -93,15 +94,20 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
             include_max=False,
         )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
-        l1 = check_scalar(self.l1, "l1", min_val=0.0)
-        l2 = check_scalar(self.l2, "l2", min_val=0.0)
-        tol = check_scalar(self.tol, "tol", min_val=0.0)
+        finite = {"max_val": float("inf"), "include_max": False}
+        l1 = check_scalar(self.l1, "l1", min_val=0.0, **finite)
+        l2 = check_scalar(self.l2, "l2", min_val=0.0, **finite)
+        tol = check_scalar(self.tol, "tol", min_val=0.0, **finite)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
         batch = self.batch_size
         if batch is not None:
             batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
         optimizer = resolve_optimizer(self.optimizer)
-        dtype = DTYPES[dtype_name(self.dtype)]
+        return lr, epochs, l1, l2, tol, shuffle, batch, optimizer, DTYPES[dtype_name(self.dtype)]
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Gradient descent on the cross-entropy of (X, y); returns self."""
+        lr, epochs, l1, l2, tol, shuffle, batch, optimizer, dtype = self._check_params()
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -176,3 +182,22 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
         P = self.network_.forward(X)
         return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
+
+
+def _check_saved(saved: Any) -> None:
+    sizes = saved.network["layer_sizes"]
+    if len(sizes) != 2:
+        raise ValueError(f"a LogisticRegression network has no hidden layers, got {sizes}.")
+
+
+register(
+    LogisticRegression,
+    Format(
+        fitted="coef_",
+        attributes={"n_epochs_": "count", "n_iter_": "count"},
+        classes=True,
+        network=True,
+        coef=True,
+        check=_check_saved,
+    ),
+)

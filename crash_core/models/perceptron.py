@@ -18,6 +18,7 @@ from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
+from crash_core.io import Format, register
 from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
 
@@ -56,8 +57,8 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any) -> Perceptron:
-        """Run the perceptron algorithm on (X, y); returns self."""
+    def _check_params(self) -> tuple[float, int, bool, type]:
+        """(learning_rate, epochs, shuffle, dtype), checked; what fit and load refuse."""
         lr = check_scalar(
             self.learning_rate,
             "learning_rate",
@@ -68,7 +69,11 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
-        dtype = DTYPES[dtype_name(self.dtype)]
+        return lr, epochs, shuffle, DTYPES[dtype_name(self.dtype)]
+
+    def fit(self, X: Any, y: Any) -> Perceptron:
+        """Run the perceptron algorithm on (X, y); returns self."""
+        lr, epochs, shuffle, dtype = self._check_params()
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -95,3 +100,21 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.coef_ = W.reshape(X.shape[1], n_units).T.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
         return self
+
+
+def _check_saved(saved: Any) -> None:
+    mistakes, epochs = saved.attributes["mistakes_"], saved.attributes["n_epochs_"]
+    if len(mistakes) != epochs:
+        raise ValueError(f"mistakes_ has {len(mistakes)} epochs but n_epochs_ is {epochs}.")
+
+
+register(
+    Perceptron,
+    Format(
+        fitted="coef_",
+        attributes={"n_epochs_": "count", "n_iter_": "count", "mistakes_": "count_list"},
+        classes=True,
+        coef=True,
+        check=_check_saved,
+    ),
+)
