@@ -115,7 +115,8 @@ def grid_search(quick: bool) -> tuple[list[tuple[str, float]], float]:
         start = time.perf_counter()
         with joblib.parallel_config(backend="dask"):
             results.append(clone(search).set_params(n_jobs=-1).fit(X, y).cv_results_)
-        rows.append((f"Dask LocalCluster ({cores} workers x 1 thread)", time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        rows.append((f"Dask LocalCluster ({cores} workers x 1 thread)", seconds))
     finally:
         client.close()
         cluster.close()
