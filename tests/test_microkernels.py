@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from crash_core._kernels import cpu_has_avx2_fma
+import crash_core._kernels as kernels
 from crash_core.network import Network
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,17 +32,13 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 def runnable_levels():
-    levels = [("portable", "network")]
-    if cpu_has_avx2_fma():
-        levels.append(("avx2", "network_avx2"))
+    """Each level's build of the network kernels that this CPU runs, as pytest params."""
     found = []
-    for level, name in levels:
-        try:
-            found.append(
-                pytest.param(importlib.import_module(f"crash_core._kernels.{name}"), id=level)
-            )
-        except ImportError:
-            continue
+    for level in kernels.cpu_levels():
+        if level in kernels.built_levels("network"):
+            suffix = "" if level == "portable" else f"_{level}"
+            module = importlib.import_module(f"crash_core._kernels.network{suffix}")
+            found.append(pytest.param(module, id=level))
     return found
 
 
