@@ -372,7 +372,7 @@ def combined_models(
 
 
 def network_diagram(network: Any, ax: Any = None, dropped: Any = None) -> Any:
-    """Units as circles, layer by layer, joined by weights (width ~ |w|, blue > 0, red < 0).
+    """Units as circles, layer by layer, joined by weights (width ~ ``|w|``, blue > 0, red < 0).
 
     ``network`` is a ``cc.Network``, a fitted MLP model, or a tuple of layer sizes.
     ``dropped`` lists, per hidden layer, the indices of units shut off by dropout: they are
