@@ -96,6 +96,13 @@ def class_weights(class_weight: Any, classes: np.ndarray, y_idx: np.ndarray) -> 
                     f"class_weight names the label {label!r}, which is not a class of y "
                     f"({classes.tolist()})."
                 )
+            if isinstance(weight, (bool, np.bool_)) or not isinstance(
+                weight, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(
+                    f"class_weight[{label!r}] must be a number >= 0, got "
+                    f"{type(weight).__name__} {weight!r:.40}."
+                )
             if not (np.isfinite(weight) and weight >= 0):
                 raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0.")
             per_class[known[label]] = weight

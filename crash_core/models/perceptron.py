@@ -21,6 +21,7 @@ from crash_core.base import BaseEstimator, ClassifierMixin
 from crash_core.io import Format, register
 from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
+from crash_core.training import DivergenceError
 
 __all__ = ["Perceptron"]
 
@@ -90,6 +91,14 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             if shuffle:
                 _linear.shuffle(order, rng)
             mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                raise DivergenceError(
+                    f"The perceptron's weights overflowed at epoch {epoch + 1}: "
+                    f"learning_rate={lr!r} times the inputs (largest |x| = "
+                    f"{float(np.abs(X).max()):.3g}) exceeds the largest {np.dtype(dtype).name}. "
+                    "Scale X (e.g. to mean 0, standard deviation 1) or lower learning_rate.",
+                    epoch + 1,
+                )
             self.mistakes_.append(int(mistakes))
             if self.verbose:
                 print(f"epoch {epoch + 1}/{epochs}  mistakes {mistakes}")
