@@ -21,6 +21,7 @@ _NAMES = {
     "MLPRegressor": "crash_core.models.mlp",
     "History": "crash_core.callbacks",
     "load": "crash_core.io",
+    "gradcheck": "crash_core.gradcheck",
 }
 _SUBMODULES = (
     "functional",

@@ -292,7 +292,7 @@ def categorical_cross_entropy(Y: ArrayLike, P: ArrayLike) -> np.floating:
 
 
 def _finite_weights(
-    w: np.ndarray, b: Any, shapes: Any, learn_rate: float
+    w: np.ndarray, b: np.floating, shapes: _Shapes, learn_rate: float
 ) -> tuple[np.ndarray, np.ndarray | np.floating]:
     """The new weights, unless the update overflowed to infinity or NaN."""
     if not (np.isfinite(w).all() and np.isfinite(b)):
