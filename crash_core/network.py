@@ -131,7 +131,10 @@ def one_hot_rows(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
 
 def resolve_dtype(dtype: Any) -> type:
     """'float32' / 'float64' (or the numpy types) -> the numpy scalar type."""
-    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        key = None
     if key not in DTYPES:
         raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
     return DTYPES[key]

@@ -13,7 +13,7 @@ from crash_core._validation import (
     encode_labels,
     validate_X,
 )
-from crash_core.network import DTYPES, one_hot_rows
+from crash_core.network import DTYPES, one_hot_rows, resolve_dtype
 
 
 class LinearClassifierMixin:
@@ -46,10 +46,7 @@ class LogProbaMixin:
 
 def dtype_name(dtype: Any) -> str:
     """'float32' / 'float64' from a name or a numpy dtype; anything else is an error."""
-    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-    if name not in DTYPES:
-        raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
-    return name
+    return np.dtype(resolve_dtype(dtype)).name
 
 
 def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: bool) -> np.ndarray:

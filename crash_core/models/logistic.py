@@ -103,6 +103,7 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         if batch is not None:
             batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
         optimizer = resolve_optimizer(self.optimizer)
+        check_scalar(self.verbose, "verbose", kind=int, min_val=0)
         return lr, epochs, l1, l2, tol, shuffle, batch, optimizer, DTYPES[dtype_name(self.dtype)]
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:

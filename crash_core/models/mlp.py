@@ -38,6 +38,7 @@ from crash_core.network import (
     Network,
     check_dropout,
     make_rng,
+    resolve_dtype,
 )
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 from crash_core.schedules import resolve_schedule
@@ -155,11 +156,7 @@ class _BaseMLP(BaseEstimator):
             if n_jobs == 0:
                 raise ValueError("n_jobs must be None, -1 (all cores) or a positive int, got 0.")
             n_jobs = os.cpu_count() or 1 if n_jobs < 0 else n_jobs
-        check_option(
-            self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name,
-            "dtype",
-            DTYPES,
-        )
+        resolve_dtype(self.dtype)
         if self.callbacks is not None and not (
             isinstance(self.callbacks, (list, tuple))
             and all(isinstance(c, Callback) for c in self.callbacks)

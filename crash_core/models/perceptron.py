@@ -70,6 +70,7 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
+        check_scalar(self.verbose, "verbose", kind=int, min_val=0)
         return lr, epochs, shuffle, DTYPES[dtype_name(self.dtype)]
 
     def fit(self, X: Any, y: Any) -> Perceptron:
