@@ -322,9 +322,15 @@ class Network:
 
     def copy(self) -> Network:
         """An independent network with the same structure and parameters."""
-        clone = Network.__new__(Network)
+        return self.astype(self.dtype)
+
+    def astype(self, dtype: Any) -> Network:
+        """An independent copy computing in ``dtype`` ("float32" / "float64"): the same
+        structure, the parameters cast to it."""
+        clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone.__dict__["_params"] = self.params.copy()
+        clone.__dict__["_dtype"] = np.dtype(resolve_dtype(dtype))
+        clone.__dict__["_params"] = self.params.astype(clone.dtype)  # always a copy
         clone.weights, clone.biases = clone.split(clone.params)
         clone._rng = copy.deepcopy(self._rng)  # the same shuffles ahead, without drawing
         return clone
