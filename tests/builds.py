@@ -9,21 +9,24 @@ from types import ModuleType
 
 import pytest
 
-import crash_core as cc
 import crash_core.network as network_module
+from crash_core import _kernels
 
 
-def kernel_builds() -> list[ModuleType]:
-    """The portable build, and the AVX2 + FMA build when the CPU runs it."""
-    builds = [importlib.import_module("crash_core._kernels.network")]
-    if cc._kernels.cpu_has_avx2_fma():
-        with contextlib.suppress(ImportError):
-            builds.append(importlib.import_module("crash_core._kernels.network_avx2"))
-    return builds
+def kernel_builds() -> dict[str, ModuleType]:
+    """ISA level -> the network kernels built at it, for every level this CPU runs."""
+    built = _kernels.built_levels("network")
+    return {
+        level: importlib.import_module(
+            "crash_core._kernels.network" + ("" if level == "portable" else f"_{level}")
+        )
+        for level in _kernels.cpu_levels()
+        if level in built
+    }
 
 
-BUILDS = kernel_builds()
-IDS = [b.__name__.rsplit(".", 1)[1] for b in BUILDS]
+BUILDS = list(kernel_builds().values())
+IDS = list(kernel_builds())
 
 
 @contextlib.contextmanager
