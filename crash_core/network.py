@@ -528,7 +528,15 @@ class Network:
         trainer = EpochTrainer(self, batch_size, "sgd", n_samples=X.shape[0])
         rng = self._rng if random_state is None else make_rng(random_state)
         order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+        before = self.params.copy()
         loss_sum, correct = trainer.run(X, Y, order, learning_rate, l1, l2)
+        if not (np.isfinite(loss_sum) and np.isfinite(self.params).all()):
+            self.params[...] = before
+            raise ValueError(
+                f"Training diverged: the loss or the weights overflowed with "
+                f"learning_rate={learning_rate!r}; the weights from before this epoch are "
+                "kept. Lower learning_rate or scale X."
+            )
         n = X.shape[0]
         accuracy = correct / n if self.output != "identity" and n else float("nan")
         return (loss_sum / n if n else float("nan")), accuracy

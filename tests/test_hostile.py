@@ -536,3 +536,28 @@ def test_huge_but_finite_values_fit_or_refuse_clearly(name):
         assert "learning_rate" in str(exc) or "overflow" in str(exc) or "Scale" in str(exc)
     else:
         assert np.isfinite(model.predict_proba(X)).all()
+
+
+# --------------------------------------------------------------------------- fitted state
+@pytest.mark.parametrize("name", ["logistic", "mlp", "regressor"])
+def test_a_replaced_network_is_refused(name):
+    model, X, _ = fitted(name)
+    predict = model.predict if name == "regressor" else model.predict_proba
+    model.network_ = "a network"
+    refuses(lambda: predict(X), "network_", "Fit the model again", error=TypeError)
+    model.network_ = cc.Network([5, 3, 1])
+    refuses(lambda: predict(X), "network_", "Fit the model again")
+
+
+@pytest.mark.parametrize("name", ["perceptron", "logistic"])
+def test_replaced_coefficients_are_refused(name):
+    model, X, _ = fitted(name)
+    model.coef_ = np.zeros((1, 5))
+    refuses(lambda: model.decision_function(X), "coef_", "Fit the model again")
+
+
+def test_a_diverging_network_epoch_is_refused_and_undone():
+    net, (X, y) = network(), data()
+    before = net.params.copy()
+    refuses(lambda: net.train_epoch(X * 1e150, y, learning_rate=1e300), "diverged")
+    assert np.array_equal(net.params, before)

@@ -16,12 +16,44 @@ from crash_core._validation import (
 from crash_core.network import DTYPES, one_hot_rows, resolve_dtype
 
 
+def fitted_network(model: Any) -> Any:
+    """The model's ``network_``, once it is checked to be a Network that fits the model."""
+    from crash_core.network import Network
+
+    model._check_is_fitted("network_")
+    net = model.network_
+    if not isinstance(net, Network):
+        raise TypeError(
+            f"{type(model).__name__}.network_ must be a crash_core Network, got "
+            f"{type(net).__name__}; it was replaced after fit. Fit the model again."
+        )
+    classes = getattr(model, "classes_", None)
+    units = None if classes is None else (1 if len(classes) == 2 else len(classes))
+    if net.n_features != model.n_features_in_ or units not in (None, net.n_outputs):
+        raise ValueError(
+            f"{type(model).__name__}.network_ has layers {net.layer_sizes}, which do not fit "
+            f"{model.n_features_in_} features and {units or net.n_outputs} output(s); it was "
+            "replaced after fit. Fit the model again."
+        )
+    return net
+
+
 class LinearClassifierMixin:
     """Scores and predictions of a fitted line (hyperplane): ``coef_``, ``intercept_``."""
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores x . w + b: shape (n,) for two classes, else (n, k)."""
         self._check_is_fitted("coef_")
+        k = len(self.classes_)
+        units = 1 if k == 2 else k
+        shapes = (np.shape(self.coef_), np.shape(self.intercept_))
+        if shapes != ((units, self.n_features_in_), (units,)):
+            raise ValueError(
+                f"coef_ and intercept_ have shapes {shapes[0]} and {shapes[1]}, but "
+                f"{k} classes and {self.n_features_in_} features need ({units}, "
+                f"{self.n_features_in_}) and ({units},); they were replaced after fit. "
+                "Fit the model again."
+            )
         dtype = DTYPES[dtype_name(self.dtype)]  # float32 models score in float32
         X = validate_X(self, X, reset=False, dtype=dtype)
         scores = X @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)

@@ -26,6 +26,7 @@ from crash_core.models._common import (
     combined_weights,
     dtype_name,
     encode_classes,
+    fitted_network,
     one_hot,
     two_column_proba,
 )
@@ -180,8 +181,9 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
     def predict_proba(self, X: Any) -> np.ndarray:
         """sigmoid / softmax of the scores, shape (n_samples, n_classes)."""
         self._check_is_fitted("coef_")
-        X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
-        P = self.network_.forward(X)
+        network = fitted_network(self)
+        X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
+        P = network.forward(X)
         return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
 
 

@@ -27,6 +27,7 @@ from crash_core.models._common import (
     LogProbaMixin,
     combined_weights,
     encode_classes,
+    fitted_network,
     one_hot,
     seeds_for,
     two_column_proba,
@@ -506,10 +507,10 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ predicting
     def _forward(self, X: Any) -> np.ndarray:
-        self._check_is_fitted("network_")
+        network = fitted_network(self)
         # forward checks for NaN and infinity in the pass that reads X
-        X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
-        return self.network_.forward(X)
+        X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
+        return network.forward(X)
 
     def _tags_update(self, tags: Any) -> None:
         super()._tags_update(tags)
