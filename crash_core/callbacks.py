@@ -4,7 +4,11 @@ The protocol (Keras-style). For every callback the loop calls ``set_model(model)
 ``on_train_begin(logs)``, per epoch ``on_epoch_begin(epoch, logs)`` and
 ``on_epoch_end(epoch, logs)``, and finally ``on_train_end(logs)``.
 
-- ``epoch`` is 0-based and keeps counting across ``warm_start``/``partial_fit`` calls.
+- ``epoch`` is 0-based, as in Keras, and keeps counting across ``warm_start``/``partial_fit``
+  calls. Everything a person reads counts epochs from 1: ``n_epochs_``, ``best_epoch_``,
+  messages, progress lines, plot axes; ``history_[key][i]`` belongs to epoch ``i + 1``.
+  (Attributes of the callbacks themselves, ``EarlyStopping.best_epoch`` and
+  ``stopped_epoch``, keep Keras' 0-based numbers.)
 - ``logs`` maps some of ``"loss"``, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``, ``"lr"``
   (the learning rate used in that epoch) to floats; a missing key means "not available".
 - A callback may set ``model.stop_training = True`` (training stops after the current epoch),
@@ -425,17 +429,43 @@ class LearningRateScheduler(Callback):
             print(f"LearningRateScheduler: epoch {epoch + 1}: learning rate {float(lr):g}.")
 
 
+def _notebook_display() -> Any:
+    """IPython's ``display`` when running inside a Jupyter kernel, else None."""
+    shell_module = sys.modules.get("IPython")
+    if shell_module is None or "ipykernel" not in sys.modules:
+        return None
+    try:
+        shell = shell_module.get_ipython()
+        from IPython.display import display
+    except (ImportError, AttributeError):
+        return None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return display
+
+
 class ProgressBar(Callback):
-    """One line per epoch, what ``verbose=1`` shows (metrics in the order loss, accuracy,
-    val_loss, val_accuracy, lr, then any others)::
+    """One progress line, updated in place after each epoch; what ``verbose=1`` shows
+    (metrics in the order loss, accuracy, val_loss, val_accuracy, lr, then any others)::
 
         epoch 3/200  loss 0.4123  accuracy 0.8810  val_loss 0.4410  lr 0.001  1.2s
 
-    The total is the epoch index at which this training run started plus ``model.epochs`` (the
+    Where it goes:
+
+    - in a Jupyter notebook (an IPython kernel, ``stream=None``): ONE output that each epoch
+      replaces (``display(..., display_id=True)`` then ``update``), not one per epoch;
+    - on a terminal: one line rewritten in place (``"\\r"``), ended by a newline at the end;
+    - anywhere else (a file, a pipe, a log): one line per epoch.
+
+    The total is the epoch at which this training run started plus ``model.epochs`` (the
     hyper-parameter), so warm-started fits count on; without ``model.epochs`` only the epoch
-    number is shown. The time is elapsed since training began. On a terminal each line overwrites
-    the previous one (``"\\r"``) and the last line ends with a newline; otherwise every epoch is
-    its own line. ``stream=None`` means ``sys.stdout`` at the time of writing.
+    number is shown. Epochs are counted from 1. The time is elapsed since training began.
+
+    Parameters
+    ----------
+    stream : text file or None, default=None
+        Where to write; None means ``sys.stdout`` at the time of writing (or the notebook's
+        output area inside a Jupyter kernel).
     """
 
     _ORDER = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
@@ -446,6 +476,7 @@ class ProgressBar(Callback):
         self._start = 0.0
         self._first_epoch: int | None = None
         self._last_width = 0
+        self._handle: Any = None
 
     def _out(self) -> TextIO:
         return self.stream if self.stream is not None else sys.stdout
@@ -458,6 +489,7 @@ class ProgressBar(Callback):
         self._start = time.perf_counter()
         self._first_epoch = None
         self._last_width = 0
+        self._handle = None
 
     def _format_line(self, epoch: int, logs: Logs, elapsed: float) -> str:
         n_epochs = getattr(self.model, "epochs", None)
@@ -472,6 +504,14 @@ class ProgressBar(Callback):
         if self._first_epoch is None:
             self._first_epoch = epoch
         line = self._format_line(epoch, logs or {}, time.perf_counter() - self._start)
+        display = _notebook_display() if self.stream is None else None
+        if display is not None:
+            content = {"text/plain": line}
+            if self._handle is None:
+                self._handle = display(content, raw=True, display_id=True)
+            else:
+                self._handle.update(content, raw=True)
+            return
         out = self._out()
         if self._is_tty():
             # pad so a shorter line fully covers the previous one
@@ -487,3 +527,4 @@ class ProgressBar(Callback):
             out.write("\n")
             out.flush()
         self._last_width = 0
+        self._handle = None

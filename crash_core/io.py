@@ -94,7 +94,10 @@ _SPECIAL_ATTRS = {
     "history_",
     "coef_",
     "intercept_",
+    "preprocessor_",
 }
+# header keys a file may leave out (written only when the model has the attribute)
+_OPTIONAL_HEADER_KEYS = {"preprocessing"}
 # the kind of value each known fitted attribute holds
 _ATTR_KINDS = {
     "n_epochs_": "count",
@@ -428,6 +431,9 @@ def save(model: Any, path: str | os.PathLike | Any) -> None:
         header["optimizer_state"] = {"steps": int(state.t), "buffers": len(buffers)}
         for i, buffer in enumerate(buffers, start=1):
             arrays[f"optimizer_state{i}"] = np.ascontiguousarray(buffer)
+    prep = getattr(model, "preprocessor_", None)
+    if prep is not None:
+        header["preprocessing"] = prep.to_config()
     if name in _HAS_COEF:
         arrays["coef_"] = np.asarray(model.coef_, dtype=np.float64)
         arrays["intercept_"] = np.asarray(model.intercept_, dtype=np.float64)
@@ -669,7 +675,8 @@ class _Plan:
                 f"the file was written by format version {version} (crash_core {library:.40}); "
                 f"this crash_core reads version {FORMAT_VERSION} — upgrade crash_core."
             )
-        missing, extra = _HEADER_KEYS - set(header), set(header) - _HEADER_KEYS
+        missing = _HEADER_KEYS - set(header)
+        extra = set(header) - _HEADER_KEYS - _OPTIONAL_HEADER_KEYS
         if missing or extra:
             raise ModelFileError(
                 f"the header lacks the key(s) {sorted(missing)} and has the unexpected key(s) "
@@ -704,6 +711,20 @@ class _Plan:
                 f"{names!r:.120}."
             )
         plan.feature_names = names
+        plan.preprocessor = None
+        if header.get("preprocessing") is not None:
+            from crash_core.preprocessing import TabularPreprocessor
+
+            try:
+                prep = TabularPreprocessor.from_config(header["preprocessing"])
+            except ValueError as exc:
+                raise ModelFileError(f"{context}: {exc}") from None
+            if prep.n_features_out_ != n_features:
+                raise ModelFileError(
+                    f"{context}: the preprocessing gives {prep.n_features_out_} features, but "
+                    f"the model takes {n_features}."
+                )
+            plan.preprocessor = prep
 
         plan.classes_spec = header["classes"]
         plan.classes_values = None
@@ -888,6 +909,8 @@ class _Plan:
             estimator.feature_names_in_ = np.array(self.feature_names, dtype=object)
         if classes is not None:
             estimator.classes_ = classes
+        if self.preprocessor is not None:
+            estimator.preprocessor_ = self.preprocessor
         for key, value in self.attributes.items():
             setattr(estimator, key, value)
         if "coef_" in arrays:

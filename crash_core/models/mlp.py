@@ -23,13 +23,13 @@ from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
 from crash_core.models._common import (
     LogProbaMixin,
+    class_proba,
     combined_weights,
     encode_classes,
     one_hot,
     seeds_for,
-    two_column_proba,
 )
-from crash_core.network import ACTIVATIONS, DTYPES, EpochTrainer, Network, make_rng
+from crash_core.network import ACTIVATIONS, DTYPES, INITS, EpochTrainer, Network, make_rng
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 from crash_core.schedules import resolve_schedule
 from crash_core.training import Dataset, DivergenceError, TrainingRun, evaluate, train
@@ -46,6 +46,7 @@ class _BaseMLP(BaseEstimator):
         self,
         hidden_layers: Sequence[int] = (64,),
         activation: str | Sequence[str] = "relu",
+        init: str = "glorot",
         optimizer: str | Optimizer = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: Any = None,
@@ -70,6 +71,7 @@ class _BaseMLP(BaseEstimator):
     ) -> None:
         self.hidden_layers = hidden_layers
         self.activation = activation
+        self.init = init
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -118,6 +120,7 @@ class _BaseMLP(BaseEstimator):
             )
         for a in acts:
             check_option(a, "activation", ACTIVATIONS)
+        check_option(self.init, "init", INITS)
         rates = [self.dropout] * len(hidden) if np.isscalar(self.dropout) else list(self.dropout)
         if len(rates) != len(hidden):
             raise ValueError(
@@ -149,6 +152,7 @@ class _BaseMLP(BaseEstimator):
         return dict(
             hidden=hidden,
             activations=tuple(acts),
+            init=self.init,
             dropout=rates,
             optimizer=resolve_optimizer(self.optimizer),
             learning_rate=check_scalar(
@@ -427,7 +431,9 @@ class _BaseMLP(BaseEstimator):
         the final validation loss (training loss without validation data), inf if it
         diverged (another restart may still succeed)."""
         rng = make_rng(seed)
-        network = Network(sizes, p["activations"], self._output, self._np_dtype, random_state=rng)
+        network = Network(
+            sizes, p["activations"], self._output, self._np_dtype, random_state=rng, init=p["init"]
+        )
         run, trainer, callbacks = self._epochs(
             network, None, None, rng, data, validation, p, epochs, 0, p["n_restarts"] > 1
         )
@@ -478,7 +484,7 @@ class _BaseMLP(BaseEstimator):
         self.learning_rate_ = run.learning_rate_
         stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
         if stoppers and stoppers[-1].best_epoch is not None:
-            self.best_epoch_ = stoppers[-1].best_epoch
+            self.best_epoch_ = stoppers[-1].best_epoch + 1  # epochs count from 1
         self._optimizer_state = state
         self._optimizer = resolve_optimizer(self.optimizer)
         self._rng = run.rng
@@ -523,7 +529,7 @@ class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         P = self._forward(X)
-        return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
+        return class_proba(P)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample (p >= 0.5 for the second of two classes)."""
