@@ -191,6 +191,15 @@ class MonitorCallback(Callback):
     ``mode="auto"`` means ``"max"`` when ``"acc"`` is in the monitored name, else ``"min"``. In
     mode "min" a value improves on ``reference`` when ``value < reference - min_delta``; in mode
     "max" when ``value > reference + min_delta``. NaN never improves.
+
+    Parameters
+    ----------
+    monitor : str
+        The logged metric to watch, e.g. ``"val_loss"``, ``"loss"``, ``"val_accuracy"``.
+    min_delta : float
+        Smallest change that counts as an improvement (>= 0).
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better; "auto" decides from the name.
     """
 
     def __init__(self, monitor: str, min_delta: float, mode: str) -> None:
@@ -250,8 +259,36 @@ class EarlyStopping(MonitorCallback):
     that scored ``best`` at ``best_epoch``. State is reset by ``on_train_begin``: a warm-started
     fit looks for its own best epoch.
 
-    Attributes: ``best`` (best monitored value, or None), ``best_epoch`` (its 0-based epoch, or
-    None), ``wait``, ``stopped_epoch`` (epoch at which it stopped training, or None).
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        The logged metric to watch.
+    patience : int, default=10
+        Epochs without improvement before training stops.
+    min_delta : float, default=0.0
+        Smallest change of ``monitor`` that counts as an improvement.
+    mode : {"auto", "min", "max"}, default="auto"
+        Whether lower or higher is better; "auto" is "max" for names with "acc".
+    restore_best_weights : bool, default=True
+        Put back the weights of the best epoch when training ends.
+    start_from_epoch : int, default=0
+        Epochs (0-based, as ``epoch``) not monitored at the start (warm-up).
+    baseline : float or None, default=None
+        A value the model must beat; without one, any first value is the reference.
+    verbose : int, default=0
+        Print a line when stopping and when restoring weights.
+
+    Attributes
+    ----------
+    best : float or None
+        Best monitored value.
+    best_epoch : int or None
+        Its epoch, 0-based as the callback's ``epoch`` argument (Keras' convention; a
+        model's ``best_epoch_`` is this plus 1).
+    wait : int
+        Epochs since the last improvement.
+    stopped_epoch : int or None
+        The 0-based epoch at which it stopped training.
     """
 
     def __init__(
@@ -324,7 +361,30 @@ class ReduceLROnPlateau(MonitorCallback):
     ``model.learning_rate_ = max(model.learning_rate_ * factor, min_lr)`` (nothing happens if
     it is already at ``min_lr``), and the next ``cooldown`` epochs are not counted in ``wait``.
 
-    Attributes: ``best``, ``wait``, ``cooldown_counter``.
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        The logged metric to watch.
+    factor : float, default=0.1
+        Multiplier of the learning rate, in (0, 1).
+    patience : int, default=5
+        Epochs without improvement before the rate is lowered.
+    min_delta : float, default=1e-4
+        Smallest change of ``monitor`` that counts as an improvement.
+    cooldown : int, default=0
+        Epochs after a reduction during which ``wait`` is not counted.
+    min_lr : float, default=0.0
+        The rate never goes below this.
+    mode : {"auto", "min", "max"}, default="auto"
+        Whether lower or higher is better; "auto" is "max" for names with "acc".
+    verbose : int, default=0
+        Print a line at every reduction.
+
+    Attributes
+    ----------
+    best : float or None
+    wait : int
+    cooldown_counter : int
     """
 
     def __init__(
@@ -396,6 +456,13 @@ class LearningRateScheduler(Callback):
     those are closed-form in the INITIAL rate, so they get ``model.learning_rate`` (the
     hyper-parameter) instead, exactly as with ``lr_schedule=``. The result must be a finite
     positive number.
+
+    Parameters
+    ----------
+    schedule : callable or Schedule
+        ``schedule(epoch, lr) -> new lr`` with the 0-based ``epoch``.
+    verbose : int, default=0
+        Print the rate chosen for each epoch.
     """
 
     def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:

@@ -86,12 +86,19 @@ class Network:
 
     Parameters
     ----------
-    layer_sizes : widths from the input to the output layer, e.g. (2, 64, 64, 1).
-    activation : hidden activation, one of "sigmoid", "tanh", "relu", or one per hidden layer.
-    output : "sigmoid" (one unit, binary), "softmax" (k >= 2 units) or "identity".
-    dtype : "float32" or "float64".
-    random_state : seed for the initial weights and the shuffling of ``train_epoch``.
-    init : "glorot" (default) or "he": the initial weights.
+    layer_sizes : sequence of int
+        Widths from the input to the output layer, e.g. ``(2, 64, 64, 1)``.
+    activation : {"relu", "sigmoid", "tanh"} or list of them, default="relu"
+        Hidden activation, one name for all hidden layers or one per hidden layer.
+    output : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        Output layer: one sigmoid unit (two classes), a softmax over k >= 2 units, or
+        identity units (regression).
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the parameters and the arithmetic.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the initial weights and of the shuffling of ``train_epoch``.
+    init : {"glorot", "he"}, default="glorot"
+        Initial weights (see below).
 
     Weights start Glorot-uniform, U(+-sqrt(6 / (n_in + n_out))), in every layer with
     ``init="glorot"``; with ``init="he"`` the layers in front of relu units start He-uniform,
@@ -357,6 +364,23 @@ class Network:
 class EpochTrainer:
     """Everything one fit needs between epochs, allocated once: the batch buffers, the
     optimizer state and the dropout generator.  ``run`` is one call of the epoch kernel.
+
+    Parameters
+    ----------
+    network : Network
+        The network to train (its ``params`` are updated in place).
+    batch_size : int
+        Rows per step (the whole data set for full batch).
+    optimizer : str or Optimizer, default="sgd"
+        The update rule.
+    dropout : sequence of float or None, default=None
+        Dropout rate per hidden layer.
+    seed : int, default=0
+        Seed of the dropout masks.
+    state : OptimizerState or None, default=None
+        State to continue from (warm start); None starts at zero.
+    n_samples : int or None, default=None
+        Rows of the data, to size the buffers (default: ``batch_size``).
     """
 
     def __init__(

@@ -27,7 +27,17 @@ GROWTH_EPOCHS = 5
 
 @dataclass
 class Dataset:
-    """Training or validation data as the kernels take them (targets already encoded)."""
+    """Training or validation data as the kernels take them (targets already encoded).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features, C-contiguous, of the network's dtype.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets (0/1 column, one-hot rows, or values).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weight of each sample's loss.
+    """
 
     X: np.ndarray
     Y: np.ndarray
@@ -46,6 +56,13 @@ class DivergenceError(ValueError):
     finite weights: those of the epoch before (non-finite loss) or of the epoch with the
     lowest loss (a growing loss). The message names the cure: a lower learning rate,
     scaled features.
+
+    Parameters
+    ----------
+    message : str
+        What happened and the cure.
+    epoch : int
+        The epoch, counted from 1, at which training diverged.
     """
 
     def __init__(self, message: str, epoch: int) -> None:
@@ -72,6 +89,13 @@ class LossWatch:
     epoch with the lowest loss are put back into ``params`` and a DivergenceError is raised.
     ``finish()`` warns (ConvergenceWarning) when the last loss is above the first one.
     Both messages name the cure: lower the learning rate, scale the features.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The rate in use, named in the messages.
+    growth_epochs : int, default=5
+        Epochs in a row the loss may grow before it is divergence.
     """
 
     def __init__(self, learning_rate: float, growth_epochs: int = GROWTH_EPOCHS) -> None:
@@ -134,6 +158,27 @@ class TrainingRun:
     ``stop_training`` stops after the current epoch; ``learning_rate_`` is the rate the
     next epoch uses; ``network_.params`` is the one flat weight buffer; ``estimator`` is
     the model being fitted.
+
+    Parameters
+    ----------
+    network_ : Network
+        The network being trained.
+    learning_rate : float
+        The initial rate (the hyper-parameter).
+    learning_rate_ : float
+        The rate the next epoch uses.
+    epochs : int
+        The ``epochs`` hyper-parameter (for progress totals).
+    estimator : object, default=None
+        The model being fitted.
+    stop_training : bool, default=False
+        Set by a callback to stop after the current epoch.
+    history : History
+        The record of every epoch.
+    rng : numpy Generator or None, default=None
+        Generator of the shuffles.
+    error : DivergenceError or None, default=None
+        Set when the run diverged.
     """
 
     network_: Network
@@ -157,6 +202,21 @@ def evaluate(
     """(mean loss + penalty, accuracy) of ``network`` on ``data``, without gradients.
 
     With a ``trainer`` its batch buffers are reused, so evaluating allocates nothing.
+
+    Parameters
+    ----------
+    network : Network
+    data : Dataset
+    l1 : float, default=0.0
+        L1 penalty added to the loss.
+    l2 : float, default=0.0
+        L2 penalty added to the loss.
+    trainer : EpochTrainer or None, default=None
+        Whose buffers to reuse.
+
+    Returns
+    -------
+    (loss, accuracy) : tuple of float (accuracy is NaN for regression)
     """
     n = data.X.shape[0]
     if trainer is not None:
@@ -219,6 +279,37 @@ def train(
     validation loss, ``on_epoch_end``.  Records everything in ``run.history``.  A
     non-finite loss restores the weights of the epoch before and raises DivergenceError
     (a ValueError).
+
+    Parameters
+    ----------
+    run : TrainingRun
+        The network and state; ``run.history`` gets one entry per epoch.
+    trainer : EpochTrainer
+        Buffers and optimizer state.
+    data : Dataset
+        The training data.
+    epochs : int
+        Most epochs to train.
+    first_epoch : int, default=0
+        The 0-based number of the first epoch (warm starts count on).
+    validation : Dataset or None, default=None
+        Evaluated after every epoch (``val_loss``, ``val_accuracy``).
+    l1 : float, default=0.0
+        L1 penalty.
+    l2 : float, default=0.0
+        L2 penalty.
+    shuffle : bool, default=True
+        A new order of the rows every epoch.
+    rng : numpy Generator
+        Source of the shuffles.
+    lr_schedule : callable or None, default=None
+        ``lr_schedule(epoch, initial_lr) -> lr``.
+    callbacks : sequence of Callback, default=()
+        Called around every epoch.
+
+    Returns
+    -------
+    TrainingRun
     """
     network = run.network_
     n = data.X.shape[0]

@@ -616,3 +616,29 @@ def test_logistic_on_unscaled_data_matches_sklearn_or_warns_to_scale(load):
     named = [w for w in caught if "scale the features" in str(w.message).lower()]
     assert accuracy >= reference - 0.05 or named
     assert np.all(np.diff(model.history_["loss"]) <= 0)  # the line search never lets it grow
+
+
+# ------------------------------------------------------------------ probabilities users compare
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: cc.MLPClassifier(hidden_layers=(16,), epochs=5, dtype="float32", random_state=0),
+        lambda: cc.MLPClassifier(hidden_layers=(16,), epochs=5, dtype="float64", random_state=0),
+        lambda: cc.LogisticRegression(epochs=5, tol=0.0, dtype="float32", random_state=0),
+    ],
+    ids=["mlp-float32", "mlp-float64", "logistic-float32"],
+)
+@pytest.mark.parametrize("load", [load_digits, load_iris, load_breast_cancer])
+def test_predict_proba_rows_sum_to_one_for_log_loss(make, load):
+    from sklearn.metrics import log_loss
+
+    X, y = load(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = make().fit(X, y)
+    P = model.predict_proba(X)
+    assert P.dtype == np.float64
+    assert np.abs(P.sum(axis=1) - 1.0).max() <= 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log_loss warns when rows do not sum to 1
+        loss = log_loss(y, P)
+    assert np.isfinite(loss)
