@@ -21,6 +21,7 @@ _NAMES = {
     "MLPRegressor": "crash_core.models.mlp",
     "History": "crash_core.callbacks",
     "load": "crash_core.io",
+    "gradcheck": "crash_core.gradcheck",
 }
 _SUBMODULES = (
     "functional",
@@ -32,6 +33,8 @@ _SUBMODULES = (
     "io",
     "models",
     "network",
+    "preprocessing",
+    "tables",
 )
 
 __all__ = sorted([*_NAMES, *_SUBMODULES, "get_include", "__version__"])

@@ -228,6 +228,14 @@ class BaseEstimator:
 
         save(self, path)
 
+    def to_onnx(self, path: Any = None, *, opset: int | None = None) -> bytes:
+        """The fitted model as an ONNX graph of standard operators (bytes; also written to
+        ``path`` when given), for ONNX Runtime. Needs the ``onnx`` extra.
+        See :func:`crash_core.onnx.to_onnx`."""
+        from crash_core.onnx import to_onnx
+
+        return to_onnx(self, path, opset=opset)
+
 
 def _score_inputs(
     y_true: Any, y_pred: np.ndarray, sample_weight: Any

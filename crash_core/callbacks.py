@@ -28,7 +28,15 @@ import math
 import numbers
 import sys
 import time
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import numpy as np
@@ -564,7 +572,11 @@ class ProgressBar(Callback):
         if isinstance(n_epochs, numbers.Integral) and not isinstance(n_epochs, bool):
             head += f"/{self._first_epoch + int(n_epochs)}"
         keys = [k for k in self._ORDER if k in logs] + [k for k in logs if k not in self._ORDER]
-        fields = [f"{k} {logs[k]:g}" if k == "lr" else f"{k} {logs[k]:.4f}" for k in keys]
+        fields = [
+            f"{k} {logs[k]}" if isinstance(logs[k], numbers.Integral)
+            else f"{k} {logs[k]:g}" if k == "lr" else f"{k} {logs[k]:.4f}"
+            for k in keys
+        ]
         return "  ".join([head, *fields, f"{elapsed:.1f}s"])
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
@@ -595,3 +607,19 @@ class ProgressBar(Callback):
             out.flush()
         self._last_width = 0
         self._handle = None
+
+
+@contextmanager
+def progress(model: Any, verbose: int) -> Iterator[ProgressBar | None]:
+    """A started ProgressBar for ``model``'s training when ``verbose`` (else None), ended
+    however the training ends; for the models whose loop is not ``training.train``."""
+    if not verbose:
+        yield None
+        return
+    bar = ProgressBar()
+    bar.set_model(model)
+    bar.on_train_begin({})
+    try:
+        yield bar
+    finally:
+        bar.on_train_end({})

@@ -168,7 +168,7 @@ def _tricks(figures: Path | None) -> None:
     if figures is not None:
         plt = _pyplot()
         fig, ax = plt.subplots(figsize=(6, 4))
-        cc.plot.model_complexity(h, ax=ax, best_epoch=stop.best_epoch_)
+        cc.plot.model_complexity(h, ax=ax)
         _save(fig, figures / "model_complexity.png")
 
 

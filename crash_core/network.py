@@ -233,6 +233,14 @@ class Network:
         self.__dict__.update(state)
         self.weights, self.biases = self.split(self.params)
 
+    def to_onnx(self, path: Any = None, *, opset: int | None = None) -> bytes:
+        """This network as an ONNX graph (input ``X``, output ``output`` = ``forward(X)``),
+        as bytes; also written to ``path`` when given. Needs the ``onnx`` extra.
+        See :func:`crash_core.onnx.to_onnx`."""
+        from crash_core.onnx import to_onnx
+
+        return to_onnx(self, path, opset=opset)
+
     def __repr__(self) -> str:
         return (
             f"Network(layer_sizes={self.layer_sizes}, activation={self.activation!r}, "

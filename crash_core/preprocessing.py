@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from crash_core.base import BaseEstimator
+from crash_core.io import register_step
 
 __all__ = ["TabularPreprocessor", "target_kind", "MAX_CLASSES"]
 
@@ -497,3 +498,6 @@ def target_kind(y: Any, max_classes: int = MAX_CLASSES) -> tuple[str, str]:
     if distinct.size > max_classes:
         return "regression", f"numeric with {distinct.size} distinct values"
     return "classification", f"{distinct.size} distinct whole-number labels"
+
+
+register_step(TabularPreprocessor)

@@ -277,3 +277,15 @@ def test_divergence_is_exit_70_naming_the_cure(tmp_path):
     _, err = run("train", path, "--target", "y", "--optimizer", "sgd", "--learning-rate",
                  "1e30", "-o", tmp_path / "m", expect=70)
     assert "lower" in err and "learning_rate" in err
+
+
+def test_parquet_files_train_and_predict(tmp_path):
+    pytest.importorskip("pyarrow", reason="reading Parquet needs pyarrow")
+    frame = customers(n=120).drop(columns=["id"])
+    path = tmp_path / "customers.parquet"
+    frame.to_parquet(path)
+    model = tmp_path / "p.ccm"
+    out, _ = run("train", path, "--target", "bought", "--epochs", "5", "-o", model)
+    assert "120 rows x 4 columns" in out
+    pred, _ = run("predict", model, path)
+    assert len(pred.splitlines()) == 121

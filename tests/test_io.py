@@ -12,6 +12,8 @@ import io
 import json
 import math
 import pickle
+import struct
+import tracemalloc
 import warnings
 import zipfile
 
@@ -423,9 +425,10 @@ def read_entries(path):
     return header, arrays
 
 
-def write_entries(path, header, arrays, raw_header=None):
+def write_entries(path, header, arrays, raw_header=None, compressed=True):
     text = raw_header if raw_header is not None else json.dumps(header).encode("utf-8")
-    np.savez_compressed(path, **{"header.json": np.frombuffer(text, dtype=np.uint8)}, **arrays)
+    write = np.savez_compressed if compressed else np.savez
+    write(path, **{"header.json": np.frombuffer(text, dtype=np.uint8)}, **arrays)
 
 
 @pytest.fixture
@@ -852,3 +855,160 @@ def test_saved_file_holds_no_pickle(saved):
                 assert np.lib.format.read_magic(fp) == (1, 0)
                 _, _, dtype = np.lib.format.read_array_header_1_0(fp)
             assert not dtype.hasobject, name
+
+
+# --------------------------------------------------------------------------- bounded loading
+# A forged file of a few KB must cost no more than a few MB and a fraction of a second.
+PEAK_LIMIT = 8 * 2**20
+
+
+def load_peak(path):
+    """(the ModelFileError message, peak bytes traced while loading ``path``)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError) as info:
+            cc.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return str(info.value), peak
+
+
+def forge_member_size(data, member, size):
+    """``data`` (a zip archive) with ``member``'s declared sizes set to ``size`` bytes."""
+    out = bytearray(data)
+    name = member.encode()
+    for signature, field in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        pos = out.find(signature)
+        while pos >= 0:
+            name_at = pos + (46 if signature == b"PK\x01\x02" else 30)
+            if out[name_at : name_at + len(name)] == name:
+                out[pos + field : pos + field + 4] = struct.pack("<I", size)
+            pos = out.find(signature, pos + 4)
+    return bytes(out)
+
+
+def npy_bytes(shape, dtype="<f8", data=b"", header_pad=0):
+    """A .npy entry declaring ``shape`` whatever ``data`` it really holds."""
+    text = repr({"descr": dtype, "fortran_order": False, "shape": tuple(shape)})
+    text += " " * header_pad + "\n"
+    if len(text) + 10 < 65536:
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode() + data
+    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(text)) + text.encode() + data
+
+
+def raw_archive(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_forged_zip_size_is_rejected_before_allocating(saved, tmp_path):
+    """The header declares a 3.6 GiB network and the zip directory agrees; the file is 3 KB."""
+    _, header, arrays = saved
+    header["network"]["layer_sizes"] = [2, 30000, 15000, 1]
+    header["params"]["hidden_layers"] = {"__type__": "tuple", "items": [30000, 15000]}
+    header["network"]["activation"] = ["relu", "relu"]
+    header["optimizer_state"] = None
+    n_params = 2 * 30000 + 30000 + 30000 * 15000 + 15000 + 15000 + 1
+    path = tmp_path / "forged.npz"
+    members = {
+        "header.json.npy": npy_bytes(
+            (len(json.dumps(header)),), "|u1", json.dumps(header).encode()
+        ),
+        "params.npy": npy_bytes((n_params,), "<f8", arrays["params"].tobytes()),
+        "classes_.npy": npy_bytes((2,), "<U3", arrays["classes_"].tobytes()),
+    }
+    raw_archive(path, members)
+    declared = 8 * n_params + 128
+    path.write_bytes(forge_member_size(path.read_bytes(), "params.npy", declared % 2**32))
+    assert path.stat().st_size < 5000
+    message, peak = load_peak(path)
+    assert "params" in message and ("declares" in message or "corrupt" in message), message
+    assert peak < PEAK_LIMIT, peak
+
+
+@pytest.mark.parametrize("member", ["header.json.npy", "params.npy", "classes_.npy"])
+def test_forged_sizes_of_any_member_are_rejected(saved, tmp_path, member):
+    path, _, _ = saved
+    data = path.read_bytes()
+    for size in (2**31, 2**32 - 1, 10 * len(data)):
+        bad = tmp_path / "bad.npz"
+        bad.write_bytes(forge_member_size(data, member, size))
+        message, peak = load_peak(bad)
+        assert peak < PEAK_LIMIT, (size, peak)
+        assert len(message) < 600, message
+
+
+def test_huge_npy_header_is_rejected(saved, tmp_path):
+    """A .npy header of 1 MB, or one declaring 10**12 values, is refused unread."""
+    _, header, arrays = saved
+    header["optimizer_state"] = None
+    text = json.dumps(header).encode()
+    for params in (
+        npy_bytes((arrays["params"].size,), "<f8", arrays["params"].tobytes(), header_pad=2**20),
+        npy_bytes((10**12,), "<f8", arrays["params"].tobytes()),
+        npy_bytes((2**62, 2**62), "<f8", b""),
+    ):
+        path = tmp_path / "bad.npz"
+        members = {
+            "header.json.npy": npy_bytes((len(text),), "|u1", text),
+            "params.npy": params,
+            "classes_.npy": npy_bytes((2,), "<U3", arrays["classes_"].tobytes()),
+        }
+        raw_archive(path, members, zipfile.ZIP_DEFLATED)
+        message, peak = load_peak(path)
+        assert "params" in message, message
+        assert peak < PEAK_LIMIT, peak
+
+
+def test_huge_json_arrays_are_bounded(saved, tmp_path):
+    """A compressed header expanding to 32 MB of JSON list is refused before parsing."""
+    _, header, arrays = saved
+    header["feature_names_in"] = ["x"] * 4_000_000
+    path = tmp_path / "bomb.npz"
+    write_entries(path, header, arrays)  # compressed: 16 MB of JSON in a small file
+    assert path.stat().st_size < 200_000
+    message, peak = load_peak(path)
+    assert "header.json" in message and "declares" in message, message
+    assert peak < 2 * path.stat().st_size + PEAK_LIMIT, peak
+
+
+def test_json_arrays_cost_a_small_multiple_of_the_file(saved, tmp_path):
+    """An uncompressed header holding a long list: memory stays a small multiple of the file."""
+    _, header, arrays = saved
+    header["classes"] = {"dtype": "|O", "values": list(range(100_000, 0, -1))}
+    arrays.pop("classes_")
+    path = tmp_path / "long.npz"
+    write_entries(path, header, arrays, compressed=False)
+    message, peak = load_peak(path)
+    assert "sorted and unique" in message and len(message) < 600, message
+    assert peak < 20 * path.stat().st_size, (peak, path.stat().st_size)
+
+
+def test_error_messages_never_format_whole_arrays(saved, tmp_path):
+    _, header, arrays = saved
+    arrays["classes_"] = np.arange(200_000, 0, -1).astype(str)
+    header["classes"] = {"dtype": arrays["classes_"].dtype.str, "values": None}
+    path = tmp_path / "bad.npz"
+    write_entries(path, header, arrays, compressed=False)
+    message = load_error(path)
+    assert "sorted and unique" in message and len(message) < 600, message
+    header["attributes"]["odd_"] = [[1, 2]] * 100_000
+    write_entries(path, header, arrays, compressed=False)
+    message = load_error(path)
+    assert "odd_" in message and len(message) < 600, message
+
+
+def test_too_many_entries_are_rejected(saved, tmp_path):
+    path = tmp_path / "many.npz"
+    raw_archive(path, {f"e{i}.npy": b"" for i in range(1000)})
+    message, peak = load_peak(path)
+    assert "entries" in message and peak < PEAK_LIMIT
+
+
+def test_saved_files_are_stored_uncompressed(saved):
+    """Stored entries cannot expand: the file's size bounds what loading reads."""
+    path, _, _ = saved
+    with zipfile.ZipFile(path) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}

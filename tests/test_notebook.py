@@ -24,7 +24,14 @@ model.fit(X, y);
 def executed(tmp_path_factory):
     """The notebook after running: a verbose fit, then the model as the cell's value."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(FIT), nbformat.v4.new_code_cell("model")]
+    notebook.cells = [
+        nbformat.v4.new_code_cell(FIT),
+        nbformat.v4.new_code_cell("model"),
+        nbformat.v4.new_code_cell(
+            "cc.LogisticRegression(epochs=6, tol=0.0, verbose=1).fit(X, y);"
+        ),
+        nbformat.v4.new_code_cell("cc.Perceptron(epochs=7, verbose=1, random_state=0).fit(X, y);"),
+    ]
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), old]))
     try:
@@ -47,6 +54,13 @@ def test_verbose_fit_is_one_updating_output(executed):
     text = outputs[0].data["text/plain"]
     # the one output holds the LAST epoch's line: it was updated 24 times in place
     assert text.startswith("epoch 25/25  loss ") and "\n" not in text
+
+
+@pytest.mark.parametrize("cell, last", [(2, "epoch 6/6  loss "), (3, "epoch ")])
+def test_linear_models_progress_is_one_output_too(executed, cell, last):
+    outputs = executed.cells[cell].outputs
+    assert [o.output_type for o in outputs] == ["display_data"], outputs
+    assert outputs[0].data["text/plain"].startswith(last)
 
 
 def test_estimators_show_as_html(executed):

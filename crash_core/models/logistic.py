@@ -20,8 +20,9 @@ from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
-from crash_core.callbacks import History
+from crash_core.callbacks import History, progress
 from crash_core.exceptions import ConvergenceWarning
+from crash_core.io import Format, register
 from crash_core.models._common import (
     LinearClassifierMixin,
     LogProbaMixin,
@@ -185,6 +186,32 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         self.dtype = dtype
         self.verbose = verbose
 
+    def _check_params(self) -> tuple[Any, ...]:
+        """Every hyperparameter checked, as fit uses them; what fit and load refuse."""
+        lr = check_scalar(
+            self.learning_rate,
+            "learning_rate",
+            min_val=0.0,
+            include_min=False,
+            max_val=float("inf"),
+            include_max=False,
+        )
+        epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
+        finite = {"max_val": float("inf"), "include_max": False}
+        l1 = check_scalar(self.l1, "l1", min_val=0.0, **finite)
+        l2 = check_scalar(self.l2, "l2", min_val=0.0, **finite)
+        tol = check_scalar(self.tol, "tol", min_val=0.0, **finite)
+        patience = check_scalar(self.n_iter_no_change, "n_iter_no_change", kind=int, min_val=1)
+        shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
+        batch = self.batch_size
+        if batch is not None:
+            batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
+        optimizer = resolve_optimizer(self.optimizer)
+        return (
+            lr, epochs, l1, l2, tol, patience, shuffle, batch, optimizer,
+            DTYPES[dtype_name(self.dtype)],
+        )
+
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Gradient descent on the cross-entropy of (X, y).
 
@@ -200,25 +227,7 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         -------
         self : LogisticRegression
         """
-        lr = check_scalar(
-            self.learning_rate,
-            "learning_rate",
-            min_val=0.0,
-            include_min=False,
-            max_val=float("inf"),
-            include_max=False,
-        )
-        epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
-        l1 = check_scalar(self.l1, "l1", min_val=0.0)
-        l2 = check_scalar(self.l2, "l2", min_val=0.0)
-        tol = check_scalar(self.tol, "tol", min_val=0.0)
-        patience = check_scalar(self.n_iter_no_change, "n_iter_no_change", kind=int, min_val=1)
-        shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
-        batch = self.batch_size
-        if batch is not None:
-            batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
-        optimizer = resolve_optimizer(self.optimizer)
-        dtype = DTYPES[dtype_name(self.dtype)]
+        lr, epochs, l1, l2, tol, patience, shuffle, batch, optimizer, dtype = self._check_params()
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -254,42 +263,44 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         last_finite = np.empty_like(network.params)
         watch = LossWatch(lr)
         search = _LineSearch(network, X, Y, weights, l1, l2, lr) if line_search else None
-        for epoch in range(epochs):
-            last_finite[...] = network.params
-            if search is not None:
-                loss, correct, step = search.step(epoch)
-            else:
-                step = lr
-                if shuffle:
-                    _linear.shuffle(order, shuffle_rng)
-                if per_point:
-                    sw = weights if weights is not None else scores[:0]
-                    total, correct = _linear.logistic_epoch(
-                        W, b, X, Y, sw, weights is not None, order, lr, l1, l2, scores
-                    )
+        with progress(self, self.verbose) as bar:
+            for epoch in range(epochs):
+                last_finite[...] = network.params
+                if search is not None:
+                    loss, correct, step = search.step(epoch)
                 else:
-                    total, correct = trainer.run(X, Y, order, lr, l1, l2, weights)
-                loss = total / total_weight
-            if not (np.isfinite(loss) and np.isfinite(network.params).all()):
-                network.params[...] = last_finite
-                self._keep(network)
-                raise DivergenceError.at(epoch, loss, step)
-            try:
-                watch.update(epoch, loss, network.params)
-            except DivergenceError:
-                self._keep(network)
-                raise
-            self.history_.on_epoch_end(epoch, {"loss": loss, "accuracy": correct / n, "lr": step})
-            if self.verbose:
-                print(f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  accuracy {correct / n:.4f}")
-            if loss > best - tol:
-                stale += 1
-                if stale >= patience:
-                    converged = tol > 0
-                    break
-            else:
-                stale = 0
-            best = min(best, loss)
+                    step = lr
+                    if shuffle:
+                        _linear.shuffle(order, shuffle_rng)
+                    if per_point:
+                        sw = weights if weights is not None else scores[:0]
+                        total, correct = _linear.logistic_epoch(
+                            W, b, X, Y, sw, weights is not None, order, lr, l1, l2, scores
+                        )
+                    else:
+                        total, correct = trainer.run(X, Y, order, lr, l1, l2, weights)
+                    loss = total / total_weight
+                if not (np.isfinite(loss) and np.isfinite(network.params).all()):
+                    network.params[...] = last_finite
+                    self._keep(network)
+                    raise DivergenceError.at(epoch, loss, step)
+                try:
+                    watch.update(epoch, loss, network.params)
+                except DivergenceError:
+                    self._keep(network)
+                    raise
+                logs = {"loss": loss, "accuracy": correct / n, "lr": step}
+                self.history_.on_epoch_end(epoch, logs)
+                if bar is not None:
+                    bar.on_epoch_end(epoch, logs)
+                if loss > best - tol:
+                    stale += 1
+                    if stale >= patience:
+                        converged = tol > 0
+                        break
+                else:
+                    stale = 0
+                best = min(best, loss)
         self._keep(network)
         if search is not None and search.cut_far():
             warnings.warn(
@@ -326,3 +337,23 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
         P = self.network_.forward(X)
         return class_proba(P)
+
+
+
+def _check_saved(saved: Any) -> None:
+    sizes = saved.network["layer_sizes"]
+    if len(sizes) != 2:
+        raise ValueError(f"a LogisticRegression network has no hidden layers, got {sizes}.")
+
+
+register(
+    LogisticRegression,
+    Format(
+        fitted="coef_",
+        attributes={"n_epochs_": "count", "n_iter_": "count"},
+        classes=True,
+        network=True,
+        coef=True,
+        check=_check_saved,
+    ),
+)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from crash_core._blas_threads import single_threaded_blas
+from crash_core._parallel import map_in_parallel
 from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
+from crash_core.io import Format, register
 from crash_core.models._common import (
     LogProbaMixin,
     class_proba,
@@ -35,6 +37,14 @@ from crash_core.schedules import resolve_schedule
 from crash_core.training import Dataset, DivergenceError, TrainingRun, evaluate, train
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+def _restart(model: _BaseMLP, args: tuple, seed: Any) -> tuple:
+    """One restart of ``model._run`` run beside others (a module-level function, so a
+    process-based joblib backend can pickle it)."""
+    # the restarts share the cores: each keeps its matrix products to one
+    with single_threaded_blas():
+        return model._run(seed, *args)
 
 
 class _BaseMLP(BaseEstimator):
@@ -279,14 +289,9 @@ class _BaseMLP(BaseEstimator):
         sizes = (X.shape[1], *p["hidden"], self._n_outputs())
         seeds = seeds_for(self.random_state, p["n_restarts"])
         if p["n_jobs"] > 1 and len(seeds) > 1:
-
-            def restart(seed: Any) -> tuple:
-                # the restarts share the cores: each keeps its matrix products to one
-                with single_threaded_blas():
-                    return self._run(seed, sizes, data, validation, p, epochs)
-
-            with ThreadPoolExecutor(max_workers=p["n_jobs"]) as pool:
-                runs = list(pool.map(restart, seeds))
+            # a joblib backend's workers when one is active (e.g. a Dask cluster), else threads
+            restart = partial(_restart, self, (sizes, data, validation, p, epochs))
+            runs = map_in_parallel(restart, seeds, p["n_jobs"])
         else:
             runs = [self._run(s, sizes, data, validation, p, epochs) for s in seeds]
         scores = [score for _, _, score, _ in runs]
@@ -742,3 +747,50 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         super()._tags_update(tags)
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+
+
+_MLP_ATTRIBUTES = {
+    "n_epochs_": "count",
+    "n_iter_": "count",
+    "loss_": "float",
+    "learning_rate_": "float",
+}
+_MLP_OPTIONAL = {
+    "best_epoch_": "count",
+    "restart_losses_": "float_list",
+    "restart_seeds_": "count_list",
+    "best_restart_": "count",
+}
+
+
+def _check_saved_regressor(saved: Any) -> None:
+    network, n_targets = saved.network, saved.attributes["_n_targets"]
+    if network["output"] != "identity":
+        raise ValueError(f"an MLPRegressor has an 'identity' output, got {network['output']!r}.")
+    units = network["layer_sizes"][-1]
+    if units != n_targets or saved.attributes["_y_1d"] and n_targets != 1:
+        raise ValueError(f"the output layer has {units} units for {n_targets} target(s).")
+
+
+register(
+    MLPClassifier,
+    Format(
+        fitted="network_",
+        attributes=_MLP_ATTRIBUTES,
+        optional=_MLP_OPTIONAL,
+        classes=True,
+        network=True,
+        optimizer_state=True,
+    ),
+)
+register(
+    MLPRegressor,
+    Format(
+        fitted="network_",
+        attributes={**_MLP_ATTRIBUTES, "_n_targets": "count", "_y_1d": "bool"},
+        optional=_MLP_OPTIONAL,
+        network=True,
+        optimizer_state=True,
+        check=_check_saved_regressor,
+    ),
+)

@@ -18,6 +18,8 @@ from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
+from crash_core.callbacks import progress
+from crash_core.io import Format, register
 from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
 
@@ -80,19 +82,9 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any) -> Perceptron:
-        """Run the perceptron algorithm on (X, y).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (any sortable values).
-
-        Returns
-        -------
-        self : Perceptron
-        """
+    def _check_params(self) -> tuple[float, int, int | None, bool, type]:
+        """(learning_rate, epochs, n_iter_no_change, shuffle, dtype), checked; what fit and
+        load refuse."""
         lr = check_scalar(
             self.learning_rate,
             "learning_rate",
@@ -106,7 +98,22 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         patience = self.n_iter_no_change
         if patience is not None:
             patience = check_scalar(patience, "n_iter_no_change", kind=int, min_val=1)
-        dtype = DTYPES[dtype_name(self.dtype)]
+        return lr, epochs, patience, shuffle, DTYPES[dtype_name(self.dtype)]
+
+    def fit(self, X: Any, y: Any) -> Perceptron:
+        """Run the perceptron algorithm on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (any sortable values).
+
+        Returns
+        -------
+        self : Perceptron
+        """
+        lr, epochs, patience, shuffle, dtype = self._check_params()
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -120,21 +127,40 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         rng = new_state(int(make_rng(self.random_state).integers(2**63)))
         self.mistakes_ = []
         best, stale = n + 1, 0
-        for epoch in range(epochs):
-            if shuffle:
-                _linear.shuffle(order, rng)
-            mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
-            self.mistakes_.append(int(mistakes))
-            if self.verbose:
-                print(f"epoch {epoch + 1}/{epochs}  mistakes {mistakes}")
-            if mistakes == 0:
-                break
-            stale = stale + 1 if mistakes >= best else 0
-            best = min(best, int(mistakes))
-            if patience is not None and stale >= patience:
-                break
+        with progress(self, self.verbose) as bar:
+            for epoch in range(epochs):
+                if shuffle:
+                    _linear.shuffle(order, rng)
+                mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
+                self.mistakes_.append(int(mistakes))
+                if bar is not None:
+                    bar.on_epoch_end(epoch, {"mistakes": int(mistakes)})
+                if mistakes == 0:
+                    break
+                stale = stale + 1 if mistakes >= best else 0
+                best = min(best, int(mistakes))
+                if patience is not None and stale >= patience:
+                    break
         self.n_epochs_ = len(self.mistakes_)
         self.n_iter_ = self.n_epochs_
         self.coef_ = W.reshape(X.shape[1], n_units).T.astype(np.float64)
         self.intercept_ = b.astype(np.float64)
         return self
+
+
+def _check_saved(saved: Any) -> None:
+    mistakes, epochs = saved.attributes["mistakes_"], saved.attributes["n_epochs_"]
+    if len(mistakes) != epochs:
+        raise ValueError(f"mistakes_ has {len(mistakes)} epochs but n_epochs_ is {epochs}.")
+
+
+register(
+    Perceptron,
+    Format(
+        fitted="coef_",
+        attributes={"n_epochs_": "count", "n_iter_": "count", "mistakes_": "count_list"},
+        classes=True,
+        coef=True,
+        check=_check_saved,
+    ),
+)
