@@ -22,6 +22,7 @@ _NAMES = {
     "History": "crash_core.callbacks",
     "load": "crash_core.io",
     "gradcheck": "crash_core.gradcheck",
+    "kernel_level": "crash_core._kernels",
 }
 _SUBMODULES = (
     "functional",

@@ -1,10 +1,32 @@
-"""How many threads scipy's OpenBLAS (the BLAS behind the kernels) may use.
+"""The threading policy: how many threads the kernels' matrix products may use.
 
-Random restarts run in threads of their own (``n_jobs``); if each restart's matrix
-products also fanned out over every core, the threads would fight for the cores and
-spin.  ``single_threaded_blas()`` makes the BLAS of the calling thread single-threaded
-while it is active.  Where the BLAS cannot be found (another BLAS, another platform),
-it does nothing.
+crash_core's kernels call scipy's OpenBLAS (``scipy.linalg.cython_blas``).  OpenBLAS
+splits a product over all the threads it is allowed, whatever its size; a batch-sized
+product (32 x 64 x 64 is 0.3 MFLOP, a few microseconds) then spends more time waking and
+joining threads than multiplying, and when another process holds a core the threads wait
+for each other for whole scheduler slices (a fit measured 2.7x slower than on one
+thread).  So:
+
+* **A product earns threads by its size.**  ``threads_earned(flops)`` gives one thread
+  per ``FLOPS_PER_THREAD`` of work, at least 1 and at most the budget.  Training decides
+  once per epoch from its largest product (``epoch_threads``): mini-batch products stay on
+  one thread unless the batch and layers are big.
+* **The budget is what the user allowed.**  ``blas_budget()`` reads OpenBLAS's current
+  thread count, which ``threadpoolctl.threadpool_limits``, ``OPENBLAS_NUM_THREADS`` /
+  ``OMP_NUM_THREADS`` and the workers of joblib (loky) and Dask (which set those
+  variables) all lower.  Work already running in a worker thread (``n_jobs`` restarts,
+  a threaded Dask worker or joblib's threading backend) is not split again:
+  ``split_budget()`` is 1 off the main thread.
+* **Large work uses the cores.**  ``Network.forward`` on many rows splits the rows into
+  chunks fed to ``split_budget()`` GIL-free threads, each multiplying on one BLAS thread
+  (chunks are handed out as threads free up, so a core that another process holds slows
+  only its own share).
+
+OpenBLAS's thread count is one number for the whole process, so ``limited_blas(n)``
+lowers it for as long as ANY caller needs it lowered (a count of holders, not a
+save/restore per caller that concurrent callers would interleave) and restores it when
+the last one leaves.  Where the BLAS cannot be found (another BLAS, another platform)
+the guards do nothing and the budget is ``os.cpu_count()``.
 """
 
 from __future__ import annotations
@@ -12,11 +34,32 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-__all__ = ["single_threaded_blas"]
+__all__ = [
+    "FLOPS_PER_THREAD",
+    "SPLIT_MIN_FLOPS",
+    "blas_budget",
+    "split_budget",
+    "threads_earned",
+    "epoch_threads",
+    "limited_blas",
+    "single_threaded_blas",
+]
+
+# A product earns one BLAS thread per this many FLOPs (2 m n k).  Measured with scipy's
+# OpenBLAS 0.3.30 sgemm on a 2-vCPU EPYC: 2 threads first beat 1 on a quiet machine near
+# 2^24 FLOP (128 x 256 x 256, ~0.4 ms on one core); with another process holding a core
+# the 2-thread product is slower at every size up to ~2^27 (a 3-4 ms scheduler slice is
+# then a small part of the work).  2^27 keeps every mini-batch product of the networks
+# this library targets (batch <= 256, layers of a few hundred units) on one thread.
+FLOPS_PER_THREAD = 2**27
+# Feeding rows forward is split over threads only when the whole pass is at least this
+# much work (a thread's start-up and hand-off cost ~50 us, ~1 MFLOP of compute).
+SPLIT_MIN_FLOPS = 2**25
 
 
 @cache
@@ -40,18 +83,88 @@ def _openblas() -> ctypes.CDLL | None:
     return None
 
 
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Within the block, the calling thread's BLAS calls use one thread."""
+def _function(*names: str):
     lib = _openblas()
-    local = getattr(lib, "openblas_set_num_threads_local", None) if lib is not None else None
-    if local is None:
+    for name in names:
+        fn = getattr(lib, name, None) if lib is not None else None
+        if fn is not None:
+            return fn
+    return None
+
+
+@cache
+def _get_threads():
+    fn = _function("scipy_openblas_get_num_threads", "openblas_get_num_threads")
+    if fn is not None:
+        fn.restype, fn.argtypes = ctypes.c_int, []
+    return fn
+
+
+@cache
+def _set_threads():
+    fn = _function("scipy_openblas_set_num_threads", "openblas_set_num_threads")
+    if fn is not None:
+        fn.restype, fn.argtypes = None, [ctypes.c_int]
+    return fn
+
+
+def blas_budget() -> int:
+    """Threads the kernels' BLAS may use now (threadpool_limits and env vars included)."""
+    get = _get_threads()
+    if get is None:
+        return os.cpu_count() or 1
+    return max(1, int(get()))
+
+
+def split_budget() -> int:
+    """Threads a call may split its rows over: the BLAS budget, but 1 in a worker thread
+    (the caller already runs in parallel: n_jobs restarts, threaded Dask/joblib workers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    return blas_budget()
+
+
+def threads_earned(flops: float, budget: int | None = None) -> int:
+    """Threads a product of ``flops`` FLOPs earns: one per FLOPS_PER_THREAD, 1 to budget."""
+    budget = blas_budget() if budget is None else budget
+    return max(1, min(int(budget), int(flops // FLOPS_PER_THREAD)))
+
+
+def epoch_threads(layers, batch: int, budget: int | None = None) -> int:
+    """Threads the products of one training step earn: decided by the largest of them,
+    2 * batch * n_in * n_out for the widest layer (``layers`` rows are (n_in, n_out, ...))."""
+    largest = max(int(n_in) * int(n_out) for n_in, n_out, *_ in layers)
+    return threads_earned(2.0 * batch * largest, budget)
+
+
+_lock = threading.Lock()
+_holders: list[int] = []  # the limit each active holder asked for
+_saved: list[int] = []  # the thread count before the first holder came
+
+
+@contextmanager
+def limited_blas(n_threads: int) -> Iterator[None]:
+    """Within the block the BLAS uses at most ``n_threads`` threads (process-wide: it is
+    one setting); the count in force before the first holder comes back after the last."""
+    get, set_ = _get_threads(), _set_threads()
+    if get is None or set_ is None:
         yield
         return
-    local.restype = ctypes.c_int
-    local.argtypes = [ctypes.c_int]
-    previous = local(1)
+    n_threads = max(1, int(n_threads))
+    with _lock:
+        if not _holders:
+            _saved[:] = [int(get())]
+        _holders.append(n_threads)
+        if n_threads < int(get()):
+            set_(n_threads)
     try:
         yield
     finally:
-        local(previous)
+        with _lock:
+            _holders.remove(n_threads)
+            set_(min(_holders + _saved))
+
+
+def single_threaded_blas():
+    """``limited_blas(1)``: the products within the block run on one thread."""
+    return limited_blas(1)

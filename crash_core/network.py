@@ -16,10 +16,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from crash_core._blas_threads import (
+    SPLIT_MIN_FLOPS,
+    epoch_threads,
+    limited_blas,
+    split_budget,
+    threads_earned,
+)
 from crash_core._kernels import select
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 
@@ -34,6 +42,8 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 # rows fed forward at a time at prediction: big enough for efficient matrix products,
 # small enough for the activations to stay in cache
 PREDICT_CHUNK = 2048
+# the smallest share of rows a prediction thread is handed (see Network.forward)
+SPLIT_MIN_ROWS = 256
 
 
 NONFINITE_X = (
@@ -290,16 +300,43 @@ class Network:
 
     # ------------------------------------------------------------------ compute
     def forward(self, X: Any) -> np.ndarray:
-        """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax."""
+        """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax.
+
+        Many rows are split into shares fed forward by ``split_budget()`` GIL-free threads
+        (each share's products on one BLAS thread); a row's result does not depend on
+        which share it is in.
+        """
         X = self._inputs(X, check_finite=False)  # the kernel checks, in the same pass
-        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
-        acts = np.empty(cap * int(self.layers[:, 1].sum()), dtype=self.dtype)
-        if not kernels.forward_(
-            self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap
-        ):
+        n = X.shape[0]
+        out = np.empty((n, self.n_outputs), dtype=self.dtype)
+        row_flops = 2 * int((self.layers[:, 0] * self.layers[:, 1]).sum())
+        workers = min(split_budget(), n // SPLIT_MIN_ROWS)
+        if workers > 1 and n * row_flops >= SPLIT_MIN_FLOPS:
+            # several shares per thread, handed out as threads free up: a core another
+            # process holds then slows only the shares it gets
+            share = min(PREDICT_CHUNK, max(SPLIT_MIN_ROWS, -(-n // (4 * workers))))
+            starts = range(0, n, share)
+
+            def feed(s: int) -> bool:
+                return self._forward_rows(X[s : s + share], out[s : s + share])
+
+            with limited_blas(1), ThreadPoolExecutor(max_workers=workers) as pool:
+                finite = all(pool.map(feed, starts))
+        else:
+            cap = max(1, min(PREDICT_CHUNK, n))
+            with limited_blas(threads_earned(cap * row_flops, split_budget())):
+                finite = self._forward_rows(X, out)
+        if not finite:
             raise ValueError(NONFINITE_X)
         return out
+
+    def _forward_rows(self, X: np.ndarray, out: np.ndarray) -> bool:
+        """Feed X forward into ``out``, PREDICT_CHUNK rows at a time; False if X is not finite."""
+        cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
+        acts = np.empty(cap * int(self.layers[:, 1].sum()), dtype=self.dtype)
+        return bool(
+            kernels.forward_(self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap)
+        )
 
     def loss_and_grad(
         self, X: Any, y: Any, l1: float = 0.0, l2: float = 0.0, sample_weight: Any = None
@@ -449,39 +486,41 @@ class EpochTrainer:
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None
         sw = sample_weight if weighted else self.wb[:0]
-        total, correct, t = kernels.train_epoch_(
-            net.params,
-            net.layers,
-            net.kinds,
-            net.out_kind,
-            X,
-            Y,
-            sw,
-            weighted,
-            np.ascontiguousarray(order, dtype=np.intp),
-            self.capacity,
-            kind,
-            float(learning_rate),
-            momentum,
-            beta1,
-            beta2,
-            eps,
-            float(l1),
-            float(l2),
-            self.state.t,
-            self.state.state1,
-            self.state.state2,
-            self.rates,
-            self.use_dropout,
-            self.rng,
-            self.grad,
-            self.xb,
-            self.yb,
-            self.wb,
-            self.acts,
-            self.delta,
-            self.spare,
-            self.dmask,
-        )
+        # the epoch's products are batch-sized: they get the threads their size earns
+        with limited_blas(epoch_threads(net.layers, self.capacity, split_budget())):
+            total, correct, t = kernels.train_epoch_(
+                net.params,
+                net.layers,
+                net.kinds,
+                net.out_kind,
+                X,
+                Y,
+                sw,
+                weighted,
+                np.ascontiguousarray(order, dtype=np.intp),
+                self.capacity,
+                kind,
+                float(learning_rate),
+                momentum,
+                beta1,
+                beta2,
+                eps,
+                float(l1),
+                float(l2),
+                self.state.t,
+                self.state.state1,
+                self.state.state2,
+                self.rates,
+                self.use_dropout,
+                self.rng,
+                self.grad,
+                self.xb,
+                self.yb,
+                self.wb,
+                self.acts,
+                self.delta,
+                self.spare,
+                self.dmask,
+            )
         self.state.t = int(t)
         return float(total), int(correct)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from crash_core._blas_threads import epoch_threads, limited_blas, split_budget
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, kernels
 
@@ -227,19 +228,20 @@ def evaluate(
         delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
-    total, correct = kernels.evaluate_(
-        network.params,
-        network.layers,
-        network.kinds,
-        network.out_kind,
-        data.X,
-        data.Y,
-        sw,
-        weighted,
-        acts,
-        delta,
-        cap,
-    )
+    with limited_blas(epoch_threads(network.layers, cap, split_budget())):
+        total, correct = kernels.evaluate_(
+            network.params,
+            network.layers,
+            network.kinds,
+            network.out_kind,
+            data.X,
+            data.Y,
+            sw,
+            weighted,
+            acts,
+            delta,
+            cap,
+        )
     loss = total / data.total_weight + penalty(network, l1, l2)
     accuracy = correct / n if network.output != "identity" else float("nan")
     return loss, accuracy

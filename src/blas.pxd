@@ -9,39 +9,19 @@ from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm, saxpy, daxpy, sdot, ddot
 
 
-# Output layers this narrow (a sigmoid unit, a few classes) are multiplied here rather
-# than by BLAS: BLAS picks its kernel by shape, so a row's result would depend on how many
-# rows share the call, and predictions must not depend on how the data is batched.
-cdef enum:
-    NARROW = 4
-
-
-cdef inline void gemm_narrow(int m, int n, int k, floating alpha, const floating* a, int lda,
-                             const floating* b, int ldb, floating beta, floating* c,
-                             int ldc) noexcept nogil:
-    """C = alpha A B + beta C for n <= NARROW columns, in a fixed summation order."""
-    cdef int i, j, p
-    cdef floating s0, s1, s2, s3
-    cdef const floating* row
-    for i in range(m):
-        row = a + i * lda
-        for j in range(n):
-            s0 = 0
-            s1 = 0
-            s2 = 0
-            s3 = 0
-            p = 0
-            while p + 4 <= k:
-                s0 = s0 + row[p] * b[p * ldb + j]
-                s1 = s1 + row[p + 1] * b[(p + 1) * ldb + j]
-                s2 = s2 + row[p + 2] * b[(p + 2) * ldb + j]
-                s3 = s3 + row[p + 3] * b[(p + 3) * ldb + j]
-                p += 4
-            while p < k:
-                s0 = s0 + row[p] * b[p * ldb + j]
-                p += 1
-            s0 = alpha * ((s0 + s1) + (s2 + s3))
-            c[i * ldc + j] = s0 if beta == 0 else s0 + beta * c[i * ldc + j]
+# The own small-matrix kernels (src/simd/gemm.h): one C source, compiled into each module
+# with that module's ISA flags (vector width).  They take the batch-sized shapes where
+# they beat OpenBLAS, including outputs of at most 4 columns (a sigmoid unit, a few
+# classes), which they sum in a fixed order so that a row's result does not depend on
+# how many rows share the call; they return 0 for the rest.
+cdef extern from "simd/gemm.h" nogil:
+    int cc_gemm_f32(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                    const float* a, int lda, const float* b, int ldb, float beta,
+                    float* c, int ldc)
+    int cc_gemm_f64(int trans_a, int trans_b, int m, int n, int k, double alpha,
+                    const double* a, int lda, const double* b, int ldb, double beta,
+                    double* c, int ldc)
+    int cc_vector_bytes()
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
@@ -52,13 +32,14 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating 
     cdef char tb = b'T' if trans_b else b'N'
     if m == 0 or n == 0:
         return
-    if n <= NARROW and not trans_a and not trans_b:
-        gemm_narrow(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        return
     if floating is float:
+        if cc_gemm_f32(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+            return
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)
     else:
+        if cc_gemm_f64(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+            return
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
               &beta, c, &ldc)
 

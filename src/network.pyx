@@ -11,6 +11,7 @@ from cython cimport floating
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
+from blas cimport gemm, cc_vector_bytes
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport (Optimizer, OPT_SGD, OPT_ADAM, update_all, add_penalty,
@@ -242,3 +243,6 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
                           &rates[0] if use_dropout else NULL,
                           &dmask[0] if use_dropout else NULL, &rng[0], &correct)
     return total, correct, o.t
+
+
+include "gemm_rm.pxi"

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+import crash_core._kernels as kernels_pkg
 from crash_core._kernels import activations as kact
 from crash_core._kernels import blas as kblas
 from crash_core._kernels import losses as klosses
@@ -491,19 +492,26 @@ def test_evaluate_kernel_matches_oracle(dtype, out, structure, n, cap, weighted)
     assert right == oracle.correct(oracle.output(Zs[-1], out), Y, out)
 
 
-def test_avx2_build_agrees_with_the_portable_build():
-    """Both builds of the network kernels compute the same loss and gradient."""
-    from crash_core._kernels import cpu_has_avx2_fma
+# every build of the network kernels this CPU can run (importing another would crash it)
+RUNNABLE_NETWORK_BUILDS = [
+    level for level in kernels_pkg.cpu_levels() if level in kernels_pkg.built_levels("network")
+]
 
-    if not cpu_has_avx2_fma():
-        pytest.skip("this CPU has no AVX2/FMA")
-    wide = pytest.importorskip("crash_core._kernels.network_avx2")
+
+def network_build(level):
+    suffix = "" if level == "portable" else f"_{level}"
+    return importlib.import_module(f"crash_core._kernels.network{suffix}")
+
+
+@pytest.mark.parametrize("level", RUNNABLE_NETWORK_BUILDS)
+def test_every_isa_build_agrees_with_the_portable_build(level):
+    """Each ISA level's build of the network kernels computes the same loss and gradient."""
     rng = np.random.default_rng(11)
     net = Network((5, 7, 3), activation="tanh", output="softmax", random_state=0)
     X = rng.normal(size=(13, 5))
     Y = np.eye(3)[rng.integers(0, 3, 13)]
     results = []
-    for module in (knetwork, wide):
+    for module in (knetwork, network_build(level)):
         grad = np.empty_like(net.params)
         acts = np.empty(13 * 10)
         delta, spare = np.empty(13 * 7), np.empty(13 * 7)
@@ -516,10 +524,10 @@ def test_avx2_build_agrees_with_the_portable_build():
     assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("module_name", ["network", "network_avx2"])
-def test_gradient_does_not_read_what_the_buffers_held(module_name):
+@pytest.mark.parametrize("level", RUNNABLE_NETWORK_BUILDS)
+def test_gradient_does_not_read_what_the_buffers_held(level):
     """The gradient overwrites its buffer: NaN left in it from before must not leak in."""
-    module = pytest.importorskip(f"crash_core._kernels.{module_name}")
+    module = network_build(level)
     rng = np.random.default_rng(12)
     net = Network((4, 6, 2), activation="relu", output="softmax", random_state=0)
     X = rng.normal(size=(9, 4))

@@ -1,0 +1,171 @@
+/* One element type's small-matrix products; included by gemm.h once per type with
+ *   T (float / double), V (its vector type), L (lanes per vector), FN(name) (prefixed names).
+ * Every output element is one sum over p = 0, 1, ..., k - 1 in that order (axpy form: in
+ * one accumulator lane; dot form: lane l sums p = l, l + L, ..., the lanes are added
+ * pairwise, then the last k % L terms), so a row's result never depends on how many rows
+ * share the call. */
+
+/* C(r, c) = alpha sum_p opA(r, p) B[p, c] + beta C(r, c) for MR rows and NV vectors of
+ * columns: opA(r, p) = A[r ars + p acs], B rows contiguous, C(r, c) = C[r crs + c ccs]
+ * (ccs == 1: vector stores; else C is written transposed, lane by lane). */
+static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, long ars,
+                                    long acs, const T* B, long ldb, T beta, T* C, long crs,
+                                    long ccs) {
+    V acc[CC_MR][CC_NV];
+    CC_UNROLL for (int r = 0; r < CC_MR; r++)
+        CC_UNROLL for (int v = 0; v < CC_NV; v++) acc[r][v] = (V){0};
+    for (int p = 0; p < k; p++) {
+        V b[CC_NV];
+        CC_UNROLL for (int v = 0; v < NV; v++) b[v] = FN(load)(B + (long)p * ldb + v * L);
+        CC_UNROLL for (int r = 0; r < MR; r++) {
+            V a = (V){0} + A[r * ars + p * acs];
+            CC_UNROLL for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
+        }
+    }
+    CC_UNROLL for (int r = 0; r < MR; r++)
+        CC_UNROLL for (int v = 0; v < NV; v++) {
+            V out = acc[r][v] * alpha;
+            if (ccs == 1) {
+                T* c = C + r * crs + v * L;
+                if (beta != 0) out += FN(load)(c) * beta;
+                FN(store)(c, out);
+            } else {
+                T lanes[L];
+                memcpy(lanes, &out, sizeof(V));
+                for (int l = 0; l < L; l++) {
+                    T* c = C + r * crs + (long)(v * L + l) * ccs;
+                    *c = beta != 0 ? lanes[l] + beta * *c : lanes[l];
+                }
+            }
+        }
+}
+
+/* The last w < L columns: B's columns are copied into a zero-padded panel, the tile's
+ * results go through a buffer. */
+static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, long acs,
+                          const T* B, long ldb, T beta, T* C, long crs, long ccs, T* panel) {
+    T buf[CC_MR * L];
+    for (int p = 0; p < k; p++)
+        for (int j = 0; j < L; j++) panel[p * L + j] = j < w ? B[(long)p * ldb + j] : 0;
+    for (int i = 0; i < m; i += CC_MR) {
+        int mr = m - i < CC_MR ? m - i : CC_MR;
+        for (int r = 0; r < mr; r++)
+            for (int j = 0; j < w; j++) buf[r * L + j] = C[(i + r) * crs + j * ccs];
+        FN(tile_axpy)(mr, 1, k, alpha, A + i * ars, ars, acs, panel, L, beta, buf, L, 1);
+        for (int r = 0; r < mr; r++)
+            for (int j = 0; j < w; j++) C[(i + r) * crs + j * ccs] = buf[r * L + j];
+    }
+}
+
+/* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy). */
+static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, long acs,
+                         const T* B, long ldb, T beta, T* C, long crs, long ccs) {
+    int j = 0;
+    for (; j + CC_NV * L <= n; j += CC_NV * L) {
+        int i = 0;
+        for (; i + CC_MR <= m; i += CC_MR)
+            FN(tile_axpy)(CC_MR, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        for (; i < m; i++)
+            FN(tile_axpy)(1, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+    }
+    for (; j + L <= n; j += L) {
+        int i = 0;
+        for (; i + CC_MR <= m; i += CC_MR)
+            FN(tile_axpy)(CC_MR, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        for (; i < m; i++)
+            FN(tile_axpy)(1, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+    }
+    if (j < n) {
+        T* panel = (T*)malloc(sizeof(T) * (size_t)k * L);
+        if (panel == NULL) return 0;
+        FN(edge_axpy)(m, n - j, k, alpha, A, ars, acs, B + j, ldb, beta, C + j * ccs, crs,
+                      ccs, panel);
+        free(panel);
+    }
+    return 1;
+}
+
+/* Sum of a vector's lanes, pairwise in a fixed order. */
+static CC_INLINE T FN(hsum)(V x) {
+    T s[L];
+    memcpy(s, &x, sizeof(V));
+    for (int w = L / 2; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) s[j] += s[j + w];
+    return s[0];
+}
+
+/* C[i, j] = alpha sum_p A[i lda + p] Bt[j ldb + p] + beta C[i, j] for MR x NC outputs:
+ * rows of A against rows of Bt, both contiguous along p. */
+static CC_INLINE void FN(tile_dot)(int MR, int NC, int k, T alpha, const T* A, long lda,
+                                   const T* Bt, long ldb, T beta, T* C, long ldc) {
+    V acc[CC_DR][CC_DC];
+    CC_UNROLL for (int r = 0; r < CC_DR; r++)
+        CC_UNROLL for (int c = 0; c < CC_DC; c++) acc[r][c] = (V){0};
+    int p = 0;
+    for (; p + L <= k; p += L) {
+        V b[CC_DC];
+        CC_UNROLL for (int c = 0; c < NC; c++) b[c] = FN(load)(Bt + c * ldb + p);
+        CC_UNROLL for (int r = 0; r < MR; r++) {
+            V a = FN(load)(A + r * lda + p);
+            CC_UNROLL for (int c = 0; c < NC; c++) acc[r][c] += a * b[c];
+        }
+    }
+    CC_UNROLL for (int r = 0; r < MR; r++)
+        CC_UNROLL for (int c = 0; c < NC; c++) {
+            T s = FN(hsum)(acc[r][c]);
+            for (int q = p; q < k; q++) s += A[r * lda + q] * Bt[c * ldb + q];
+            T* out = C + r * ldc + c;
+            *out = beta != 0 ? alpha * s + beta * *out : alpha * s;
+        }
+}
+
+static void FN(gemm_dot)(int m, int n, int k, T alpha, const T* A, long lda, const T* Bt,
+                         long ldb, T beta, T* C, long ldc) {
+    int i = 0;
+    for (; i + CC_DR <= m; i += CC_DR) {
+        int j = 0;
+        for (; j + CC_DC <= n; j += CC_DC)
+            FN(tile_dot)(CC_DR, CC_DC, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         C + (long)i * ldc + j, ldc);
+        for (; j < n; j++)
+            FN(tile_dot)(CC_DR, 1, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         C + (long)i * ldc + j, ldc);
+    }
+    for (; i < m; i++) {
+        int j = 0;
+        for (; j + CC_DC <= n; j += CC_DC)
+            FN(tile_dot)(1, CC_DC, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         C + (long)i * ldc + j, ldc);
+        for (; j < n; j++)
+            FN(tile_dot)(1, 1, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         C + (long)i * ldc + j, ldc);
+    }
+}
+
+/* Row-major C (m x n) = alpha op(A) op(B) + beta C with op(A) m x k and op(B) k x n; the
+ * leading dimensions are those of A, B and C as stored.  Runs the shapes where the own
+ * kernels beat OpenBLAS (see CC_OWN_* in gemm.h) and returns 1; otherwise returns 0 and
+ * the caller uses BLAS.  beta == 0 never reads C. */
+static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T alpha, const T* A,
+                    int lda, const T* B, int ldb, T beta, T* C, int ldc) {
+    if (m <= 0 || n <= 0 || k <= 0 || trans_b) return 0;
+    if (n <= CC_NARROW) {
+        if (trans_a)  /* C^T = B^T A: its rows (over i) are A's contiguous rows */
+            return FN(gemm_axpy)(n, m, k, alpha, B, 1, ldb, A, lda, beta, C, 1, ldc);
+        if (k <= CC_NARROW_K) {  /* B's few columns become contiguous rows: dot products */
+            T bt[CC_NARROW * CC_NARROW_K];
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++) bt[j * k + p] = B[(long)p * ldb + j];
+            FN(gemm_dot)(m, n, k, alpha, A, lda, bt, k, beta, C, ldc);
+            return 1;
+        }
+        return 0;
+    }
+    if (!trans_a && n >= CC_NV * L && k <= CC_OWN_MAX_K && m <= CC_OWN_MAX_M)
+        return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, B, ldb, beta, C, ldc, 1);
+    return 0;
+}

@@ -1,0 +1,248 @@
+"""The own small-matrix product kernels (src/simd/gemm.h) at every ISA level this CPU runs.
+
+Each level's build of the network kernels carries its own compilation of the kernels;
+``gemm_rm`` in that module multiplies through them (or through BLAS for the shapes they
+decline).  Checked against a float64 NumPy product, at every level, for every path: wide
+NN products with row and column tails, narrow outputs, narrow TN (the output layer's
+weight gradient), and the shapes handed to BLAS.  The kernels' 64-, 32- and 16-byte
+tilings are also compiled on their own (with the system C compiler) and checked, so the
+AVX-512 tiling is exercised on a CPU without AVX-512.
+"""
+
+import ctypes
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from crash_core._kernels import cpu_has_avx2_fma
+from crash_core.network import Network
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+oracle = importlib.import_module("oracle")
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def runnable_levels():
+    levels = [("portable", "network")]
+    if cpu_has_avx2_fma():
+        levels.append(("avx2", "network_avx2"))
+    found = []
+    for level, name in levels:
+        try:
+            found.append(
+                pytest.param(importlib.import_module(f"crash_core._kernels.{name}"), id=level)
+            )
+        except ImportError:
+            continue
+    return found
+
+
+LEVELS = runnable_levels()
+DTYPES = [np.float32, np.float64]
+# (trans_a, trans_b, m, n, k): every path of cc_gemm and the shapes it leaves to BLAS
+SHAPES = [
+    (False, False, 13, 40, 7),  # wide NN: row tail (13 = 2 x 6 + 1), column tail
+    (False, False, 6, 16, 3),
+    (False, False, 32, 64, 64),
+    (False, False, 1, 33, 5),
+    (False, False, 5, 1, 9),  # narrow NN: dot products
+    (False, False, 7, 3, 20),
+    (False, False, 9, 4, 1),
+    (True, False, 33, 1, 5),  # narrow TN: the transposed product
+    (True, False, 17, 4, 40),
+    (True, False, 20, 30, 6),  # BLAS
+    (False, True, 11, 9, 13),  # BLAS
+    (False, False, 4, 70, 600),  # k above the own kernels' limit: BLAS
+    (False, False, 3, 2, 1100),  # narrow with a long k: BLAS
+]
+
+
+def operands(trans_a, trans_b, m, n, k, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    op_a, op_b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+    a = np.ascontiguousarray(op_a.T if trans_a else op_a, dtype=dtype)
+    b = np.ascontiguousarray(op_b.T if trans_b else op_b, dtype=dtype)
+    exact = op_a.astype(dtype).astype(float) @ op_b.astype(dtype).astype(float)
+    return a, b, exact, rng.normal(size=(m, n))
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_products_match_numpy_at_every_level(module, dtype, shape):
+    trans_a, trans_b, m, n, k = shape
+    a, b, exact, c0 = operands(*shape, dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    scale = np.abs(a).max() * np.abs(b).max() * k
+    c = c0.astype(dtype)
+    module.gemm_rm(a, b, c, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.5)
+    assert_allclose(
+        c, 1.5 * exact + 0.5 * c0.astype(dtype).astype(float), rtol=rtol, atol=rtol * scale
+    )
+    c[...] = np.nan  # beta = 0 never reads C
+    module.gemm_rm(a, b, c, trans_a=trans_a, trans_b=trans_b)
+    assert_allclose(c, exact, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,k", [(40, 7), (64, 64), (1, 9), (3, 20)])
+def test_a_rows_product_does_not_depend_on_the_other_rows(module, dtype, n, k):
+    a, b, _, _ = operands(False, False, 19, n, k, dtype, seed=3)
+    whole = np.empty((19, n), dtype=dtype)
+    module.gemm_rm(a, b, whole)
+    for rows in (slice(0, 1), slice(1, 7), slice(7, 19)):
+        part = np.empty((rows.stop - rows.start, n), dtype=dtype)
+        module.gemm_rm(np.ascontiguousarray(a[rows]), b, part)
+        assert_array_equal(part, whole[rows])
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", ["sigmoid", "softmax", "identity"])
+def test_each_level_computes_the_oracles_loss_and_gradient(module, dtype, out):
+    k = {"sigmoid": 1, "softmax": 3, "identity": 2}[out]
+    rng = np.random.default_rng(5)
+    net = Network(
+        (6, 20, 17, k), activation="relu", output=out, dtype=np.dtype(dtype).name, random_state=0
+    )
+    X = rng.normal(size=(23, 6)).astype(dtype)
+    y = rng.integers(0, 2, 23) if out == "sigmoid" else rng.integers(0, 3, 23)
+    Y = net.targets(y if out != "identity" else rng.normal(size=(23, k)), 23)
+    grad = np.empty_like(net.params)
+    acts = np.empty(23 * (20 + 17 + k), dtype=dtype)
+    delta, spare = np.empty(23 * 20, dtype=dtype), np.empty(23 * 20, dtype=dtype)
+    loss, _ = module.loss_and_grad_(
+        net.params,
+        grad,
+        net.layers,
+        net.kinds,
+        net.out_kind,
+        X,
+        Y,
+        X[:0, 0].copy(),
+        False,
+        0.0,
+        0.0,
+        acts,
+        delta,
+        spare,
+    )
+    want, gW, gb, _ = oracle.loss_and_grad(oracle.Net.like(net), X.astype(float), Y.astype(float))
+    rtol = 2e-4 if dtype == np.float32 else 1e-10
+    assert loss == pytest.approx(want, rel=rtol)
+    got_w, got_b = net.split(grad)
+    for g, w in zip(got_w + got_b, gW + gb, strict=True):
+        assert_allclose(g, w, rtol=rtol, atol=rtol * np.abs(w).max())
+
+
+def test_the_levels_predict_alike():
+    if len(LEVELS) < 2:
+        pytest.skip("this CPU runs one level")
+    rng = np.random.default_rng(6)
+    net = Network((8, 64, 64, 1), activation="relu", output="sigmoid", random_state=0)
+    X = rng.normal(size=(300, 8))
+    outs = []
+    for param in LEVELS:
+        module = param.values[0]
+        out = np.empty((300, 1))
+        acts = np.empty(64 * 129)
+        assert module.forward_(net.params, net.layers, net.kinds, net.out_kind, X, out, acts, 64)
+        outs.append(out)
+    for out in outs[1:]:
+        assert_allclose(out, outs[0], rtol=1e-12, atol=1e-14)
+
+
+HARNESS = r"""
+#include "simd/gemm.h"
+int gemm_f32(int ta, int m, int n, int k, float alpha, const float* a, int lda,
+             const float* b, int ldb, float beta, float* c, int ldc) {
+    return cc_gemm_f32(ta, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+int gemm_f64(int ta, int m, int n, int k, double alpha, const double* a, int lda,
+             const double* b, int ldb, double beta, double* c, int ldc) {
+    return cc_gemm_f64(ta, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+int width(void) { return cc_vector_bytes(); }
+"""
+
+
+@pytest.fixture(scope="module")
+def tilings(tmp_path_factory):
+    """The kernels compiled at each vector width, as ctypes libraries."""
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        pytest.skip("no C compiler to build the kernels' tilings on their own")
+    tmp = tmp_path_factory.mktemp("tilings")
+    (tmp / "harness.c").write_text(HARNESS)
+    libs = {}
+    for width in (16, 32, 64):
+        lib = tmp / f"gemm{width}.so"
+        cmd = [
+            cc,
+            "-O1",
+            "-shared",
+            "-fPIC",
+            f"-DCC_VEC_BYTES={width}",
+            f"-I{SRC}",
+            str(tmp / "harness.c"),
+            "-o",
+            str(lib),
+        ]
+        try:
+            subprocess.run(cmd, check=True, capture_output=True)
+        except subprocess.CalledProcessError as exc:
+            pytest.skip(f"the C compiler failed: {exc.stderr.decode()[:200]}")
+        libs[width] = ctypes.CDLL(str(lib))
+    return libs
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [s for s in SHAPES if not s[1]])
+def test_every_vector_width_tiles_correctly(tilings, width, dtype, shape):
+    lib = tilings[width]
+    assert lib.width() == width
+    trans_a, _, m, n, k = shape
+    a, b, exact, c0 = operands(*shape, dtype)
+    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    fn = lib.gemm_f32 if dtype == np.float32 else lib.gemm_f64
+    ptr = ctypes.POINTER(ctype)
+    fn.argtypes = [ctypes.c_int] * 4 + [
+        ctype,
+        ptr,
+        ctypes.c_int,
+        ptr,
+        ctypes.c_int,
+        ctype,
+        ptr,
+        ctypes.c_int,
+    ]
+    c = np.full((m, n), np.nan, dtype=dtype)
+    ran = fn(
+        trans_a,
+        m,
+        n,
+        k,
+        1.0,
+        a.ctypes.data_as(ptr),
+        a.shape[1],
+        b.ctypes.data_as(ptr),
+        b.shape[1],
+        0.0,
+        c.ctypes.data_as(ptr),
+        n,
+    )
+    if not ran:
+        assert np.isnan(c).all()  # declined, untouched: BLAS takes it
+        return
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(c, exact, rtol=rtol, atol=rtol * np.abs(exact).max())
