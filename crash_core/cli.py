@@ -33,6 +33,7 @@ import inspect
 import io
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -188,6 +189,7 @@ def _choose_model(args: argparse.Namespace, kind: str, reason: str) -> tuple[str
 
 def cmd_train(args: argparse.Namespace) -> int:
     import crash_core as cc
+    from crash_core.exceptions import ConvergenceWarning
     from crash_core.preprocessing import TabularPreprocessor, target_kind
 
     if args.model != "auto":
@@ -254,7 +256,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"features: {prep.describe()}")
     model = _build(args, model_name)
     X = prep.transform(X_raw.iloc[rows])
-    model.fit(X, y[rows])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y[rows])
+    for warning in caught:  # one line each, after the fit, not a Python warning report
+        if issubclass(warning.category, ConvergenceWarning):
+            print("note: " + " ".join(str(warning.message).split()))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
     metric = "R^2" if model_name in REGRESSORS else "accuracy"
     print(f"{type(model).__name__} on {X.shape[0]} rows x {X.shape[1]} features, "
           f"{model.n_epochs_} epochs")

@@ -289,3 +289,10 @@ def test_parquet_files_train_and_predict(tmp_path):
     assert "120 rows x 4 columns" in out
     pred, _ = run("predict", model, path)
     assert len(pred.splitlines()) == 121
+
+
+def test_a_model_that_does_not_converge_says_so_in_one_line(raw_csv, tmp_path):
+    out, err = run("train", raw_csv, "--target", "bought", "--drop", "id", "--model",
+                   "logistic", "--epochs", "3", "-o", tmp_path / "m")
+    assert "note: LogisticRegression did not converge in 3 epochs" in out
+    assert err == ""
