@@ -323,12 +323,14 @@ def combined_models(
     X: Any = None,
     y: Any = None,
     extent: tuple[float, float, float, float] | None = None,
+    fig: Any = None,
 ) -> Any:
     """Two linear models combined into a curve: p = sigmoid(w1 p1 + w2 p2 + b).
 
     ``first`` and ``second`` are (w, b) of the linear models p_k = sigmoid(w . x + b); the
     three panels show p1, p2 and their combination with ``weights`` and ``bias`` (the
-    course's 7, 5 and -6), the data (X, y) on top when given.  Returns the Figure.
+    course's 7, 5 and -6), the data (X, y) on top when given.  Draws on ``fig`` (a new
+    pyplot figure when None) and returns it.
     """
     from crash_core.functional import sigmoid
 
@@ -344,7 +346,9 @@ def combined_models(
     p1 = sigmoid(grid @ np.asarray(first[0], dtype=float) + first[1])
     p2 = sigmoid(grid @ np.asarray(second[0], dtype=float) + second[1])
     p = sigmoid(weights[0] * p1 + weights[1] * p2 + bias)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), sharey=True)
+    if fig is None:
+        fig = plt.figure(figsize=(14, 4.2))
+    axes = fig.subplots(1, 3, sharey=True)
     titles = (
         "linear model 1: p1 = sigmoid(w.x + b)",
         "linear model 2: p2 = sigmoid(w.x + b)",
@@ -368,7 +372,7 @@ def combined_models(
 
 
 def network_diagram(network: Any, ax: Any = None, dropped: Any = None) -> Any:
-    """Units as circles, layer by layer, joined by weights (width ~ |w|, blue > 0, red < 0).
+    """Units as circles, layer by layer, joined by weights (width ~ ``|w|``, blue > 0, red < 0).
 
     ``network`` is a ``cc.Network``, a fitted MLP model, or a tuple of layer sizes.
     ``dropped`` lists, per hidden layer, the indices of units shut off by dropout: they are
