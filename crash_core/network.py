@@ -108,8 +108,10 @@ class Network:
     random_state : int, numpy Generator or None, default=None
         Seed of the initial weights and of the shuffling of ``train_epoch``.
     init : {"glorot", "he"}, default="glorot"
-        Initial weights (see below).
+        Initial weights (see the notes).
 
+    Notes
+    -----
     Weights start Glorot-uniform, U(+-sqrt(6 / (n_in + n_out))), in every layer with
     ``init="glorot"``; with ``init="he"`` the layers in front of relu units start He-uniform,
     U(+-sqrt(6 / n_in)), instead. Biases start at zero. Glorot is the default because it
