@@ -191,7 +191,7 @@ def sigmoid(z: ArrayLike) -> _ArrayOrScalar:
 
     Returns
     -------
-    ndarray or float in (0, 1), numerically stable for large |z|
+    ndarray or float in (0, 1), numerically stable for large ``abs(z)``
     """
     return _sigmoid(_as_float(z, "z"))
 
