@@ -217,7 +217,7 @@ def perceptron_update(
     ax.set_ylabel("x2 (test score)")
     verb = "pulled toward" if sign else "left in place by"
     ax.set_title(f"perceptron step, learning rate {learning_rate:g}: line {verb} the point")
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
     ax.new_line = (new_w, new_b)
     return ax
 
