@@ -2,15 +2,12 @@
 proven in tests/test_cli.py)."""
 
 import re
-from pathlib import Path
 
 from crash_core.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+def test_readme_python_blocks_run(tmp_path, monkeypatch, source_tree):
+    blocks = re.findall(r"```python\n(.*?)```", (source_tree / "README.md").read_text(), re.S)
     assert blocks, "the README shows no Python code"
     monkeypatch.chdir(tmp_path)
     for code in blocks:
@@ -18,8 +15,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     assert (tmp_path / "moons.crash").exists()
 
 
-def test_readme_names_the_two_setup_commands():
-    text = (ROOT / "README.md").read_text()
+def test_readme_names_the_two_setup_commands(source_tree):
+    text = (source_tree / "README.md").read_text()
     assert "python -m crash_core demo" in text
     assert 'pip install -e ".[test]" && python -m pytest' in text
 
