@@ -111,18 +111,20 @@ def perceptrons(c: Course) -> None:
     c.title("2. Perceptrons: the step function and the perceptron algorithm")
     print(f"   step(-1, 0, 2) = {F.step(np.array([-1.0, 0.0, 2.0]))}  (1 where w.x + b >= 0)")
     X, y = cc.datasets.admissions(n=100, noise=0.0, random_state=2)
-    w, b, lr = np.array([1.0, 1.0]), -10.0, 0.1
-    wrong = np.flatnonzero((X @ w + b < 0) & (y == 1))  # accepted, but below the line
-    point = int(wrong[np.argmin(np.abs(X[wrong] @ w + b))])
+    w, b, lr = np.array([1.0, 1.0]), -12.0, 0.01
+    scores = X @ w + b
+    wrong = np.flatnonzero((scores < 0) & (y == 1))  # accepted, but below the line
+    point = int(wrong[np.argmin(scores[wrong])])  # the farthest from the line
     new_w, new_b = w + lr * X[point], b + lr
-    before, after = X[point] @ w + b, X[point] @ new_w + new_b
+    after = X[point] @ new_w + new_b
     print(
         f"   an accepted student {X[point].round(2)} below the line {_equation(w, b)}: one "
         f"step w += {lr} x, b += {lr} gives {_equation(new_w, new_b)}"
     )
+    errors = [int(np.sum((X @ v + c >= 0) != y)) for v, c in ((w, b), (new_w, new_b))]
     print(
-        f"   the point's score w.x + b went from {before:+.2f} to {after:+.2f}: the line was "
-        "pulled toward it (and here past it)"
+        f"   the point's score w.x + b went from {scores[point]:+.2f} to {after:+.2f}: the line "
+        f"was pulled toward it; misclassified students {errors[0]} -> {errors[1]}"
     )
 
     def step(fig: Any) -> None:

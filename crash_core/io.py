@@ -18,7 +18,8 @@ file really holds; files written compressed by older versions still load):
          "network": {"layer_sizes": [2, 64, 1], "activation": "relu",
                      "output": "sigmoid", "dtype": "float32"},   # null for Perceptron
          "history": {"epoch": [...], "history": {"loss": [...], ...}},  # null for Perceptron
-         "optimizer_state": {"steps": 120, "buffers": 2}}   # null when none is kept
+         "optimizer_state": {"steps": 120, "buffers": 2},   # null when none is kept
+         "preprocessing": {"step": "TabularPreprocessor", "config": {...}}}  # optional
 
 ``params``
     the network's flat parameter buffer, 1-D, of the network's dtype.
@@ -98,13 +99,14 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "PROVIDERS",
+    "register_step",
 ]
 
 FORMAT_NAME = "crash_core.model"
 FORMAT_VERSION = 1
 
-# modules whose import registers every savable class (see Format)
-PROVIDERS = ("crash_core.models",)
+# modules whose import registers every savable class (see Format) and input step
+PROVIDERS = ("crash_core.models", "crash_core.preprocessing")
 
 _HEADER = "header.json"
 MAX_HEADER_BYTES = 16 * 2**20
@@ -124,6 +126,8 @@ _OBJECT_KEYS = (
     "history",
     "optimizer_state",
 )
+# header keys a file may leave out: files without them (older ones) still load
+_OPTIONAL_KEYS = ("preprocessing",)
 # a public fitted attribute: learned by fit, name ends with "_"
 _PUBLIC_ATTR = re.compile(r"^[a-z][a-z0-9_]*_$")
 # attributes written by the standard parts, never under "attributes"
@@ -135,6 +139,7 @@ _PART_ATTRS = {
     "history_",
     "coef_",
     "intercept_",
+    "preprocessor_",
 }
 _ATTR_KINDS = ("count", "count_list", "bool", "float", "float_list")
 _FLOAT_NAMES = ("float32", "float64")
@@ -165,7 +170,7 @@ class Format:
     """What a savable class stores and how a loaded one is validated.
 
     fitted : the attribute that exists once the object is fitted (``coef_``, ``network_``).
-    attributes / optional : fitted attributes stored in the header, name -> kind, one of
+    attributes, optional : fitted attributes stored in the header, name -> kind, one of
         "count" (int >= 0), "count_list", "bool", "float" (finite), "float_list"; the
         required ones must be present. Names may be private (``_n_targets``).
     classes : it is a classifier: ``classes_`` is stored (and checked against the outputs).
@@ -174,6 +179,9 @@ class Format:
     coef : ``coef_`` (units x n_features) and ``intercept_`` (units,) are stored, float64.
     arrays : further fitted arrays, name -> (shape, dtype); a dimension is an int,
         "n_features" or None (any length), e.g. ``{"mean_": (("n_features",), "float64")}``.
+    children : fitted attributes holding another registered object (a fitted
+        preprocessing step inside a model, say), saved with it: its header under
+        ``"children"``, its entries prefixed with ``"<attribute>."``.
     check_params : ``check_params(estimator)`` raises TypeError/ValueError for parameters
         its ``fit`` would refuse; by default the estimator's own ``_check_params()``.
     check : ``check(saved)`` raises ValueError when the decoded values disagree with each
@@ -189,6 +197,7 @@ class Format:
     optimizer_state: bool = False
     coef: bool = False
     arrays: Mapping[str, tuple[tuple[int | str | None, ...], str]] = field(default_factory=dict)
+    children: tuple[str, ...] = ()
     check_params: Callable[[Any], None] | None = None
     check: Callable[[Any], None] | None = None
 
@@ -196,7 +205,7 @@ class Format:
         for name, kind in {**self.attributes, **self.optional}.items():
             if kind not in _ATTR_KINDS:
                 raise ValueError(f"attribute {name}: unknown kind {kind!r}; use {_ATTR_KINDS}.")
-        taken = set(self.attributes) | set(self.optional) | _PART_ATTRS
+        taken = set(self.attributes) | set(self.optional) | set(self.children) | _PART_ATTRS
         if self.optimizer_state and not self.network:
             raise ValueError("an optimizer state is stored with a network: set network=True.")
         for name, (shape, dtype) in self.arrays.items():
@@ -215,6 +224,13 @@ def register(cls: type, fmt: Format) -> type:
 
     The class is stored under its ``__name__``, which must be unique among savable classes.
     Returns ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        The class to make savable.
+    fmt : Format
+        What it stores and how a loaded one is checked.
     """
     if not isinstance(fmt, Format):
         raise TypeError(f"register needs a Format, got {type(fmt).__name__}.")
@@ -230,6 +246,28 @@ def registered() -> dict[str, tuple[type, Format]]:
     for module in PROVIDERS:
         importlib.import_module(module)
     return dict(_REGISTRY)
+
+
+_STEPS: dict[str, type] = {}
+
+
+def register_step(cls: type) -> type:
+    """Let any saved model carry a fitted ``cls`` as its ``preprocessor_`` (the input step
+    that ``python -m crash_core predict`` replays).
+
+    ``cls`` provides ``to_config()`` (JSON-ready values) and the classmethod
+    ``from_config(config)`` that validates them (ValueError) and rebuilds the fitted step,
+    and ``n_features_out_``. Stored in the header as ``"preprocessing": {"step": name,
+    "config": {...}}`` (``null`` or absent without a step). Returns ``cls``.
+    """
+    for needed in ("to_config", "from_config"):
+        if not callable(getattr(cls, needed, None)):
+            raise TypeError(f"an input step needs {needed}(); {cls.__name__} has none.")
+    known = _STEPS.get(cls.__name__)
+    if known is not None and known is not cls:
+        raise ValueError(f"another step is already registered as {cls.__name__!r}.")
+    _STEPS[cls.__name__] = cls
+    return cls
 
 
 # ---------------------------------------------------------------------- value encoding
@@ -262,6 +300,14 @@ def _encode(value: Any) -> Any:
         tag = "optimizer" if isinstance(value, Optimizer) else "schedule"
         config = value.get_config()
         return {"__type__": tag, "config": {str(k): _encode(v) for k, v in config.items()}}
+    entry = _REGISTRY.get(type(value).__name__)
+    if entry is not None and entry[0] is type(value):  # an (unfitted) estimator as a setting
+        params = value.get_params(deep=False).items()
+        return {
+            "__type__": "estimator",
+            "class": type(value).__name__,
+            "params": {str(k): _encode(v) for k, v in params},
+        }
     if isinstance(value, np.dtype) and value.name in _FLOAT_NAMES:
         return {"__type__": "dtype", "name": value.name}
     if isinstance(value, type) and value in (np.float32, np.float64):
@@ -310,6 +356,17 @@ def _decode(obj: Any) -> Any:
             return from_config(config)
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"the saved {tag} {_short(config)} is invalid: {exc}") from exc
+    if tag == "estimator" and fields == {"class", "params"} and isinstance(obj["params"], dict):
+        cls, fmt = (
+            registered().get(obj["class"], (None, None))
+            if isinstance(obj["class"], str)
+            else (None, None)
+        )
+        if cls is None:
+            raise ModelFileError(f"a saved setting names the unknown class {_short(obj['class'])}.")
+        return _validate_params(
+            cls, fmt, {k: _decode(v) for k, v in obj["params"].items()}, None, "a saved setting"
+        )
     if tag in ("dtype", "numpy_type") and fields == {"name"} and obj["name"] in _FLOAT_NAMES:
         kind = np.float32 if obj["name"] == "float32" else np.float64
         return np.dtype(kind) if tag == "dtype" else kind
@@ -486,6 +543,13 @@ def save(model: Any, path: str | os.PathLike | Any) -> None:
 
     Raises ``NotFittedError`` for an unfitted model, ``TypeError`` for an object of a class
     that is not registered (crash_core's models are).
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model of a registered class (crash_core's four models are).
+    path : str, path-like or binary file object
+        Where to write.
     """
     import crash_core
 
@@ -543,7 +607,13 @@ def _object_entries(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     attributes = {}
     for key, value in vars(model).items():
         known = key in kinds
-        if key in _PART_ATTRS or key in fmt.arrays or not known and not _PUBLIC_ATTR.match(key):
+        if (
+            key in _PART_ATTRS
+            or key in fmt.arrays
+            or key in fmt.children
+            or not known
+            and not _PUBLIC_ATTR.match(key)
+        ):
             continue  # stored by a part, private, or not an attribute of this class
         try:
             encoded = _encode(value)
@@ -621,6 +691,19 @@ def _object_entries(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays["intercept_"] = np.asarray(model.intercept_, dtype=np.float64)
     for key, (_, dtype) in fmt.arrays.items():
         arrays[key] = np.ascontiguousarray(getattr(model, key), dtype=dtype)
+    if fmt.children:
+        header["children"] = {}
+        for attr in fmt.children:
+            header["children"][attr], child_arrays = _object_entries(getattr(model, attr))
+            arrays.update({f"{attr}.{key}": array for key, array in child_arrays.items()})
+    step = getattr(model, "preprocessor_", None)
+    if step is not None:
+        if _STEPS.get(type(step).__name__) is not type(step):
+            raise TypeError(
+                f"{name}.preprocessor_ is a {type(step).__name__}, which cannot be saved; "
+                f"the input steps a model file can carry are {', '.join(_STEPS)}."
+            )
+        header["preprocessing"] = {"step": type(step).__name__, "config": step.to_config()}
     return header, arrays
 
 
@@ -636,6 +719,15 @@ def load(path: str | os.PathLike | Any) -> Any:
     and never unpickled: a corrupt, truncated, edited or foreign file raises
     :class:`ModelFileError` (a ``ValueError``) that says what is wrong. A missing file raises
     ``FileNotFoundError``.
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+        The model file.
+
+    Returns
+    -------
+    the model, fitted, of the class named in the file
     """
     if hasattr(path, "read"):
         name = getattr(path, "name", None)
@@ -682,7 +774,8 @@ def _load(f: Any) -> Any:
         {k: v for k, v in header.items() if k not in _FILE_KEYS},
         library if isinstance(library, str) else "an unknown version",
     )
-    expected = set(plan.entries) | {_HEADER}
+    entries = dict(plan.all_entries())
+    expected = set(entries) | {_HEADER}
     extra, missing = set(archive.members) - expected, expected - set(archive.members)
     if missing:
         raise ModelFileError(
@@ -695,7 +788,7 @@ def _load(f: Any) -> Any:
             f"{plan.cls_name} file has exactly {sorted(expected)}."
         )
     arrays = {}
-    for key, (shape, dtype) in plan.entries.items():
+    for key, (shape, dtype) in entries.items():
         known = math.prod(d for d in shape if d is not None)
         itemsize = np.dtype(dtype).itemsize
         # a dimension the header does not fix is bounded by the member's own (checked) size
@@ -746,12 +839,15 @@ def _check_file_keys(header: dict[str, Any]) -> None:
             f"the file was written by format version {version} (crash_core {library:.40}); "
             f"this crash_core reads version {FORMAT_VERSION} — upgrade crash_core."
         )
-    keys = set(_FILE_KEYS) | set(_OBJECT_KEYS)
-    missing, extra = keys - set(header), set(header) - keys
+
+
+def _check_object_keys(header: dict[str, Any], fmt: Format, context: str) -> None:
+    keys = set(_OBJECT_KEYS) | ({"children"} if fmt.children else set())
+    missing, extra = keys - set(header), set(header) - keys - set(_OPTIONAL_KEYS)
     if missing or extra:
         raise ModelFileError(
-            f"the header lacks the key(s) {sorted(missing)} and has the unexpected key(s) "
-            f"{_short(sorted(extra))}; the file is corrupt."
+            f"{context}: the header lacks the key(s) {sorted(missing)} and has the unexpected "
+            f"key(s) {_short(sorted(extra))}; the file is corrupt."
         )
 
 
@@ -799,9 +895,12 @@ class _Plan:
         self.n_units: int | None = None
         self.optimizer_state: dict[str, int] | None = None
         self.classes_values: np.ndarray | None = None
+        self.children: dict[str, _Plan] = {}
 
     @classmethod
-    def from_header(cls, header: dict[str, Any], library: str = "") -> _Plan:
+    def from_header(cls, header: Any, library: str, depth: int = 0) -> _Plan:
+        if not isinstance(header, dict):
+            raise ModelFileError(f"a saved object must be a JSON object, got {_short(header)}.")
         plan = cls()
         formats = registered()
         name = header.get("class")
@@ -815,6 +914,20 @@ class _Plan:
         plan.fmt = fmt
         context = f"the saved {name} (crash_core {library:.40}) is invalid"
         plan.context = context
+        _check_object_keys(header, fmt, context)
+        if fmt.children and depth > 8:
+            raise ModelFileError(f"{context}: its saved objects nest too deeply.")
+        plan.children = {
+            attr: _Plan.from_header(header["children"].get(attr), library, depth + 1)
+            if isinstance(header["children"], dict)
+            else _Plan.from_header(None, library)
+            for attr in fmt.children
+        }
+        if fmt.children and set(header["children"]) != set(fmt.children):
+            raise ModelFileError(
+                f"{context}: its saved objects must be {sorted(fmt.children)}, got "
+                f"{_short(sorted(header['children']))}."
+            )
 
         # ---- features
         n_features = header["n_features_in"]
@@ -834,6 +947,7 @@ class _Plan:
                 f"{_short(names)}."
             )
         plan.feature_names = names
+        plan.preprocessor = _check_step(header.get("preprocessing"), n_features, context)
 
         # ---- classes
         spec = header["classes"]
@@ -898,6 +1012,13 @@ class _Plan:
             dims = tuple(n_features if d == "n_features" else d for d in shape)
             plan.entries[key] = (dims, np.dtype(dtype).str)
         return plan
+
+    def all_entries(self, prefix: str = "") -> Any:
+        """(entry name, (shape, dtype)) of this object and of the objects it holds."""
+        for key, spec in self.entries.items():
+            yield prefix + key, spec
+        for attr, child in self.children.items():
+            yield from child.all_entries(f"{prefix}{attr}.")
 
     def _plan_classes(self, spec: Any) -> None:
         context = self.context
@@ -981,6 +1102,8 @@ class _Plan:
             estimator.feature_names_in_ = np.array(self.feature_names, dtype=object)
         if classes is not None:
             estimator.classes_ = classes
+        if self.preprocessor is not None:
+            estimator.preprocessor_ = self.preprocessor
         for key, value in self.attributes.items():
             setattr(estimator, key, value)
         for key in ("coef_", "intercept_", *self.fmt.arrays):
@@ -988,6 +1111,10 @@ class _Plan:
                 setattr(estimator, key, arrays[key])
         if self.network is not None:
             self._build_network(estimator, arrays)
+        for attr, child in self.children.items():
+            start = f"{attr}."
+            inner = {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
+            setattr(estimator, attr, child.build(inner))
         return estimator
 
     def _check_classes(self, classes: np.ndarray) -> None:
@@ -1049,6 +1176,30 @@ class _Plan:
             state.t = state_spec["steps"]
             estimator._optimizer_state = state
         estimator._rng = make_rng(estimator.random_state)
+
+
+def _check_step(spec: Any, n_features: int, context: str) -> Any:
+    """The saved input step, rebuilt and checked against the model's inputs (or None)."""
+    if spec is None:
+        return None
+    if not (isinstance(spec, dict) and set(spec) == {"step", "config"}):
+        raise ModelFileError(f"{context}: 'preprocessing' must be {{step, config}}.")
+    cls = _STEPS.get(spec["step"]) if isinstance(spec["step"], str) else None
+    if cls is None:
+        raise ModelFileError(
+            f"{context}: unknown preprocessing step {_short(spec['step'])}; crash_core knows "
+            f"{', '.join(_STEPS)}."
+        )
+    try:
+        step = cls.from_config(spec["config"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{context}: {exc}") from None
+    if step.n_features_out_ != n_features:
+        raise ModelFileError(
+            f"{context}: the preprocessing gives {step.n_features_out_} features, but the "
+            f"model takes {n_features}."
+        )
+    return step
 
 
 def _check_optimizer_state(spec: Any, context: str) -> dict[str, int] | None:

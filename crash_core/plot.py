@@ -52,13 +52,20 @@ __all__ = [
 CLASS_COLORS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown")
 
 
-def _pyplot() -> Any:
+def _matplotlib() -> Any:
     try:
-        import matplotlib.pyplot as plt
+        import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "crash_core.plot needs matplotlib; install it with pip install 'crash-core[plot]'."
         ) from exc
+    return matplotlib
+
+
+def _pyplot() -> Any:
+    _matplotlib()
+    import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -217,7 +224,7 @@ def perceptron_update(
     ax.set_ylabel("x2 (test score)")
     verb = "pulled toward" if sign else "left in place by"
     ax.set_title(f"perceptron step, learning rate {learning_rate:g}: line {verb} the point")
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
     ax.new_line = (new_w, new_b)
     return ax
 
@@ -570,6 +577,7 @@ def animate_training(
     second.  Returns ``path`` as a ``pathlib.Path``.  Needs matplotlib (and pillow, which
     matplotlib brings); the figure is drawn off-screen, whatever the backend.
     """
+    _matplotlib()
     from matplotlib.animation import PillowWriter
     from matplotlib.figure import Figure
 

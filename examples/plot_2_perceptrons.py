@@ -18,11 +18,11 @@ from crash_core import functional as F
 print("step(-1, 0, 2) =", F.step(np.array([-1.0, 0.0, 2.0])))
 
 # %%
-# One step of the algorithm: an accepted student below the line ``x1 + x2 - 10 = 0``.
+# One step of the algorithm: an accepted student below the line ``x1 + x2 - 12 = 0``.
 X, y = cc.datasets.admissions(n=100, noise=0.0, random_state=2)
-w, b = np.array([1.0, 1.0]), -10.0
+w, b = np.array([1.0, 1.0]), -12.0
 wrong = np.flatnonzero((X @ w + b < 0) & (y == 1))
-ax = cc.plot.perceptron_update(X, y, w, b, point=int(wrong[0]), learning_rate=0.1)
+ax = cc.plot.perceptron_update(X, y, w, b, point=int(wrong[0]), learning_rate=0.01)
 plt.show()
 
 # %%

@@ -12,8 +12,15 @@ from numpy.typing import NDArray
 # the fused ``floating`` type: every floating array of one call is float32, or every one float64
 _F = TypeVar("_F", np.float32, np.float64)
 
-def _check_layers(layers: NDArray[np.intp], n_params: int, n_features: int, n_outputs: int) -> None:
-    """Raise ValueError unless ``layers`` fits the parameter buffer and the data widths."""
+def _check_layers(
+    layers: NDArray[np.intp],
+    kinds: NDArray[np.intc],
+    out_kind: int,
+    n_params: int,
+    n_features: int,
+    n_outputs: int,
+) -> None:
+    """Raise ValueError unless every table entry is consistent with the buffers it indexes."""
 
 def forward_(
     params: NDArray[_F],
@@ -95,3 +102,17 @@ def train_epoch_(
     dmask: NDArray[_F],
 ) -> tuple[float, int, int]:
     """Train one epoch in place; returns (summed loss, correct count, optimizer steps so far)."""
+
+VECTOR_BYTES: int
+"""Bytes per vector of the own product kernels in this build (0: BLAS does every product)."""
+
+def gemm_rm(
+    a: NDArray[_F],
+    b: NDArray[_F],
+    c: NDArray[_F],
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+) -> None:
+    """c = alpha op(a) op(b) + beta c through this level's products (own kernels or BLAS)."""
