@@ -153,6 +153,13 @@ def read_table(
             f"{path}: {detail} (delimiter {delimiter!r}); check the delimiter (--sep) and "
             "the quoting of that line."
         ) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas turns the first column(s) into an index when the rows have more fields
+        # than the header: a silent shift of every value, refused here
+        raise ValueError(
+            f"{path}: the data rows have more fields than the header row "
+            f"({frame.shape[1]} names); name every column, or check the delimiter (--sep)."
+        )
     if header:
         names = [str(c).strip() for c in frame.columns]
         if all(_looks_numeric(n) for n in names):

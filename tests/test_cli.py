@@ -262,6 +262,10 @@ def test_input_errors_have_their_exit_codes(raw_csv, tmp_path):
     bad.write_bytes(b"not a model")
     _, err = run("predict", bad, raw_csv, expect=65)
     assert "not a crash_core model file" in err
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,y\n" + "".join(f"{i},{i % 2},{i}\n" for i in range(20)))
+    _, err = run("train", ragged, "--target", "y", "-o", tmp_path / "m", expect=65)
+    assert "more fields than the header" in err
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     _, err = run("train", empty, "--target", "y", "-o", tmp_path / "m", expect=65)
