@@ -34,6 +34,7 @@ _SUBMODULES = (
     "io",
     "models",
     "network",
+    "onnx",
 )
 
 __all__ = sorted([*_NAMES, *_SUBMODULES, "get_include", "__version__"])

@@ -259,3 +259,10 @@ def test_pipeline_regressor_through_skl2onnx(skl2onnx, n_targets):
     out = run(skl2onnx.to_onnx(pipe, X[:1]).SerializeToString(), X)  # double all the way
     assert list(out) == ["variable"]
     np.testing.assert_allclose(out["variable"], pipe.predict(X).reshape(len(X), -1), atol=1e-10)
+
+
+def test_module_reachable_from_the_package():
+    import crash_core.onnx
+
+    assert cc.onnx is crash_core.onnx
+    assert cc.onnx.DEFAULT_OPSET == 13
