@@ -65,9 +65,9 @@ _MISSING_SKL2ONNX = (
     "install the 'onnx' extra with  pip install 'crash-core[onnx]'  (or  pip install skl2onnx)."
 )
 
-# hidden and output activations -> ONNX operator (identity adds none)
 _INT64 = 7  # onnx.TensorProto.INT64, for Cast
 
+# hidden and output activations -> ONNX operator (identity adds none)
 _ACTIVATION_OPS = {
     "relu": "Relu",
     "tanh": "Tanh",

@@ -266,3 +266,21 @@ def test_module_reachable_from_the_package():
 
     assert cc.onnx is crash_core.onnx
     assert cc.onnx.DEFAULT_OPSET == 13
+
+
+@pytest.mark.parametrize(
+    "labels,onnx_dtype",
+    [
+        (np.array([False, True]), np.bool_),
+        (np.array([-1.0, 2.0]), np.float64),
+        (np.array([-5, 9]), np.int64),
+        (np.array(["no", "yes"], dtype=object), object),
+    ],
+    ids=["bool", "float", "int", "str"],
+)
+def test_labels_keep_their_type(labels, onnx_dtype):
+    X, y = data(2)
+    model = mlp(cc.MLPClassifier, "relu", "float32").fit(X, labels[y])
+    label = run(model.to_onnx(), X.astype(np.float32))["label"]
+    assert label.dtype == onnx_dtype
+    np.testing.assert_array_equal(label, model.predict(X))
