@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _NAMES = {
     "Network": "crash_core.network",
     "NotFittedError": "crash_core.exceptions",
+    "DivergenceError": "crash_core.training",
     "Perceptron": "crash_core.models.perceptron",
     "LogisticRegression": "crash_core.models.logistic",
     "MLPClassifier": "crash_core.models.mlp",
@@ -35,6 +36,8 @@ _SUBMODULES = (
     "models",
     "network",
     "onnx",
+    "preprocessing",
+    "tables",
 )
 
 __all__ = sorted([*_NAMES, *_SUBMODULES, "get_include", "__version__"])

@@ -129,6 +129,56 @@ class BaseEstimator:
         lines[-1] = lines[-1][:-1] + ")"
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """The estimator as a small HTML table for notebooks: every parameter (those set
+        away from their defaults in bold) and, once fitted, what was learned."""
+        import html
+
+        signature = inspect.signature(type(self).__init__).parameters
+        rows = []
+        for name in self._get_param_names():
+            value = getattr(self, name, None)
+            changed = not _same_value(value, signature[name].default)
+            text = html.escape(repr(value))
+            cell = f"<b>{text}</b>" if changed else text
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{cell}</td></tr>")
+        fitted = [f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                  for k, v in self._fitted_summary()]
+        title = html.escape(type(self).__name__)
+        status = "fitted" if fitted else "not fitted"
+        parts = [
+            f'<div class="crash-core-estimator"><strong>{title}</strong> ({status})',
+            '<table><tr><th colspan="2">parameters</th></tr>',
+            *rows,
+        ]
+        if fitted:
+            parts += ['<tr><th colspan="2">fitted</th></tr>', *fitted]
+        parts.append("</table></div>")
+        return "\n".join(parts)
+
+    def _fitted_summary(self) -> list[tuple[str, str]]:
+        """(name, value) pairs describing what fit learned, for ``_repr_html_``."""
+        out = []
+        if hasattr(self, "n_features_in_"):
+            out.append(("n_features_in_", str(self.n_features_in_)))
+        classes = getattr(self, "classes_", None)
+        if classes is not None:
+            shown = ", ".join(map(str, list(classes)[:10])) + (" ..." if len(classes) > 10 else "")
+            out.append(("classes_", f"{len(classes)}: {shown}"))
+        network = getattr(self, "network_", None)
+        if network is not None:
+            sizes = " → ".join(map(str, network.layer_sizes))
+            out.append(("network_", f"{sizes} ({network.n_params} parameters, "
+                                    f"{network.dtype.name})"))
+        coef = getattr(self, "coef_", None)
+        if coef is not None:
+            out.append(("coef_", f"shape {tuple(coef.shape)}"))
+        for key in ("n_epochs_", "best_epoch_", "loss_"):
+            if hasattr(self, key):
+                value = getattr(self, key)
+                out.append((key, f"{value:.4g}" if isinstance(value, float) else str(value)))
+        return out
+
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's description of this estimator (``sklearn.utils.Tags``).
 

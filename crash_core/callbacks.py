@@ -4,7 +4,11 @@ The protocol (Keras-style). For every callback the loop calls ``set_model(model)
 ``on_train_begin(logs)``, per epoch ``on_epoch_begin(epoch, logs)`` and
 ``on_epoch_end(epoch, logs)``, and finally ``on_train_end(logs)``.
 
-- ``epoch`` is 0-based and keeps counting across ``warm_start``/``partial_fit`` calls.
+- ``epoch`` is 0-based, as in Keras, and keeps counting across ``warm_start``/``partial_fit``
+  calls. Everything a person reads counts epochs from 1: ``n_epochs_``, ``best_epoch_``,
+  messages, progress lines, plot axes; ``history_[key][i]`` belongs to epoch ``i + 1``.
+  (Attributes of the callbacks themselves, ``EarlyStopping.best_epoch`` and
+  ``stopped_epoch``, keep Keras' 0-based numbers.)
 - ``logs`` maps some of ``"loss"``, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``, ``"lr"``
   (the learning rate used in that epoch) to floats; a missing key means "not available".
 - A callback may set ``model.stop_training = True`` (training stops after the current epoch),
@@ -24,7 +28,15 @@ import math
 import numbers
 import sys
 import time
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import numpy as np
@@ -187,6 +199,15 @@ class MonitorCallback(Callback):
     ``mode="auto"`` means ``"max"`` when ``"acc"`` is in the monitored name, else ``"min"``. In
     mode "min" a value improves on ``reference`` when ``value < reference - min_delta``; in mode
     "max" when ``value > reference + min_delta``. NaN never improves.
+
+    Parameters
+    ----------
+    monitor : str
+        The logged metric to watch, e.g. ``"val_loss"``, ``"loss"``, ``"val_accuracy"``.
+    min_delta : float
+        Smallest change that counts as an improvement (>= 0).
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better; "auto" decides from the name.
     """
 
     def __init__(self, monitor: str, min_delta: float, mode: str) -> None:
@@ -246,8 +267,36 @@ class EarlyStopping(MonitorCallback):
     that scored ``best`` at ``best_epoch``. State is reset by ``on_train_begin``: a warm-started
     fit looks for its own best epoch.
 
-    Attributes: ``best`` (best monitored value, or None), ``best_epoch`` (its 0-based epoch, or
-    None), ``wait``, ``stopped_epoch`` (epoch at which it stopped training, or None).
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        The logged metric to watch.
+    patience : int, default=10
+        Epochs without improvement before training stops.
+    min_delta : float, default=0.0
+        Smallest change of ``monitor`` that counts as an improvement.
+    mode : {"auto", "min", "max"}, default="auto"
+        Whether lower or higher is better; "auto" is "max" for names with "acc".
+    restore_best_weights : bool, default=True
+        Put back the weights of the best epoch when training ends.
+    start_from_epoch : int, default=0
+        Epochs (0-based, as ``epoch``) not monitored at the start (warm-up).
+    baseline : float or None, default=None
+        A value the model must beat; without one, any first value is the reference.
+    verbose : int, default=0
+        Print a line when stopping and when restoring weights.
+
+    Attributes
+    ----------
+    best : float or None
+        Best monitored value.
+    best_epoch : int or None
+        Its epoch, 0-based as the callback's ``epoch`` argument (Keras' convention; a
+        model's ``best_epoch_`` is this plus 1).
+    wait : int
+        Epochs since the last improvement.
+    stopped_epoch : int or None
+        The 0-based epoch at which it stopped training.
     """
 
     def __init__(
@@ -320,7 +369,30 @@ class ReduceLROnPlateau(MonitorCallback):
     ``model.learning_rate_ = max(model.learning_rate_ * factor, min_lr)`` (nothing happens if
     it is already at ``min_lr``), and the next ``cooldown`` epochs are not counted in ``wait``.
 
-    Attributes: ``best``, ``wait``, ``cooldown_counter``.
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        The logged metric to watch.
+    factor : float, default=0.1
+        Multiplier of the learning rate, in (0, 1).
+    patience : int, default=5
+        Epochs without improvement before the rate is lowered.
+    min_delta : float, default=1e-4
+        Smallest change of ``monitor`` that counts as an improvement.
+    cooldown : int, default=0
+        Epochs after a reduction during which ``wait`` is not counted.
+    min_lr : float, default=0.0
+        The rate never goes below this.
+    mode : {"auto", "min", "max"}, default="auto"
+        Whether lower or higher is better; "auto" is "max" for names with "acc".
+    verbose : int, default=0
+        Print a line at every reduction.
+
+    Attributes
+    ----------
+    best : float or None
+    wait : int
+    cooldown_counter : int
     """
 
     def __init__(
@@ -392,6 +464,13 @@ class LearningRateScheduler(Callback):
     those are closed-form in the INITIAL rate, so they get ``model.learning_rate`` (the
     hyper-parameter) instead, exactly as with ``lr_schedule=``. The result must be a finite
     positive number.
+
+    Parameters
+    ----------
+    schedule : callable or Schedule
+        ``schedule(epoch, lr) -> new lr`` with the 0-based ``epoch``.
+    verbose : int, default=0
+        Print the rate chosen for each epoch.
     """
 
     def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
@@ -425,17 +504,43 @@ class LearningRateScheduler(Callback):
             print(f"LearningRateScheduler: epoch {epoch + 1}: learning rate {float(lr):g}.")
 
 
+def _notebook_display() -> Any:
+    """IPython's ``display`` when running inside a Jupyter kernel, else None."""
+    shell_module = sys.modules.get("IPython")
+    if shell_module is None or "ipykernel" not in sys.modules:
+        return None
+    try:
+        shell = shell_module.get_ipython()
+        from IPython.display import display
+    except (ImportError, AttributeError):
+        return None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return display
+
+
 class ProgressBar(Callback):
-    """One line per epoch, what ``verbose=1`` shows (metrics in the order loss, accuracy,
-    val_loss, val_accuracy, lr, then any others)::
+    """One progress line, updated in place after each epoch; what ``verbose=1`` shows
+    (metrics in the order loss, accuracy, val_loss, val_accuracy, lr, then any others)::
 
         epoch 3/200  loss 0.4123  accuracy 0.8810  val_loss 0.4410  lr 0.001  1.2s
 
-    The total is the epoch index at which this training run started plus ``model.epochs`` (the
+    Where it goes:
+
+    - in a Jupyter notebook (an IPython kernel, ``stream=None``): ONE output that each epoch
+      replaces (``display(..., display_id=True)`` then ``update``), not one per epoch;
+    - on a terminal: one line rewritten in place (``"\\r"``), ended by a newline at the end;
+    - anywhere else (a file, a pipe, a log): one line per epoch.
+
+    The total is the epoch at which this training run started plus ``model.epochs`` (the
     hyper-parameter), so warm-started fits count on; without ``model.epochs`` only the epoch
-    number is shown. The time is elapsed since training began. On a terminal each line overwrites
-    the previous one (``"\\r"``) and the last line ends with a newline; otherwise every epoch is
-    its own line. ``stream=None`` means ``sys.stdout`` at the time of writing.
+    number is shown. Epochs are counted from 1. The time is elapsed since training began.
+
+    Parameters
+    ----------
+    stream : text file or None, default=None
+        Where to write; None means ``sys.stdout`` at the time of writing (or the notebook's
+        output area inside a Jupyter kernel).
     """
 
     _ORDER = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
@@ -446,6 +551,7 @@ class ProgressBar(Callback):
         self._start = 0.0
         self._first_epoch: int | None = None
         self._last_width = 0
+        self._handle: Any = None
 
     def _out(self) -> TextIO:
         return self.stream if self.stream is not None else sys.stdout
@@ -458,6 +564,7 @@ class ProgressBar(Callback):
         self._start = time.perf_counter()
         self._first_epoch = None
         self._last_width = 0
+        self._handle = None
 
     def _format_line(self, epoch: int, logs: Logs, elapsed: float) -> str:
         n_epochs = getattr(self.model, "epochs", None)
@@ -465,13 +572,25 @@ class ProgressBar(Callback):
         if isinstance(n_epochs, numbers.Integral) and not isinstance(n_epochs, bool):
             head += f"/{self._first_epoch + int(n_epochs)}"
         keys = [k for k in self._ORDER if k in logs] + [k for k in logs if k not in self._ORDER]
-        fields = [f"{k} {logs[k]:g}" if k == "lr" else f"{k} {logs[k]:.4f}" for k in keys]
+        fields = [
+            f"{k} {logs[k]}" if isinstance(logs[k], numbers.Integral)
+            else f"{k} {logs[k]:g}" if k == "lr" else f"{k} {logs[k]:.4f}"
+            for k in keys
+        ]
         return "  ".join([head, *fields, f"{elapsed:.1f}s"])
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self._first_epoch is None:
             self._first_epoch = epoch
         line = self._format_line(epoch, logs or {}, time.perf_counter() - self._start)
+        display = _notebook_display() if self.stream is None else None
+        if display is not None:
+            content = {"text/plain": line}
+            if self._handle is None:
+                self._handle = display(content, raw=True, display_id=True)
+            else:
+                self._handle.update(content, raw=True)
+            return
         out = self._out()
         if self._is_tty():
             # pad so a shorter line fully covers the previous one
@@ -487,3 +606,20 @@ class ProgressBar(Callback):
             out.write("\n")
             out.flush()
         self._last_width = 0
+        self._handle = None
+
+
+@contextmanager
+def progress(model: Any, verbose: int) -> Iterator[ProgressBar | None]:
+    """A started ProgressBar for ``model``'s training when ``verbose`` (else None), ended
+    however the training ends; for the models whose loop is not ``training.train``."""
+    if not verbose:
+        yield None
+        return
+    bar = ProgressBar()
+    bar.set_model(model)
+    bar.on_train_begin({})
+    try:
+        yield bar
+    finally:
+        bar.on_train_end({})

@@ -117,6 +117,20 @@ def admissions(
     ``noise`` is the fraction of labels flipped at random (``round(noise * n)`` of them), in
     [0, 1]; with ``noise=0`` the line 2 x1 + x2 - 18 = 0 separates the classes exactly.
     About 35 % of the students are accepted.
+
+    Parameters
+    ----------
+    n : int, default=400
+        Number of students (>= 2).
+    noise : float, default=0.1
+        Fraction of labels flipped at random, in [0, 1].
+    random_state : int, numpy Generator or None, default=None
+        Seed of the random numbers; an int gives the same data every time.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 2)
+    y : ndarray of shape (n,) of int
     """
     n = _check_int(n, "n", 2)
     noise = _check_real(noise, "noise", 0.0, 1.0, open_low=False, open_high=False)
@@ -135,6 +149,20 @@ def moons(
 
     t runs evenly over [0, pi] on each arc; ``noise`` is the standard deviation of the Gaussian
     noise added to each coordinate.
+
+    Parameters
+    ----------
+    n : int, default=400
+        Number of points (>= 2), half on each arc.
+    noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to each coordinate.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the random numbers; an int gives the same data every time.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 2)
+    y : ndarray of shape (n,) of int
     """
     n = _check_int(n, "n", 2)
     noise = _check_noise(noise)
@@ -159,6 +187,22 @@ def circles(
 
     The points are evenly spaced in angle on each circle; ``factor`` is in (0, 1) and
     ``noise`` is the standard deviation of the Gaussian noise added to each coordinate.
+
+    Parameters
+    ----------
+    n : int, default=400
+        Number of points (>= 2), half on each circle.
+    noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to each coordinate.
+    factor : float, default=0.5
+        Radius of the inner circle, in (0, 1).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the random numbers; an int gives the same data every time.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 2)
+    y : ndarray of shape (n,) of int
     """
     n = _check_int(n, "n", 2)
     noise = _check_noise(noise)
@@ -188,6 +232,24 @@ def spirals(
     r; class k is arm k. ``noise`` is the standard deviation of the Gaussian noise added to
     each coordinate. Neighbouring arms are 1 / (turns * n_classes) apart, so lower ``noise``
     when asking for many arms or turns.
+
+    Parameters
+    ----------
+    n : int, default=400
+        Number of points (at least one per arm).
+    noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to each coordinate.
+    n_classes : int, default=2
+        Number of arms (classes), >= 2.
+    turns : float, default=1.0
+        Turns each arm makes around the origin (> 0).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the random numbers; an int gives the same data every time.
+
+    Returns
+    -------
+    X : ndarray of shape (n, 2)
+    y : ndarray of shape (n,) of int
     """
     n_classes = _check_int(n_classes, "n_classes", 2)
     n = _check_int(n, "n", n_classes)
@@ -302,6 +364,25 @@ def train_test_split(
     both parts in about its overall proportion (at least one sample on each side), and needs at
     least 2 members. With ``shuffle=False`` the last rows are the test part (no stratifying).
     Lists work too; the arguments are never modified, the results are new arrays.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        The features (any array with one row per sample).
+    y : array-like of shape (n_samples, ...)
+        The targets, one per row of ``X``.
+    test_size : float or int, default=0.25
+        Fraction of the rows in (0, 1), or a count, for the test part.
+    stratify : array-like of shape (n_samples,) or None, default=None
+        Class labels to keep in proportion on both sides (usually ``y``).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the shuffle.
+    shuffle : bool, default=True
+        Shuffle before splitting; False takes the last rows as the test part.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : ndarray
     """
     X = np.asarray(X)
     y = np.asarray(y)

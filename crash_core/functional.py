@@ -166,18 +166,48 @@ def _sigmoid(z: np.ndarray) -> _ArrayOrScalar:
 
 
 def step(z: ArrayLike) -> _ArrayOrScalar:
-    """step(z) = 1 if z >= 0 else 0, element-wise."""
+    """step(z) = 1 if z >= 0 else 0, element-wise.
+
+    Parameters
+    ----------
+    z : array-like or float
+        Scores.
+
+    Returns
+    -------
+    ndarray or float of 0.0 / 1.0, in the dtype of z
+    """
     z = _as_float(z, "z")
     return (z >= 0).astype(z.dtype)[()]
 
 
 def sigmoid(z: ArrayLike) -> _ArrayOrScalar:
-    """sigmoid(z) = 1 / (1 + exp(-z)), element-wise."""
+    """sigmoid(z) = 1 / (1 + exp(-z)), element-wise.
+
+    Parameters
+    ----------
+    z : array-like or float
+        Scores (float32 or float64; others become float64).
+
+    Returns
+    -------
+    ndarray or float in (0, 1), numerically stable for large ``abs(z)``
+    """
     return _sigmoid(_as_float(z, "z"))
 
 
 def sigmoid_derivative(z: ArrayLike) -> _ArrayOrScalar:
-    """sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)), element-wise."""
+    """sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)), element-wise.
+
+    Parameters
+    ----------
+    z : array-like or float
+        Scores.
+
+    Returns
+    -------
+    ndarray or float
+    """
     z = _as_float(z, "z")
     # with e = exp(-|z|), sigmoid(z) (1 - sigmoid(z)) = e / (1 + e)^2 for either sign of z
     e = np.exp(-np.abs(z))
@@ -185,18 +215,50 @@ def sigmoid_derivative(z: ArrayLike) -> _ArrayOrScalar:
 
 
 def tanh(z: ArrayLike) -> _ArrayOrScalar:
-    """tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z)), element-wise."""
+    """tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z)), element-wise.
+
+    Parameters
+    ----------
+    z : array-like or float
+        Scores.
+
+    Returns
+    -------
+    ndarray or float in (-1, 1)
+    """
     return np.tanh(_as_float(z, "z"))
 
 
 def relu(z: ArrayLike) -> _ArrayOrScalar:
-    """relu(z) = max(0, z), element-wise."""
+    """relu(z) = max(0, z), element-wise.
+
+    Parameters
+    ----------
+    z : array-like or float
+        Scores.
+
+    Returns
+    -------
+    ndarray or float
+    """
     z = _as_float(z, "z")
     return np.maximum(z, z.dtype.type(0))
 
 
 def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
-    """softmax(Z)_i = exp(Z_i) / sum_j exp(Z_j), along ``axis``."""
+    """softmax(Z)_i = exp(Z_i) / sum_j exp(Z_j), along ``axis``.
+
+    Parameters
+    ----------
+    Z : array-like
+        Scores, e.g. of shape (n_samples, n_classes).
+    axis : int, default=-1
+        The axis that sums to 1.
+
+    Returns
+    -------
+    ndarray of the shape of Z
+    """
     Z = _as_float(Z, "Z")
     if Z.ndim == 0:
         raise ValueError("Z must have at least one dimension of scores; wrap a scalar in a list")
@@ -235,6 +297,17 @@ def cross_entropy(Y: ArrayLike, P: ArrayLike) -> np.floating:
 
     The course's sum form: ``Y`` holds labels in [0, 1], ``P`` the predicted probabilities
     (same shape). The result has the dtype of ``P``.
+
+    Parameters
+    ----------
+    Y : array-like
+        Labels in [0, 1] (the events that happened).
+    P : array-like of the same shape
+        Predicted probabilities in [0, 1] (clipped away from 0 and 1 before the log).
+
+    Returns
+    -------
+    float
     """
     return _binary_losses(Y, P, "Y", "P").sum()
 
@@ -243,6 +316,17 @@ def binary_cross_entropy(y: ArrayLike, p: ArrayLike) -> np.floating:
     """E = -(1/m) sum_i (y_i ln(p_i) + (1 - y_i) ln(1 - p_i)).
 
     The course's error function, the mean of ``cross_entropy`` over the m values.
+
+    Parameters
+    ----------
+    y : array-like of shape (m,)
+        Labels in [0, 1].
+    p : array-like of shape (m,)
+        Predicted probabilities of class 1.
+
+    Returns
+    -------
+    float
     """
     return _binary_losses(y, p, "y", "p").mean()
 
@@ -253,6 +337,17 @@ def categorical_cross_entropy(Y: ArrayLike, P: ArrayLike) -> np.floating:
     ``P`` has shape (m, k): one row of class probabilities per sample (softmax outputs).
     ``Y`` is either the same shape (one-hot rows, or any rows of label weights in [0, 1]) or a
     1-D array of m integer class labels in [0, k). The result has the dtype of ``P``.
+
+    Parameters
+    ----------
+    Y : array-like of shape (m, k) or (m,)
+        One-hot rows, or integer class indices.
+    P : array-like of shape (m, k)
+        Predicted class probabilities, rows summing to 1.
+
+    Returns
+    -------
+    float
     """
     P = _as_float(P, "P")
     if P.ndim != 2:
@@ -300,6 +395,23 @@ def perceptron_step(
     ``y`` in {0, 1}: a point the line misses pulls the line towards itself, and a correct point
     leaves it alone. ``W`` has shape (n,) or (n, 1); ``b`` is a number. Returns a new ``W`` and
     ``b`` in the shapes given, leaving the arguments untouched.
+
+    Parameters
+    ----------
+    X : array-like of shape (m, n)
+        The points.
+    y : array-like of shape (m,)
+        Labels 0 or 1.
+    W : array-like of shape (n,) or (n, 1)
+        Weights before the pass.
+    b : float
+        Bias before the pass.
+    learn_rate : float, default=0.01
+        Step size lr (> 0).
+
+    Returns
+    -------
+    W, b : the weights and bias after the pass (new objects)
     """
     X, y, w, b, shapes, learn_rate = _linear_model_inputs(X, y, W, b, learn_rate)
     if not np.isin(y, (0, 1)).all():
@@ -322,6 +434,23 @@ def gradient_descent_step(
     of the point's cross-entropy. ``X`` has shape (m, n), ``y`` labels in [0, 1], ``W`` shape
     (n,) or (n, 1), ``b`` is a number. Returns a new ``W`` and ``b`` in the shapes given,
     leaving the arguments untouched.
+
+    Parameters
+    ----------
+    X : array-like of shape (m, n)
+        The points.
+    y : array-like of shape (m,)
+        Labels in [0, 1].
+    W : array-like of shape (n,) or (n, 1)
+        Weights before the pass.
+    b : float
+        Bias before the pass.
+    learn_rate : float
+        Step size lr (> 0).
+
+    Returns
+    -------
+    W, b : the weights and bias after the pass (new objects)
     """
     X, y, w, b, shapes, learn_rate = _linear_model_inputs(X, y, W, b, learn_rate)
     for x_i, y_i in zip(X, y, strict=True):

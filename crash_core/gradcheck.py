@@ -48,7 +48,7 @@ def gradcheck(
 
     With g = ``network.loss_and_grad(X, y, l1, l2)[1]`` (backpropagation) and
     n_i = (E(p + eps e_i) - E(p - eps e_i)) / (2 eps) (central differences of the loss E
-    over each parameter p_i in turn), the result is
+    over each parameter p_i in turn), the result is ::
 
         max_i |g_i - n_i| / max(|g_i| + |n_i|, 1e-3)
 

@@ -18,7 +18,8 @@ file really holds; files written compressed by older versions still load):
          "network": {"layer_sizes": [2, 64, 1], "activation": "relu",
                      "output": "sigmoid", "dtype": "float32"},   # null for Perceptron
          "history": {"epoch": [...], "history": {"loss": [...], ...}},  # null for Perceptron
-         "optimizer_state": {"steps": 120, "buffers": 2}}   # null when none is kept
+         "optimizer_state": {"steps": 120, "buffers": 2},   # null when none is kept
+         "preprocessing": {"step": "TabularPreprocessor", "config": {...}}}  # optional
 
 ``params``
     the network's flat parameter buffer, 1-D, of the network's dtype.
@@ -98,13 +99,14 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "PROVIDERS",
+    "register_step",
 ]
 
 FORMAT_NAME = "crash_core.model"
 FORMAT_VERSION = 1
 
-# modules whose import registers every savable class (see Format)
-PROVIDERS = ("crash_core.models",)
+# modules whose import registers every savable class (see Format) and input step
+PROVIDERS = ("crash_core.models", "crash_core.preprocessing")
 
 _HEADER = "header.json"
 MAX_HEADER_BYTES = 16 * 2**20
@@ -124,6 +126,8 @@ _OBJECT_KEYS = (
     "history",
     "optimizer_state",
 )
+# header keys a file may leave out: files without them (older ones) still load
+_OPTIONAL_KEYS = ("preprocessing",)
 # a public fitted attribute: learned by fit, name ends with "_"
 _PUBLIC_ATTR = re.compile(r"^[a-z][a-z0-9_]*_$")
 # attributes written by the standard parts, never under "attributes"
@@ -135,6 +139,7 @@ _PART_ATTRS = {
     "history_",
     "coef_",
     "intercept_",
+    "preprocessor_",
 }
 _ATTR_KINDS = ("count", "count_list", "bool", "float", "float_list")
 _FLOAT_NAMES = ("float32", "float64")
@@ -165,7 +170,7 @@ class Format:
     """What a savable class stores and how a loaded one is validated.
 
     fitted : the attribute that exists once the object is fitted (``coef_``, ``network_``).
-    attributes / optional : fitted attributes stored in the header, name -> kind, one of
+    attributes, optional : fitted attributes stored in the header, name -> kind, one of
         "count" (int >= 0), "count_list", "bool", "float" (finite), "float_list"; the
         required ones must be present. Names may be private (``_n_targets``).
     classes : it is a classifier: ``classes_`` is stored (and checked against the outputs).
@@ -215,6 +220,13 @@ def register(cls: type, fmt: Format) -> type:
 
     The class is stored under its ``__name__``, which must be unique among savable classes.
     Returns ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        The class to make savable.
+    fmt : Format
+        What it stores and how a loaded one is checked.
     """
     if not isinstance(fmt, Format):
         raise TypeError(f"register needs a Format, got {type(fmt).__name__}.")
@@ -230,6 +242,28 @@ def registered() -> dict[str, tuple[type, Format]]:
     for module in PROVIDERS:
         importlib.import_module(module)
     return dict(_REGISTRY)
+
+
+_STEPS: dict[str, type] = {}
+
+
+def register_step(cls: type) -> type:
+    """Let any saved model carry a fitted ``cls`` as its ``preprocessor_`` (the input step
+    that ``python -m crash_core predict`` replays).
+
+    ``cls`` provides ``to_config()`` (JSON-ready values) and the classmethod
+    ``from_config(config)`` that validates them (ValueError) and rebuilds the fitted step,
+    and ``n_features_out_``. Stored in the header as ``"preprocessing": {"step": name,
+    "config": {...}}`` (``null`` or absent without a step). Returns ``cls``.
+    """
+    for needed in ("to_config", "from_config"):
+        if not callable(getattr(cls, needed, None)):
+            raise TypeError(f"an input step needs {needed}(); {cls.__name__} has none.")
+    known = _STEPS.get(cls.__name__)
+    if known is not None and known is not cls:
+        raise ValueError(f"another step is already registered as {cls.__name__!r}.")
+    _STEPS[cls.__name__] = cls
+    return cls
 
 
 # ---------------------------------------------------------------------- value encoding
@@ -486,6 +520,13 @@ def save(model: Any, path: str | os.PathLike | Any) -> None:
 
     Raises ``NotFittedError`` for an unfitted model, ``TypeError`` for an object of a class
     that is not registered (crash_core's models are).
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model of a registered class (crash_core's four models are).
+    path : str, path-like or binary file object
+        Where to write.
     """
     import crash_core
 
@@ -621,6 +662,14 @@ def _object_entries(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays["intercept_"] = np.asarray(model.intercept_, dtype=np.float64)
     for key, (_, dtype) in fmt.arrays.items():
         arrays[key] = np.ascontiguousarray(getattr(model, key), dtype=dtype)
+    step = getattr(model, "preprocessor_", None)
+    if step is not None:
+        if _STEPS.get(type(step).__name__) is not type(step):
+            raise TypeError(
+                f"{name}.preprocessor_ is a {type(step).__name__}, which cannot be saved; "
+                f"the input steps a model file can carry are {', '.join(_STEPS)}."
+            )
+        header["preprocessing"] = {"step": type(step).__name__, "config": step.to_config()}
     return header, arrays
 
 
@@ -636,6 +685,15 @@ def load(path: str | os.PathLike | Any) -> Any:
     and never unpickled: a corrupt, truncated, edited or foreign file raises
     :class:`ModelFileError` (a ``ValueError``) that says what is wrong. A missing file raises
     ``FileNotFoundError``.
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+        The model file.
+
+    Returns
+    -------
+    the model, fitted, of the class named in the file
     """
     if hasattr(path, "read"):
         name = getattr(path, "name", None)
@@ -747,7 +805,7 @@ def _check_file_keys(header: dict[str, Any]) -> None:
             f"this crash_core reads version {FORMAT_VERSION} — upgrade crash_core."
         )
     keys = set(_FILE_KEYS) | set(_OBJECT_KEYS)
-    missing, extra = keys - set(header), set(header) - keys
+    missing, extra = keys - set(header), set(header) - keys - set(_OPTIONAL_KEYS)
     if missing or extra:
         raise ModelFileError(
             f"the header lacks the key(s) {sorted(missing)} and has the unexpected key(s) "
@@ -834,6 +892,7 @@ class _Plan:
                 f"{_short(names)}."
             )
         plan.feature_names = names
+        plan.preprocessor = _check_step(header.get("preprocessing"), n_features, context)
 
         # ---- classes
         spec = header["classes"]
@@ -981,6 +1040,8 @@ class _Plan:
             estimator.feature_names_in_ = np.array(self.feature_names, dtype=object)
         if classes is not None:
             estimator.classes_ = classes
+        if self.preprocessor is not None:
+            estimator.preprocessor_ = self.preprocessor
         for key, value in self.attributes.items():
             setattr(estimator, key, value)
         for key in ("coef_", "intercept_", *self.fmt.arrays):
@@ -1049,6 +1110,30 @@ class _Plan:
             state.t = state_spec["steps"]
             estimator._optimizer_state = state
         estimator._rng = make_rng(estimator.random_state)
+
+
+def _check_step(spec: Any, n_features: int, context: str) -> Any:
+    """The saved input step, rebuilt and checked against the model's inputs (or None)."""
+    if spec is None:
+        return None
+    if not (isinstance(spec, dict) and set(spec) == {"step", "config"}):
+        raise ModelFileError(f"{context}: 'preprocessing' must be {{step, config}}.")
+    cls = _STEPS.get(spec["step"]) if isinstance(spec["step"], str) else None
+    if cls is None:
+        raise ModelFileError(
+            f"{context}: unknown preprocessing step {_short(spec['step'])}; crash_core knows "
+            f"{', '.join(_STEPS)}."
+        )
+    try:
+        step = cls.from_config(spec["config"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{context}: {exc}") from None
+    if step.n_features_out_ != n_features:
+        raise ModelFileError(
+            f"{context}: the preprocessing gives {step.n_features_out_} features, but the "
+            f"model takes {n_features}."
+        )
+    return step
 
 
 def _check_optimizer_state(spec: Any, context: str) -> dict[str, int] | None:

@@ -87,19 +87,35 @@ def make_rng(random_state: Any) -> np.random.Generator:
     )
 
 
+# weight initialisations: Glorot everywhere, or He in front of relu units
+INITS = ("glorot", "he")
+
+
 class Network:
     """A fully connected feed-forward network over one flat parameter buffer.
 
     Parameters
     ----------
-    layer_sizes : widths from the input to the output layer, e.g. (2, 64, 64, 1).
-    activation : hidden activation, one of "sigmoid", "tanh", "relu", or one per hidden layer.
-    output : "sigmoid" (one unit, binary), "softmax" (k >= 2 units) or "identity".
-    dtype : "float32" or "float64".
-    random_state : seed for the initial weights and the shuffling of ``train_epoch``.
+    layer_sizes : sequence of int
+        Widths from the input to the output layer, e.g. ``(2, 64, 64, 1)``.
+    activation : {"relu", "sigmoid", "tanh"} or list of them, default="relu"
+        Hidden activation, one name for all hidden layers or one per hidden layer.
+    output : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        Output layer: one sigmoid unit (two classes), a softmax over k >= 2 units, or
+        identity units (regression).
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the parameters and the arithmetic.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the initial weights and of the shuffling of ``train_epoch``.
+    init : {"glorot", "he"}, default="glorot"
+        Initial weights (see the notes).
 
-    Weights start He-uniform, U(+-sqrt(6 / n_in)), in front of relu units and
-    Glorot-uniform, U(+-sqrt(6 / (n_in + n_out))), elsewhere; biases start at zero.
+    Notes
+    -----
+    Weights start Glorot-uniform, U(+-sqrt(6 / (n_in + n_out))), in every layer with
+    ``init="glorot"``; with ``init="he"`` the layers in front of relu units start He-uniform,
+    U(+-sqrt(6 / n_in)), instead. Biases start at zero. Glorot is the default because it
+    measured better on real data with few inputs (see BENCHMARKS.md, "Initialisation").
     """
 
     def __init__(
@@ -109,7 +125,11 @@ class Network:
         output: str = "sigmoid",
         dtype: Any = "float64",
         random_state: Any = None,
+        init: str = "glorot",
     ) -> None:
+        if init not in INITS:
+            raise ValueError(f"Unknown init {init!r}. Valid options: {', '.join(INITS)}.")
+        self.init = init
         try:
             sizes = list(layer_sizes) if not isinstance(layer_sizes, (str, bytes)) else None
         except TypeError:
@@ -197,10 +217,12 @@ class Network:
         return weights, biases
 
     def initialize(self, rng: np.random.Generator) -> None:
-        """Fresh weights (He for relu, Glorot otherwise) and zero biases, in place."""
+        """Fresh weights (Glorot, or He in front of relu with init="he") and zero biases,
+        in place."""
+        he = getattr(self, "init", "glorot") == "he"
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=False)):
             n_in, n_out = w.shape
-            relu_next = i < len(self.activations) and self.activations[i] == "relu"
+            relu_next = he and i < len(self.activations) and self.activations[i] == "relu"
             limit = np.sqrt(6.0 / n_in) if relu_next else np.sqrt(6.0 / (n_in + n_out))
             w[...] = rng.uniform(-limit, limit, size=w.shape)
             b[...] = 0
@@ -389,6 +411,23 @@ class Network:
 class EpochTrainer:
     """Everything one fit needs between epochs, allocated once: the batch buffers, the
     optimizer state and the dropout generator.  ``run`` is one call of the epoch kernel.
+
+    Parameters
+    ----------
+    network : Network
+        The network to train (its ``params`` are updated in place).
+    batch_size : int
+        Rows per step (the whole data set for full batch).
+    optimizer : str or Optimizer, default="sgd"
+        The update rule.
+    dropout : sequence of float or None, default=None
+        Dropout rate per hidden layer.
+    seed : int, default=0
+        Seed of the dropout masks.
+    state : OptimizerState or None, default=None
+        State to continue from (warm start); None starts at zero.
+    n_samples : int or None, default=None
+        Rows of the data, to size the buffers (default: ``batch_size``).
     """
 
     def __init__(

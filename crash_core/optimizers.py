@@ -28,7 +28,17 @@ OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
 @dataclass
 class OptimizerState:
-    """Buffers an optimizer keeps between steps: velocity or moments, and the step count."""
+    """Buffers an optimizer keeps between steps: velocity or moments, and the step count.
+
+    Parameters
+    ----------
+    state1 : ndarray
+        Velocity (momentum) or first moment m (Adam); empty for plain SGD.
+    state2 : ndarray
+        Second moment s (Adam); empty otherwise.
+    t : int, default=0
+        Steps taken (for Adam's bias correction).
+    """
 
     state1: np.ndarray
     state2: np.ndarray
@@ -83,6 +93,13 @@ class SGD(Optimizer):
 
     w <- w - lr g;  with momentum mu: v <- mu v - lr g, w <- w + v
     (Nesterov: w <- w + mu v - lr g).
+
+    Parameters
+    ----------
+    momentum : float, default=0.0
+        mu in [0, 1); 0 is plain gradient descent.
+    nesterov : bool, default=False
+        Nesterov's look-ahead form (needs momentum > 0).
     """
 
     momentum: float = 0.0
@@ -119,6 +136,15 @@ class Adam(Optimizer):
     """Adam: m <- b1 m + (1-b1) g, s <- b2 s + (1-b2) g^2, w <- w - lr m_hat / (sqrt(s_hat) + eps).
 
     m_hat = m / (1 - b1^t) and s_hat = s / (1 - b2^t) undo the bias of the zero start.
+
+    Parameters
+    ----------
+    beta1 : float, default=0.9
+        Decay b1 of the first moment, in [0, 1).
+    beta2 : float, default=0.999
+        Decay b2 of the second moment, in [0, 1).
+    eps : float, default=1e-8
+        Added to sqrt(s_hat) so the step stays finite (> 0).
     """
 
     beta1: float = 0.9
@@ -153,7 +179,17 @@ OPTIMIZER_NAMES = {
 
 
 def resolve_optimizer(optimizer: str | Optimizer) -> Optimizer:
-    """A name ("sgd", "momentum", "nesterov", "adam") or an instance -> an instance."""
+    """A name ("sgd", "momentum", "nesterov", "adam") or an instance -> an instance.
+
+    Parameters
+    ----------
+    optimizer : str or Optimizer
+        A name ("sgd", "momentum" = SGD(momentum=0.9), "nesterov", "adam") or an instance.
+
+    Returns
+    -------
+    Optimizer
+    """
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, str) and optimizer in OPTIMIZER_NAMES:
@@ -166,7 +202,17 @@ def resolve_optimizer(optimizer: str | Optimizer) -> Optimizer:
 
 
 def from_config(config: dict[str, Any]) -> Optimizer:
-    """Rebuild an optimizer from ``get_config()``'s dict (used when loading models)."""
+    """Rebuild an optimizer from ``get_config()``'s dict (used when loading models).
+
+    Parameters
+    ----------
+    config : dict
+        ``{"name": "sgd" | "adam", ...hyper-parameters}``.
+
+    Returns
+    -------
+    Optimizer
+    """
     config = dict(config)
     name = config.pop("name", None)
     if name == "sgd":

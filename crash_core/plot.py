@@ -52,13 +52,20 @@ __all__ = [
 CLASS_COLORS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown")
 
 
-def _pyplot() -> Any:
+def _matplotlib() -> Any:
     try:
-        import matplotlib.pyplot as plt
+        import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "crash_core.plot needs matplotlib; install it with pip install 'crash-core[plot]'."
         ) from exc
+    return matplotlib
+
+
+def _pyplot() -> Any:
+    _matplotlib()
+    import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -217,7 +224,7 @@ def perceptron_update(
     ax.set_ylabel("x2 (test score)")
     verb = "pulled toward" if sign else "left in place by"
     ax.set_title(f"perceptron step, learning rate {learning_rate:g}: line {verb} the point")
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
     ax.new_line = (new_w, new_b)
     return ax
 
@@ -323,12 +330,14 @@ def combined_models(
     X: Any = None,
     y: Any = None,
     extent: tuple[float, float, float, float] | None = None,
+    fig: Any = None,
 ) -> Any:
     """Two linear models combined into a curve: p = sigmoid(w1 p1 + w2 p2 + b).
 
     ``first`` and ``second`` are (w, b) of the linear models p_k = sigmoid(w . x + b); the
     three panels show p1, p2 and their combination with ``weights`` and ``bias`` (the
-    course's 7, 5 and -6), the data (X, y) on top when given.  Returns the Figure.
+    course's 7, 5 and -6), the data (X, y) on top when given.  Draws on ``fig`` (a new
+    pyplot figure when None) and returns it.
     """
     from crash_core.functional import sigmoid
 
@@ -344,7 +353,9 @@ def combined_models(
     p1 = sigmoid(grid @ np.asarray(first[0], dtype=float) + first[1])
     p2 = sigmoid(grid @ np.asarray(second[0], dtype=float) + second[1])
     p = sigmoid(weights[0] * p1 + weights[1] * p2 + bias)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), sharey=True)
+    if fig is None:
+        fig = plt.figure(figsize=(14, 4.2))
+    axes = fig.subplots(1, 3, sharey=True)
     titles = (
         "linear model 1: p1 = sigmoid(w.x + b)",
         "linear model 2: p2 = sigmoid(w.x + b)",
@@ -368,7 +379,7 @@ def combined_models(
 
 
 def network_diagram(network: Any, ax: Any = None, dropped: Any = None) -> Any:
-    """Units as circles, layer by layer, joined by weights (width ~ |w|, blue > 0, red < 0).
+    """Units as circles, layer by layer, joined by weights (width ~ ``|w|``, blue > 0, red < 0).
 
     ``network`` is a ``cc.Network``, a fitted MLP model, or a tuple of layer sizes.
     ``dropped`` lists, per hidden layer, the indices of units shut off by dropout: they are
@@ -566,6 +577,7 @@ def animate_training(
     second.  Returns ``path`` as a ``pathlib.Path``.  Needs matplotlib (and pillow, which
     matplotlib brings); the figure is drawn off-screen, whatever the backend.
     """
+    _matplotlib()
     from matplotlib.animation import PillowWriter
     from matplotlib.figure import Figure
 

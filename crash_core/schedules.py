@@ -89,6 +89,13 @@ class StepDecay(Schedule):
     """Multiply the rate by ``factor`` every ``every`` epochs.
 
     ``lr(epoch) = lr0 * factor ** (epoch // every)``, with ``0 < factor <= 1`` and ``every >= 1``.
+
+    Parameters
+    ----------
+    factor : float, default=0.5
+        Multiplier per step, in (0, 1].
+    every : int, default=10
+        Epochs between steps (>= 1).
     """
 
     def __init__(self, factor: float = 0.5, every: int = 10) -> None:
@@ -111,6 +118,15 @@ class ExponentialDecay(Schedule):
     ``lr(epoch) = lr0 * rate ** (epoch / decay_epochs)``; with ``staircase=True`` the exponent
     is floored, ``lr0 * rate ** floor(epoch / decay_epochs)``. With the default
     ``decay_epochs=1`` both are ``lr0 * rate ** epoch``. ``0 < rate <= 1``, ``decay_epochs > 0``.
+
+    Parameters
+    ----------
+    rate : float, default=0.96
+        Multiplier per ``decay_epochs`` epochs, in (0, 1].
+    staircase : bool, default=False
+        Floor the exponent (decay in steps).
+    decay_epochs : float, default=1
+        Epochs per factor ``rate`` (> 0).
     """
 
     def __init__(
@@ -136,7 +152,13 @@ class ExponentialDecay(Schedule):
 
 
 class InverseTimeDecay(Schedule):
-    """Decay the rate like ``1 / t``: ``lr(epoch) = lr0 / (1 + decay * epoch)``, ``decay >= 0``."""
+    """Decay the rate like ``1 / t``: ``lr(epoch) = lr0 / (1 + decay * epoch)``, ``decay >= 0``.
+
+    Parameters
+    ----------
+    decay : float, default=0.01
+        The rate's decay per epoch (>= 0).
+    """
 
     def __init__(self, decay: float = 0.01) -> None:
         _check_number("decay", decay)
@@ -153,6 +175,13 @@ class CosineDecay(Schedule):
 
     ``lr(epoch) = min_lr + (lr0 - min_lr) * (1 + cos(pi * min(epoch, epochs) / epochs)) / 2``,
     with ``epochs >= 1`` and ``0 <= min_lr <= lr0``.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs over which the rate falls (>= 1).
+    min_lr : float, default=0.0
+        The rate at the end (>= 0, at most the initial rate).
     """
 
     def __init__(self, epochs: int, min_lr: float = 0.0) -> None:
@@ -181,7 +210,17 @@ _SCHEDULES: dict[str, type[Schedule]] = {
 
 
 def from_config(config: dict[str, Any]) -> Schedule:
-    """Rebuild a schedule from ``Schedule.get_config()`` output (e.g. read from a model file)."""
+    """Rebuild a schedule from ``Schedule.get_config()`` output (e.g. read from a model file).
+
+    Parameters
+    ----------
+    config : dict
+        ``{"name": "StepDecay" | ..., ...parameters}``.
+
+    Returns
+    -------
+    Schedule
+    """
     if not isinstance(config, dict) or "name" not in config:
         raise ValueError(f"A schedule config is a dict with a 'name' key, got {config!r}.")
     params = dict(config)
@@ -203,6 +242,15 @@ def resolve_schedule(obj: ScheduleLike) -> Schedule | Callable[[int, float], flo
     """Check an ``lr_schedule`` value: ``None`` (constant rate), a Schedule, or any callable.
 
     Returns it unchanged; raises ``TypeError`` for anything else.
+
+    Parameters
+    ----------
+    obj : None, Schedule or callable
+        The ``lr_schedule`` value to check.
+
+    Returns
+    -------
+    the same object
     """
     if isinstance(obj, type):
         raise TypeError(

@@ -19,12 +19,26 @@ from crash_core._blas_threads import epoch_threads, limited_blas, split_budget
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, kernels
 
-__all__ = ["Dataset", "DivergenceError", "TrainingRun", "evaluate", "train"]
+__all__ = ["Dataset", "DivergenceError", "LossWatch", "TrainingRun", "evaluate", "train"]
+
+# epochs in a row the loss may grow (ending above the first epoch's loss) before it is
+# called divergence
+GROWTH_EPOCHS = 5
 
 
 @dataclass
 class Dataset:
-    """Training or validation data as the kernels take them (targets already encoded)."""
+    """Training or validation data as the kernels take them (targets already encoded).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features, C-contiguous, of the network's dtype.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets (0/1 column, one-hot rows, or values).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weight of each sample's loss.
+    """
 
     X: np.ndarray
     Y: np.ndarray
@@ -37,7 +51,20 @@ class Dataset:
 
 
 class DivergenceError(ValueError):
-    """The loss became NaN or infinite; the weights of the epoch before were kept."""
+    """Training diverged: the loss became NaN or infinite, or grew epoch after epoch.
+
+    ``epoch`` is the epoch (counted from 1) at which it was detected. The model keeps
+    finite weights: those of the epoch before (non-finite loss) or of the epoch with the
+    lowest loss (a growing loss). The message names the cure: a lower learning rate,
+    scaled features.
+
+    Parameters
+    ----------
+    message : str
+        What happened and the cure.
+    epoch : int
+        The epoch, counted from 1, at which training diverged.
+    """
 
     def __init__(self, message: str, epoch: int) -> None:
         super().__init__(message)
@@ -51,8 +78,78 @@ class DivergenceError(ValueError):
             f"Training diverged at epoch {epoch + 1}: {what} with learning_rate="
             f"{learning_rate:g}. The weights of the epoch before were kept; try a lower "
             "learning_rate (or scale the features).",
-            epoch,
+            epoch + 1,
         )
+
+
+class LossWatch:
+    """Catches a loss that runs away, so no fit ends silently worse than it started.
+
+    After each epoch ``update(epoch, loss, params)``: when the loss has grown in each of the
+    last ``GROWTH_EPOCHS`` epochs and is above the first epoch's loss, the weights of the
+    epoch with the lowest loss are put back into ``params`` and a DivergenceError is raised.
+    ``finish()`` warns (ConvergenceWarning) when the last loss is above the first one.
+    Both messages name the cure: lower the learning rate, scale the features.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The rate in use, named in the messages.
+    growth_epochs : int, default=5
+        Epochs in a row the loss may grow before it is divergence.
+    """
+
+    def __init__(self, learning_rate: float, growth_epochs: int = GROWTH_EPOCHS) -> None:
+        self.learning_rate = learning_rate
+        self.growth_epochs = growth_epochs
+        self.first: float | None = None
+        self.best = math.inf
+        self.best_epoch = 0
+        self.best_params: np.ndarray | None = None
+        self.previous = math.inf
+        self.grown = 0
+        self.last = math.nan
+
+    def update(self, epoch: int, loss: float, params: np.ndarray) -> None:
+        """Record the loss of 0-based ``epoch`` (``params`` are its weights, changed in place
+        only when raising)."""
+        if self.first is None:
+            self.first = loss
+        self.grown = self.grown + 1 if loss > self.previous else 0
+        self.previous = self.last = loss
+        if loss < self.best:
+            self.best, self.best_epoch = loss, epoch
+            if self.best_params is None:
+                self.best_params = params.copy()
+            else:
+                self.best_params[...] = params
+        if self.grown >= self.growth_epochs and loss > self.first:
+            params[...] = self.best_params
+            raise DivergenceError(
+                f"Training diverged: the loss grew in each of the last {self.grown} epochs, "
+                f"from {self.best:.4g} (epoch {self.best_epoch + 1}) to {loss:.4g} (epoch "
+                f"{epoch + 1}), above where it started ({self.first:.4g}), with learning_rate="
+                f"{self.learning_rate:g}. The weights of epoch {self.best_epoch + 1} were kept; "
+                "lower the learning_rate or scale the features (e.g. StandardScaler or "
+                "crash_core.preprocessing.TabularPreprocessor).",
+                epoch + 1,
+            )
+
+    def finish(self, stacklevel: int = 4) -> None:
+        """Warn when training ended with a higher loss than its first epoch."""
+        import warnings
+
+        from crash_core.exceptions import ConvergenceWarning
+
+        if self.first is not None and self.last > self.first:
+            warnings.warn(
+                f"The loss ended higher than it started ({self.first:.4g} after the first "
+                f"epoch, {self.last:.4g} after the last) with learning_rate="
+                f"{self.learning_rate:g}: training is not converging. Lower the learning_rate "
+                "or scale the features.",
+                ConvergenceWarning,
+                stacklevel=stacklevel,
+            )
 
 
 @dataclass
@@ -62,6 +159,27 @@ class TrainingRun:
     ``stop_training`` stops after the current epoch; ``learning_rate_`` is the rate the
     next epoch uses; ``network_.params`` is the one flat weight buffer; ``estimator`` is
     the model being fitted.
+
+    Parameters
+    ----------
+    network_ : Network
+        The network being trained.
+    learning_rate : float
+        The initial rate (the hyper-parameter).
+    learning_rate_ : float
+        The rate the next epoch uses.
+    epochs : int
+        The ``epochs`` hyper-parameter (for progress totals).
+    estimator : object, default=None
+        The model being fitted.
+    stop_training : bool, default=False
+        Set by a callback to stop after the current epoch.
+    history : History
+        The record of every epoch.
+    rng : numpy Generator or None, default=None
+        Generator of the shuffles.
+    error : DivergenceError or None, default=None
+        Set when the run diverged.
     """
 
     network_: Network
@@ -85,6 +203,21 @@ def evaluate(
     """(mean loss + penalty, accuracy) of ``network`` on ``data``, without gradients.
 
     With a ``trainer`` its batch buffers are reused, so evaluating allocates nothing.
+
+    Parameters
+    ----------
+    network : Network
+    data : Dataset
+    l1 : float, default=0.0
+        L1 penalty added to the loss.
+    l2 : float, default=0.0
+        L2 penalty added to the loss.
+    trainer : EpochTrainer or None, default=None
+        Whose buffers to reuse.
+
+    Returns
+    -------
+    (loss, accuracy) : tuple of float (accuracy is NaN for regression)
     """
     n = data.X.shape[0]
     if trainer is not None:
@@ -148,6 +281,37 @@ def train(
     validation loss, ``on_epoch_end``.  Records everything in ``run.history``.  A
     non-finite loss restores the weights of the epoch before and raises DivergenceError
     (a ValueError).
+
+    Parameters
+    ----------
+    run : TrainingRun
+        The network and state; ``run.history`` gets one entry per epoch.
+    trainer : EpochTrainer
+        Buffers and optimizer state.
+    data : Dataset
+        The training data.
+    epochs : int
+        Most epochs to train.
+    first_epoch : int, default=0
+        The 0-based number of the first epoch (warm starts count on).
+    validation : Dataset or None, default=None
+        Evaluated after every epoch (``val_loss``, ``val_accuracy``).
+    l1 : float, default=0.0
+        L1 penalty.
+    l2 : float, default=0.0
+        L2 penalty.
+    shuffle : bool, default=True
+        A new order of the rows every epoch.
+    rng : numpy Generator
+        Source of the shuffles.
+    lr_schedule : callable or None, default=None
+        ``lr_schedule(epoch, initial_lr) -> lr``.
+    callbacks : sequence of Callback, default=()
+        Called around every epoch.
+
+    Returns
+    -------
+    TrainingRun
     """
     network = run.network_
     n = data.X.shape[0]
@@ -157,6 +321,7 @@ def train(
     for cb in every:
         cb.on_train_begin({})
     last_finite = np.empty_like(network.params)
+    watch = LossWatch(run.learning_rate)
     has_accuracy = network.output != "identity"
     for epoch in range(first_epoch, first_epoch + epochs):
         if lr_schedule is not None:
@@ -171,6 +336,7 @@ def train(
         if not (math.isfinite(loss) and np.isfinite(network.params).all()):
             network.params[...] = last_finite
             raise DivergenceError.at(epoch, loss, lr)
+        watch.update(epoch, loss, network.params)
         logs = {"loss": loss}
         if has_accuracy:
             logs["accuracy"] = correct / n
@@ -186,6 +352,7 @@ def train(
             break
     for cb in every:
         cb.on_train_end({})
+    watch.finish(stacklevel=5)
     return run
 
 

@@ -8,36 +8,82 @@
 from cython cimport floating
 from activations cimport sigmoid, fexp, flog, flog1p, fabs_
 
+# Vector e^x and ln(1 + x) (polynomials; their maximum errors are in src/simd/vmath.h and
+# checked by the tests), compiled at each module's ISA level like the products.
+cdef extern from "simd/vmath.h" nogil:
+    void cc_exp_f32(float* x, long n)
+    void cc_exp_f64(double* x, long n)
+    void cc_log1p_unit_f32(float* x, long n)
+    void cc_log1p_unit_f64(double* x, long n)
+
+cdef enum:
+    CHUNK = 256  # elements whose ln(1 + e) one stack buffer holds
+
+
+cdef inline void vexp(floating* x, Py_ssize_t n) noexcept nogil:
+    """x <- e^x in place, a vector at a time."""
+    if floating is float:
+        cc_exp_f32(x, n)
+    else:
+        cc_exp_f64(x, n)
+
+
+cdef inline void vlog1p_unit(floating* x, Py_ssize_t n) noexcept nogil:
+    """x <- ln(1 + x) in place for 0 <= x <= 1, a vector at a time."""
+    if floating is float:
+        cc_log1p_unit_f32(x, n)
+    else:
+        cc_log1p_unit_f64(x, n)
+
 cdef enum:
     OUT_SIGMOID = 0
     OUT_SOFTMAX = 1
     OUT_IDENTITY = 2
 
 
-cdef inline double binary_cross_entropy(floating z, floating y, floating* p) noexcept nogil:
-    """-[y ln s(z) + (1 - y) ln s(-z)] from the logit z; writes p = s(z).
+cdef inline double bce_from(floating z, floating y, floating e, floating soft,
+                            floating* p) noexcept nogil:
+    """-[y ln s(z) + (1 - y) ln s(-z)] given e = exp(-|z|) and soft = ln(1 + e); p = s(z).
 
-    One exponential and one logarithm: with e = exp(-|z|), ln s(z) = min(z, 0) - ln(1 + e),
-    ln s(-z) = min(-z, 0) - ln(1 + e), and s(z) = 1 / (1 + e) or e / (1 + e).
+    ln s(z) = min(z, 0) - ln(1 + e), ln s(-z) = min(-z, 0) - ln(1 + e), and
+    s(z) = 1 / (1 + e) or e / (1 + e).
     """
-    cdef floating e = fexp(-fabs_(z))
-    cdef floating soft = flog1p(e)
     p[0] = 1 / (1 + e) if z >= 0 else e / (1 + e)
     return soft - y * (z if z < 0 else 0) - (1 - y) * (-z if z > 0 else 0)
 
 
-cdef inline void softmax_row(floating* z, Py_ssize_t k) noexcept nogil:
-    """z <- e^(z - max z) / sum_j e^(z_j - max z), in place."""
+cdef inline double binary_cross_entropy(floating z, floating y, floating* p) noexcept nogil:
+    """-[y ln s(z) + (1 - y) ln s(-z)] from the logit z; writes p = s(z).
+
+    One exponential and one logarithm (see ``bce_from``).
+    """
+    cdef floating e = fexp(-fabs_(z))
+    return bce_from(z, y, e, flog1p(e), p)
+
+
+# softmax(z)_j = e^(z_j - max z) / sum_l e^(z_l - max z), in three passes over a block of
+# rows: subtract each row's max, exponentiate the whole block, normalise each row.
+cdef inline floating subtract_max(floating* z, Py_ssize_t k) noexcept nogil:
+    """z <- z - max z; returns max z."""
     cdef Py_ssize_t j
-    cdef floating m = z[0], s = 0
+    cdef floating m = z[0]
     for j in range(1, k):
         if z[j] > m:
             m = z[j]
     for j in range(k):
-        z[j] = fexp(z[j] - m)
-        s = s + z[j]
+        z[j] = z[j] - m
+    return m
+
+
+cdef inline floating normalize(floating* e, Py_ssize_t k) noexcept nogil:
+    """e <- e / sum e; returns the sum."""
+    cdef Py_ssize_t j
+    cdef floating s = 0
     for j in range(k):
-        z[j] = z[j] / s
+        s = s + e[j]
+    for j in range(k):
+        e[j] = e[j] / s
+    return s
 
 
 cdef inline void output_activation(floating* z, Py_ssize_t rows, Py_ssize_t k,
@@ -49,7 +95,10 @@ cdef inline void output_activation(floating* z, Py_ssize_t rows, Py_ssize_t k,
             z[i] = sigmoid(z[i])
     elif kind == OUT_SOFTMAX:
         for i in range(rows):
-            softmax_row(z + i * k, k)
+            subtract_max(z + i * k, k)
+        vexp(z, rows * k)
+        for i in range(rows):
+            normalize(z + i * k, k)
 
 
 cdef inline Py_ssize_t argmax(const floating* x, Py_ssize_t k) noexcept nogil:
@@ -66,51 +115,70 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
     """Sum over rows of w_i L_i; writes delta_i = scale w_i (p_i - y_i) and p into z.
 
     ``w`` may be NULL (all weights 1).  ``correct`` counts rows whose prediction
-    (p >= 0.5 for sigmoid, argmax for softmax) matches the target.
+    (p >= 0.5 for sigmoid, argmax for softmax) matches the target.  The exponentials and
+    logarithms of a whole block are taken a vector at a time.
     """
-    cdef Py_ssize_t i, j
-    cdef floating wi, zj, m, s
+    cdef Py_ssize_t i, j, q, start, stop, n = rows * k
+    cdef floating wi, zj, s
+    cdef floating soft[CHUNK]
     cdef double total = 0, row_loss, ysum
     cdef floating* zi
     cdef const floating* yi
     cdef floating* di
     correct[0] = 0
+    if kind == OUT_SIGMOID:
+        # e = exp(-|z|) for the block (held in delta), ln(1 + e) a chunk at a time
+        for q in range(n):
+            delta[q] = -fabs_(z[q])
+        vexp(delta, n)
+        start = 0
+        while start < n:
+            stop = min(start + CHUNK, n)
+            for q in range(start, stop):
+                soft[q - start] = delta[q]
+            vlog1p_unit(soft, stop - start)
+            for q in range(start, stop):
+                wi = 1 if w == NULL else w[q // k]
+                total += wi * bce_from(z[q], y[q], delta[q], soft[q - start], &z[q])
+                delta[q] = scale * wi * (z[q] - y[q])
+                if (z[q] >= 0.5) == (y[q] >= 0.5):
+                    correct[0] += 1
+            start = stop
+        return total
+    if kind == OUT_SOFTMAX:
+        # L = -sum_j y_j (z_j - m - ln s) with m = max z, s = sum_j e^(z_j - m);
+        # p_j = e^(z_j - m) / s, from the same exponentials (rows sum to 1)
+        for i in range(rows):
+            zi = z + i * k
+            subtract_max(zi, k)
+            row_loss = 0
+            for j in range(k):
+                row_loss -= y[i * k + j] * zi[j]
+            total += (1 if w == NULL else w[i]) * row_loss
+        vexp(z, n)
+        for i in range(rows):
+            wi = 1 if w == NULL else w[i]
+            zi = z + i * k
+            yi = y + i * k
+            di = delta + i * k
+            s = normalize(zi, k)
+            ysum = 0
+            for j in range(k):
+                ysum += yi[j]
+                di[j] = scale * wi * (zi[j] - yi[j])
+            total += wi * ysum * flog(s)
+            if argmax(zi, k) == argmax(yi, k):
+                correct[0] += 1
+        return total
     for i in range(rows):
         wi = 1 if w == NULL else w[i]
         zi = z + i * k
         yi = y + i * k
         di = delta + i * k
         row_loss = 0
-        if kind == OUT_SIGMOID:
-            for j in range(k):
-                row_loss += binary_cross_entropy(zi[j], yi[j], &zi[j])
-                di[j] = scale * wi * (zi[j] - yi[j])
-                if (zi[j] >= 0.5) == (yi[j] >= 0.5):
-                    correct[0] += 1
-        elif kind == OUT_SOFTMAX:
-            # L = -sum_j y_j (z_j - m - ln s) with m = max z, s = sum_j e^(z_j - m);
-            # p_j = e^(z_j - m) / s, from the same exponentials (rows sum to 1)
-            m = zi[0]
-            for j in range(1, k):
-                if zi[j] > m:
-                    m = zi[j]
-            s = 0
-            ysum = 0
-            for j in range(k):
-                row_loss -= yi[j] * (zi[j] - m)
-                ysum += yi[j]
-                zi[j] = fexp(zi[j] - m)
-                s = s + zi[j]
-            row_loss += ysum * flog(s)
-            for j in range(k):
-                zi[j] = zi[j] / s
-                di[j] = scale * wi * (zi[j] - yi[j])
-            if argmax(zi, k) == argmax(yi, k):
-                correct[0] += 1
-        else:
-            for j in range(k):
-                zj = zi[j] - yi[j]
-                row_loss += 0.5 * zj * zj
-                di[j] = scale * wi * zj
+        for j in range(k):
+            zj = zi[j] - yi[j]
+            row_loss += 0.5 * zj * zj
+            di[j] = scale * wi * zj
         total += wi * row_loss
     return total

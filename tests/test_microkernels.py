@@ -2,7 +2,8 @@
 
 Each level's build of the network kernels carries its own compilation of the kernels;
 ``gemm_rm`` in that module multiplies through them (or through BLAS for the shapes they
-decline).  Checked against a float64 NumPy product, at every level, for every path: wide
+decline).  The vector exp / log1p of the losses are checked against their documented maximum
+errors.  Products are checked against a float64 NumPy product, at every level, for every path: wide
 NN products with row and column tails, narrow outputs, narrow TN (the output layer's
 weight gradient), and the shapes handed to BLAS.  The kernels' 64-, 32- and 16-byte
 tilings are also compiled on their own (with the system C compiler) and checked, so the
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from crash_core._kernels import cpu_has_avx2_fma
+import crash_core._kernels as kernels
 from crash_core.network import Network
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,17 +32,13 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 
 
 def runnable_levels():
-    levels = [("portable", "network")]
-    if cpu_has_avx2_fma():
-        levels.append(("avx2", "network_avx2"))
+    """Each level's build of the network kernels that this CPU runs, as pytest params."""
     found = []
-    for level, name in levels:
-        try:
-            found.append(
-                pytest.param(importlib.import_module(f"crash_core._kernels.{name}"), id=level)
-            )
-        except ImportError:
-            continue
+    for level in kernels.cpu_levels():
+        if level in kernels.built_levels("network"):
+            suffix = "" if level == "portable" else f"_{level}"
+            module = importlib.import_module(f"crash_core._kernels.network{suffix}")
+            found.append(pytest.param(module, id=level))
     return found
 
 
@@ -60,7 +57,8 @@ SHAPES = [
     (True, False, 17, 4, 40),
     (True, False, 20, 30, 6),  # BLAS
     (False, True, 11, 9, 13),  # BLAS
-    (False, False, 4, 70, 600),  # k above the own kernels' limit: BLAS
+    (False, False, 70, 20, 300),  # a long k: own kernels for any batch
+    (False, False, 70, 20, 30),  # a big batch with a short k: BLAS
     (False, False, 3, 2, 1100),  # narrow with a long k: BLAS
 ]
 
@@ -162,7 +160,7 @@ def test_the_levels_predict_alike():
 
 
 HARNESS = r"""
-#include "simd/gemm.h"
+#include "simd/vmath.h"
 int gemm_f32(int ta, int m, int n, int k, float alpha, const float* a, int lda,
              const float* b, int ldb, float beta, float* c, int ldc) {
     return cc_gemm_f32(ta, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -172,6 +170,10 @@ int gemm_f64(int ta, int m, int n, int k, double alpha, const double* a, int lda
     return cc_gemm_f64(ta, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 int width(void) { return cc_vector_bytes(); }
+void exp_f32(float* x, long n) { cc_exp_f32(x, n); }
+void exp_f64(double* x, long n) { cc_exp_f64(x, n); }
+void log1p_f32(float* x, long n) { cc_log1p_unit_f32(x, n); }
+void log1p_f64(double* x, long n) { cc_log1p_unit_f64(x, n); }
 """
 
 
@@ -246,3 +248,49 @@ def test_every_vector_width_tiles_correctly(tilings, width, dtype, shape):
         return
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert_allclose(c, exact, rtol=rtol, atol=rtol * np.abs(exact).max())
+
+
+# the maximum errors src/simd/vmath.h documents, in units of the type's epsilon
+MAX_ULP = 2.0
+
+
+def _vector_fn(lib, name, dtype):
+    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    fn = getattr(lib, f"{name}_{'f32' if dtype == np.float32 else 'f64'}")
+    fn.argtypes, fn.restype = [ctypes.POINTER(ctype), ctypes.c_long], None
+
+    def apply(x):
+        out = np.ascontiguousarray(x, dtype=dtype).copy()
+        fn(out.ctypes.data_as(ctypes.POINTER(ctype)), out.size)
+        return out
+
+    return apply
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vector_exp_within_its_documented_error(tilings, width, dtype):
+    exp = _vector_fn(tilings[width], "exp", dtype)
+    lo, hi = (-87.3, 88.7) if dtype == np.float32 else (-708.0, 709.0)
+    x = np.concatenate([np.linspace(lo, hi, 200_003), np.linspace(-20, 0, 100_001)]).astype(dtype)
+    got = exp(x).astype(np.longdouble)
+    want = np.exp(x.astype(np.longdouble))
+    rel = np.abs(got - want) / want
+    assert float(rel.max()) <= MAX_ULP * np.finfo(dtype).eps
+    special = np.array([-np.inf, np.nan, 2 * lo, 2 * hi, 0.0, -0.0], dtype=dtype)
+    out = exp(special)
+    assert out[0] == 0 and np.isnan(out[1]) and out[2] == 0 and out[3] == np.inf
+    assert out[4] == 1 and out[5] == 1
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vector_log1p_within_its_documented_error(tilings, width, dtype):
+    log1p = _vector_fn(tilings[width], "log1p", dtype)
+    x = np.concatenate([np.linspace(0, 1, 300_007), np.geomspace(1e-30, 1, 1001)]).astype(dtype)
+    got = log1p(x).astype(np.longdouble)
+    want = np.log1p(x.astype(np.longdouble))
+    nz = want > 0
+    assert got[~nz].max() == 0
+    rel = np.abs(got[nz] - want[nz]) / want[nz]
+    assert float(rel.max()) <= MAX_ULP * np.finfo(dtype).eps

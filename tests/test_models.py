@@ -7,6 +7,8 @@ cross-entropy, ``perceptron_step``, ``gradient_descent_step`` against the course
 are proven in ``tests/test_functional.py`` and not repeated here.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -15,7 +17,7 @@ import crash_core as cc
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris  # noqa: E402
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine  # noqa: E402
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -573,7 +575,7 @@ def test_inputs_are_never_modified(cls):
         assert_array_equal(after, before)
 
 
-@pytest.mark.parametrize("batch_size", [None, 1])
+@pytest.mark.parametrize("batch_size", [1, 32])
 def test_logistic_regression_divergence_keeps_last_finite_weights(batch_size):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3)) * 1e8
@@ -583,3 +585,60 @@ def test_logistic_regression_divergence_keeps_last_finite_weights(batch_size):
         model.fit(X, y)
     assert np.isfinite(model.coef_).all() and np.isfinite(model.intercept_).all()
     model.predict(X)
+
+
+def test_full_batch_line_search_never_lets_the_loss_grow():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * 1e8
+    y = (X[:, 0] > 0).astype(int)
+    model = cc.LogisticRegression(learning_rate=1e300, epochs=20, tol=0.0).fit(X, y)
+    loss = model.history_["loss"]
+    assert np.all(np.diff(loss) <= 0) and np.isfinite(model.coef_).all()
+    assert model.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("load", [load_breast_cancer, load_wine])
+def test_logistic_on_unscaled_data_matches_sklearn_or_warns_to_scale(load):
+    """Raw features (areas in the thousands next to ratios below 1): either scikit-learn's
+    accuracy within 0.05, or a warning that names feature scaling; never a constant model."""
+    X, y = load(return_X_y=True)
+    X_train, X_test, y_train, y_test = cc.datasets.train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's own lbfgs warns here too
+        reference = SkLogisticRegression().fit(X_train, y_train).score(X_test, y_test)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = cc.LogisticRegression(random_state=0).fit(X_train, y_train)
+    accuracy = model.score(X_test, y_test)
+    assert len(np.unique(model.predict(X_test))) == len(model.classes_)  # not constant
+    named = [w for w in caught if "scale the features" in str(w.message).lower()]
+    assert accuracy >= reference - 0.05 or named
+    assert np.all(np.diff(model.history_["loss"]) <= 0)  # the line search never lets it grow
+
+
+# ------------------------------------------------------------------ probabilities users compare
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: cc.MLPClassifier(hidden_layers=(16,), epochs=5, dtype="float32", random_state=0),
+        lambda: cc.MLPClassifier(hidden_layers=(16,), epochs=5, dtype="float64", random_state=0),
+        lambda: cc.LogisticRegression(epochs=5, tol=0.0, dtype="float32", random_state=0),
+    ],
+    ids=["mlp-float32", "mlp-float64", "logistic-float32"],
+)
+@pytest.mark.parametrize("load", [load_digits, load_iris, load_breast_cancer])
+def test_predict_proba_rows_sum_to_one_for_log_loss(make, load):
+    from sklearn.metrics import log_loss
+
+    X, y = load(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = make().fit(X, y)
+    P = model.predict_proba(X)
+    assert P.dtype == np.float64
+    assert np.abs(P.sum(axis=1) - 1.0).max() <= 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log_loss warns when rows do not sum to 1
+        loss = log_loss(y, P)
+    assert np.isfinite(loss)

@@ -345,26 +345,31 @@ def test_dtype(dtype):
         Network((2, 1), dtype="float16")
 
 
-def test_initialisation_he_for_relu_glorot_otherwise():
+@pytest.mark.parametrize("init", ["glorot", "he"])
+def test_initialisation_glorot_by_default_he_for_relu_as_an_option(init):
     sizes = (60, 50, 40, 30, 3)
-    net = Network(sizes, activation=["relu", "tanh", "relu"], output="softmax", random_state=0)
-    limits = [
-        np.sqrt(6 / 60),  # into relu: He
-        np.sqrt(6 / (50 + 40)),  # into tanh: Glorot
-        np.sqrt(6 / 40),  # into relu: He
-        np.sqrt(6 / (30 + 3)),  # into the output: Glorot
-    ]
+    acts = ["relu", "tanh", "relu"]
+    net = Network(sizes, activation=acts, output="softmax", random_state=0, init=init)
+    glorot = [np.sqrt(6 / (a + b)) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+    limits = list(glorot)
+    if init == "he":
+        limits[0] = np.sqrt(6 / 60)  # into relu: He
+        limits[2] = np.sqrt(6 / 40)  # into relu: He
     for w, b, limit in zip(net.weights, net.biases, limits, strict=True):
         assert np.abs(w).max() <= limit
         assert np.abs(w).max() >= 0.9 * limit
         assert abs(w.mean()) < 0.25 * limit
         assert_array_equal(b, 0.0)
     assert_array_equal(
-        net.params, Network(sizes, ["relu", "tanh", "relu"], "softmax", random_state=0).params
+        net.params, Network(sizes, acts, "softmax", random_state=0, init=init).params
     )
     assert not np.array_equal(
-        net.params, Network(sizes, ["relu", "tanh", "relu"], "softmax", random_state=1).params
+        net.params, Network(sizes, acts, "softmax", random_state=1, init=init).params
     )
+    if init == "glorot":
+        assert_array_equal(net.params, Network(sizes, acts, "softmax", random_state=0).params)
+    with pytest.raises(ValueError, match="Unknown init 'lecun'. Valid options: glorot, he"):
+        Network(sizes, acts, "softmax", init="lecun")
 
 
 @pytest.mark.parametrize("out", oracle.OUTPUTS)

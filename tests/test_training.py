@@ -429,7 +429,7 @@ def test_early_stopping_keeps_the_epoch_with_the_least_validation_loss(noisy_moo
         assert model.n_epochs_ == best + 1 + 10 < 200
     else:
         assert model.n_epochs_ == 25 and best < 24  # the last epoch is not the best one
-    assert model.best_epoch_ == best
+    assert model.best_epoch_ == best + 1  # epochs count from 1; history_[k][i] is epoch i + 1
     assert_array_equal(model.network_.params, snapshots.params[best])
     final = binary_loss(model, X_val, y_val, l2=1e-3)
     assert final == pytest.approx(min(val_loss), rel=1e-10)
@@ -451,9 +451,9 @@ def test_early_stopping_on_a_held_out_fraction(noisy_moons):
     model = es_model(validation_fraction=0.2, callbacks=[snapshots]).fit(X_train, y_train)
     val_loss = model.history_["val_loss"]
     assert "val_accuracy" in model.history_
-    assert model.best_epoch_ == int(np.argmin(val_loss))
+    assert model.best_epoch_ == int(np.argmin(val_loss)) + 1
     assert model.n_epochs_ < 200
-    assert_array_equal(model.network_.params, snapshots.params[model.best_epoch_])
+    assert_array_equal(model.network_.params, snapshots.params[model.best_epoch_ - 1])
     # the same seed holds out the same rows: a refit is identical
     again = es_model(validation_fraction=0.2).fit(X_train, y_train)
     assert again.history_["val_loss"] == val_loss
@@ -521,7 +521,7 @@ def test_early_stopping_callback_works_like_the_parameter(noisy_moons):
     by_callback = es_model(early_stopping=False, callbacks=[stopper])
     by_callback.fit(X_train, y_train, validation_data=(X_val, y_val))
     assert by_callback.n_epochs_ == by_param.n_epochs_ < 200
-    assert by_callback.best_epoch_ == by_param.best_epoch_ == stopper.best_epoch
+    assert by_callback.best_epoch_ == by_param.best_epoch_ == stopper.best_epoch + 1
     assert np.array_equal(by_callback.network_.params, by_param.network_.params)
     assert stopper.best == min(by_callback.history_["val_loss"])
 
@@ -532,7 +532,7 @@ def test_early_stopping_callback_on_accuracy_keeps_the_best_accuracy(noisy_moons
     model = es_model(early_stopping=False, callbacks=[stopper], epochs=150)
     model.fit(X_train, y_train, validation_data=(X_val, y_val))
     accuracy = model.history_["val_accuracy"]
-    assert model.best_epoch_ == int(np.argmax(accuracy))
+    assert model.best_epoch_ == int(np.argmax(accuracy)) + 1
     assert model.score(X_val, y_val) == pytest.approx(max(accuracy))
 
 
@@ -579,7 +579,7 @@ def test_restarts_with_early_stopping(noisy_moons):
     model = restart_model(early_stopping=True, patience=5, epochs=100, learning_rate=0.03)
     model.fit(X_train, y_train, validation_data=(X_val, y_val))
     assert min(model.restart_losses_) == min(model.history_["val_loss"])
-    assert model.best_epoch_ == int(np.argmin(model.history_["val_loss"]))
+    assert model.best_epoch_ == int(np.argmin(model.history_["val_loss"])) + 1
 
 
 def test_restarts_in_threads_equal_restarts_in_sequence(noisy_moons):

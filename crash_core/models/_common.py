@@ -137,6 +137,19 @@ def two_column_proba(p: np.ndarray) -> np.ndarray:
     return np.hstack([1.0 - p, p])
 
 
+def class_proba(P: np.ndarray) -> np.ndarray:
+    """The output layer's probabilities as float64 rows that sum to 1 within 1e-15.
+
+    A sigmoid column p becomes [1 - p, p]; softmax rows computed in float32 sum to
+    1 +- 3e-7 and are renormalised in float64, P_ij / sum_j P_ij, so that tools that check
+    the sums (scikit-learn's log_loss) accept them.
+    """
+    if P.shape[1] == 1:
+        return two_column_proba(P)
+    P = P.astype(np.float64)
+    return P / P.sum(axis=1, keepdims=True)
+
+
 def seeds_for(random_state: Any, n: int) -> list[Any]:
     """The seed of each of ``n`` runs: ``random_state`` itself for one run, else n ints
     drawn from it (so any run can be repeated alone with its seed)."""

@@ -25,13 +25,13 @@ from crash_core.callbacks import Callback, EarlyStopping, History, ProgressBar
 from crash_core.io import Format, register
 from crash_core.models._common import (
     LogProbaMixin,
+    class_proba,
     combined_weights,
     encode_classes,
     one_hot,
     seeds_for,
-    two_column_proba,
 )
-from crash_core.network import ACTIVATIONS, DTYPES, EpochTrainer, Network, make_rng
+from crash_core.network import ACTIVATIONS, DTYPES, INITS, EpochTrainer, Network, make_rng
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 from crash_core.schedules import resolve_schedule
 from crash_core.training import Dataset, DivergenceError, TrainingRun, evaluate, train
@@ -56,6 +56,7 @@ class _BaseMLP(BaseEstimator):
         self,
         hidden_layers: Sequence[int] = (64,),
         activation: str | Sequence[str] = "relu",
+        init: str = "glorot",
         optimizer: str | Optimizer = "adam",
         learning_rate: float = 1e-3,
         lr_schedule: Any = None,
@@ -80,6 +81,7 @@ class _BaseMLP(BaseEstimator):
     ) -> None:
         self.hidden_layers = hidden_layers
         self.activation = activation
+        self.init = init
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -128,6 +130,7 @@ class _BaseMLP(BaseEstimator):
             )
         for a in acts:
             check_option(a, "activation", ACTIVATIONS)
+        check_option(self.init, "init", INITS)
         rates = [self.dropout] * len(hidden) if np.isscalar(self.dropout) else list(self.dropout)
         if len(rates) != len(hidden):
             raise ValueError(
@@ -159,6 +162,7 @@ class _BaseMLP(BaseEstimator):
         return dict(
             hidden=hidden,
             activations=tuple(acts),
+            init=self.init,
             dropout=rates,
             optimizer=resolve_optimizer(self.optimizer),
             learning_rate=check_scalar(
@@ -432,7 +436,9 @@ class _BaseMLP(BaseEstimator):
         the final validation loss (training loss without validation data), inf if it
         diverged (another restart may still succeed)."""
         rng = make_rng(seed)
-        network = Network(sizes, p["activations"], self._output, self._np_dtype, random_state=rng)
+        network = Network(
+            sizes, p["activations"], self._output, self._np_dtype, random_state=rng, init=p["init"]
+        )
         run, trainer, callbacks = self._epochs(
             network, None, None, rng, data, validation, p, epochs, 0, p["n_restarts"] > 1
         )
@@ -483,7 +489,7 @@ class _BaseMLP(BaseEstimator):
         self.learning_rate_ = run.learning_rate_
         stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
         if stoppers and stoppers[-1].best_epoch is not None:
-            self.best_epoch_ = stoppers[-1].best_epoch
+            self.best_epoch_ = stoppers[-1].best_epoch + 1  # epochs count from 1
         self._optimizer_state = state
         self._optimizer = resolve_optimizer(self.optimizer)
         self._rng = run.rng
@@ -503,11 +509,96 @@ class _BaseMLP(BaseEstimator):
 class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
     """A multi-layer perceptron classifier trained by backpropagation.
 
-    Hidden layers f(A W + b) with f in {sigmoid, tanh, relu}; the output is one sigmoid
-    unit for two classes and a softmax over k units for more, trained on cross-entropy
-    L = -sum_j y_j ln p_j (+ l1 sum|w| + l2 sum w^2).  Labels may be any sortable values.
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``network_``, ``history_``,
-    ``n_epochs_``, ``best_epoch_`` (early stopping), ``restart_losses_`` (n_restarts > 1).
+    Hidden layers a = f(a_prev W + b) with f in {sigmoid, tanh, relu}; the output is one
+    sigmoid unit for two classes and a softmax over k units for more, trained on the
+    cross-entropy L = -1/m sum_i sum_j y_ij ln p_ij + l1 sum|w| + l2 sum w^2. Labels may be
+    any sortable values.
+
+    Parameters
+    ----------
+    hidden_layers : tuple of int, default=(64,)
+        Units per hidden layer, e.g. ``(64, 32)``; ``()`` is a model without hidden layer.
+    activation : {"relu", "sigmoid", "tanh"} or list of them, default="relu"
+        Hidden activation f, one name for every hidden layer or one per layer:
+        relu(z) = max(0, z), sigmoid(z) = 1 / (1 + e^-z), tanh(z).
+    init : {"glorot", "he"}, default="glorot"
+        Initial weights: Glorot-uniform U(+-sqrt(6 / (n_in + n_out))) everywhere, or
+        He-uniform U(+-sqrt(6 / n_in)) in front of relu units (biases start at 0).
+    optimizer : {"adam", "sgd", "momentum", "nesterov"} or Optimizer, default="adam"
+        The update rule (see ``crash_core.optimizers``); Adam:
+        m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2, w <- w - lr m_hat / (sqrt(v_hat) + eps).
+    learning_rate : float, default=0.001
+        Step size lr of the updates (the initial one when a schedule is given).
+    lr_schedule : None, callable or Schedule, default=None
+        Learning-rate decay: ``lr_schedule(epoch, learning_rate) -> lr`` at the start of
+        each epoch (0-based ``epoch``), e.g. ``crash_core.schedules.StepDecay(0.5, 10)``;
+        None keeps the rate constant.
+    batch_size : int or None, default=32
+        Rows per gradient step (mini-batch); None is the whole data set (full batch).
+    epochs : int, default=200
+        Most passes over the training data.
+    l1 : float, default=0.0
+        L1 penalty: adds l1 sum|w| over the weights (never the biases) to the loss.
+    l2 : float, default=0.0
+        L2 penalty: adds l2 sum w^2 over the weights (never the biases) to the loss.
+    dropout : float or list of float, default=0.0
+        Fraction of hidden units dropped at training time (inverted dropout: kept units
+        are scaled by 1 / (1 - rate)), for every hidden layer or one rate per layer.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (unless ``validation_data`` is given
+        to ``fit``), stop after ``patience`` epochs without an improvement of
+        ``min_delta`` in ``val_loss`` and keep the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the training rows held out for early stopping (stratified for a
+        classifier).
+    patience : int, default=10
+        Epochs without improvement before early stopping stops.
+    min_delta : float, default=0.0
+        Smallest fall of ``val_loss`` that counts as an improvement.
+    n_restarts : int, default=1
+        Independent random initialisations (random restart); the run with the lowest
+        validation loss (training loss without validation data) is kept.
+    n_jobs : int or None, default=None
+        Threads for the restarts: None or 1 runs them one after the other, -1 uses every
+        core.
+    class_weight : None, "balanced" or dict, default=None
+        Weight of each class in the loss: "balanced" gives class c the weight
+        n / (k n_c); a dict maps labels to weights (classifiers only).
+    callbacks : list of Callback or None, default=None
+        Objects called at the start and end of training and of every epoch (see
+        ``crash_core.callbacks``); each restart gets its own copy.
+    warm_start : bool, default=False
+        A new ``fit`` continues from the fitted weights and optimizer state instead of
+        starting afresh.
+    shuffle : bool, default=True
+        Draw the rows in a new random order each epoch.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the weights and of the arithmetic.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the initial weights, the shuffling, dropout masks and the held-out split.
+    verbose : int, default=0
+        With 1, show a progress line per epoch (``crash_core.callbacks.ProgressBar``):
+        in a notebook one output updated in place, on a terminal one line rewritten.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input columns.
+    network_ : Network
+        The trained network (``network_.params`` is the one flat weight buffer).
+    history_ : History
+        Per-epoch metrics: ``history_["loss"][i]`` belongs to epoch i + 1; also
+        ``"accuracy"`` (classifier), ``"val_loss"``, ``"val_accuracy"``, ``"lr"``.
+    n_epochs_ : int
+        Epochs trained (counted from 1); ``n_iter_`` is the same number.
+    best_epoch_ : int
+        With early stopping: the epoch (counted from 1) whose weights were kept.
+    loss_ : float
+        Training loss of the last epoch.
+    restart_losses_ : list of float
+        With ``n_restarts > 1``: each restart's score; ``best_restart_`` is the kept one.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
     """
 
     _output = "softmax"
@@ -528,7 +619,7 @@ class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         P = self._forward(X)
-        return two_column_proba(P) if P.shape[1] == 1 else P.astype(np.float64)
+        return class_proba(P)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample (p >= 0.5 for the second of two classes)."""
@@ -538,10 +629,96 @@ class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """A multi-layer perceptron regressor: identity outputs on 0.5 * squared error.
+    """A multi-layer perceptron regressor: identity outputs on half the squared error.
 
-    Same parameters as ``MLPClassifier`` (``class_weight`` does not apply).  ``y`` may be
-    (n,) or (n, k) for k outputs.
+    Hidden layers as in ``MLPClassifier``; the output layer is linear, y_hat = a W + b,
+    trained on L = 1/m sum_i 0.5 sum_j (y_ij - y_hat_ij)^2 + l1 sum|w| + l2 sum w^2.
+    ``y`` may be (n,) or (n, k) for k outputs. ``class_weight`` does not apply (it must
+    stay None); ``history_`` has no accuracy.
+
+    Parameters
+    ----------
+    hidden_layers : tuple of int, default=(64,)
+        Units per hidden layer, e.g. ``(64, 32)``; ``()`` is a model without hidden layer.
+    activation : {"relu", "sigmoid", "tanh"} or list of them, default="relu"
+        Hidden activation f, one name for every hidden layer or one per layer:
+        relu(z) = max(0, z), sigmoid(z) = 1 / (1 + e^-z), tanh(z).
+    init : {"glorot", "he"}, default="glorot"
+        Initial weights: Glorot-uniform U(+-sqrt(6 / (n_in + n_out))) everywhere, or
+        He-uniform U(+-sqrt(6 / n_in)) in front of relu units (biases start at 0).
+    optimizer : {"adam", "sgd", "momentum", "nesterov"} or Optimizer, default="adam"
+        The update rule (see ``crash_core.optimizers``); Adam:
+        m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2, w <- w - lr m_hat / (sqrt(v_hat) + eps).
+    learning_rate : float, default=0.001
+        Step size lr of the updates (the initial one when a schedule is given).
+    lr_schedule : None, callable or Schedule, default=None
+        Learning-rate decay: ``lr_schedule(epoch, learning_rate) -> lr`` at the start of
+        each epoch (0-based ``epoch``), e.g. ``crash_core.schedules.StepDecay(0.5, 10)``;
+        None keeps the rate constant.
+    batch_size : int or None, default=32
+        Rows per gradient step (mini-batch); None is the whole data set (full batch).
+    epochs : int, default=200
+        Most passes over the training data.
+    l1 : float, default=0.0
+        L1 penalty: adds l1 sum|w| over the weights (never the biases) to the loss.
+    l2 : float, default=0.0
+        L2 penalty: adds l2 sum w^2 over the weights (never the biases) to the loss.
+    dropout : float or list of float, default=0.0
+        Fraction of hidden units dropped at training time (inverted dropout: kept units
+        are scaled by 1 / (1 - rate)), for every hidden layer or one rate per layer.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (unless ``validation_data`` is given
+        to ``fit``), stop after ``patience`` epochs without an improvement of
+        ``min_delta`` in ``val_loss`` and keep the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the training rows held out for early stopping (stratified for a
+        classifier).
+    patience : int, default=10
+        Epochs without improvement before early stopping stops.
+    min_delta : float, default=0.0
+        Smallest fall of ``val_loss`` that counts as an improvement.
+    n_restarts : int, default=1
+        Independent random initialisations (random restart); the run with the lowest
+        validation loss (training loss without validation data) is kept.
+    n_jobs : int or None, default=None
+        Threads for the restarts: None or 1 runs them one after the other, -1 uses every
+        core.
+    class_weight : None, "balanced" or dict, default=None
+        Weight of each class in the loss: "balanced" gives class c the weight
+        n / (k n_c); a dict maps labels to weights (classifiers only).
+    callbacks : list of Callback or None, default=None
+        Objects called at the start and end of training and of every epoch (see
+        ``crash_core.callbacks``); each restart gets its own copy.
+    warm_start : bool, default=False
+        A new ``fit`` continues from the fitted weights and optimizer state instead of
+        starting afresh.
+    shuffle : bool, default=True
+        Draw the rows in a new random order each epoch.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the weights and of the arithmetic.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the initial weights, the shuffling, dropout masks and the held-out split.
+    verbose : int, default=0
+        With 1, show a progress line per epoch (``crash_core.callbacks.ProgressBar``):
+        in a notebook one output updated in place, on a terminal one line rewritten.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input columns.
+    network_ : Network
+        The trained network (``network_.params`` is the one flat weight buffer).
+    history_ : History
+        Per-epoch metrics: ``history_["loss"][i]`` belongs to epoch i + 1; also
+        ``"accuracy"`` (classifier), ``"val_loss"``, ``"val_accuracy"``, ``"lr"``.
+    n_epochs_ : int
+        Epochs trained (counted from 1); ``n_iter_`` is the same number.
+    best_epoch_ : int
+        With early stopping: the epoch (counted from 1) whose weights were kept.
+    loss_ : float
+        Training loss of the last epoch.
+    restart_losses_ : list of float
+        With ``n_restarts > 1``: each restart's score; ``best_restart_`` is the kept one.
     """
 
     _output = "identity"

@@ -18,6 +18,7 @@ from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
+from crash_core.callbacks import progress
 from crash_core.io import Format, register
 from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
@@ -28,23 +29,46 @@ __all__ = ["Perceptron"]
 class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """The perceptron algorithm with the step function (one-vs-rest for k > 2 classes).
 
+    Prediction is y_hat = step(w . x + b); a mistake on a point labelled 1 moves the line
+    towards it, w <- w + lr x, b <- b + lr, one on a point labelled 0 away from it.
+
     Parameters
     ----------
-    learning_rate : step size lr of each correction.
-    epochs : most passes over the data; fewer when an epoch makes no mistake.
-    shuffle : visit the points in a new random order each epoch (else in data order).
-    random_state : seed for the shuffling.
-    dtype : "float64" or "float32".
-    verbose : print the mistakes of each epoch when > 0.
+    learning_rate : float, default=0.01
+        Step size lr of each correction.
+    epochs : int, default=1000
+        Most passes over the data. Training stops earlier after an epoch without mistakes,
+        or when ``n_iter_no_change`` epochs in a row made no fewer mistakes than the best
+        epoch so far (converged, as scikit-learn's Perceptron stops).
+    n_iter_no_change : int or None, default=100
+        Epochs without fewer mistakes before training stops; None trains until an epoch
+        has no mistake or ``epochs`` run out.
+    shuffle : bool, default=True
+        Visit the points in a new random order each epoch (else in data order).
+    random_state : int, numpy Generator or None, default=None
+        Seed of the shuffling.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the weights.
+    verbose : int, default=0
+        Print the mistakes of each epoch when > 0.
 
-    Attributes: ``coef_`` (1 x n_features for two classes, else k x n_features),
-    ``intercept_``, ``classes_``, ``n_features_in_``, ``n_epochs_``, ``mistakes_`` (per epoch).
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) for two classes, else (k, n_features)
+    intercept_ : ndarray of shape (1,) or (k,)
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    n_epochs_ : int
+        Epochs trained (counted from 1); ``n_iter_`` is the same number.
+    mistakes_ : list of int
+        ``mistakes_[i]`` is the number of corrections made in epoch i + 1.
     """
 
     def __init__(
         self,
         learning_rate: float = 0.01,
-        epochs: int = 100,
+        epochs: int = 1000,
+        n_iter_no_change: int | None = 100,
         shuffle: bool = True,
         random_state: Any = None,
         dtype: str = "float64",
@@ -52,13 +76,15 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     ) -> None:
         self.learning_rate = learning_rate
         self.epochs = epochs
+        self.n_iter_no_change = n_iter_no_change
         self.shuffle = shuffle
         self.random_state = random_state
         self.dtype = dtype
         self.verbose = verbose
 
-    def _check_params(self) -> tuple[float, int, bool, type]:
-        """(learning_rate, epochs, shuffle, dtype), checked; what fit and load refuse."""
+    def _check_params(self) -> tuple[float, int, int | None, bool, type]:
+        """(learning_rate, epochs, n_iter_no_change, shuffle, dtype), checked; what fit and
+        load refuse."""
         lr = check_scalar(
             self.learning_rate,
             "learning_rate",
@@ -69,11 +95,25 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
-        return lr, epochs, shuffle, DTYPES[dtype_name(self.dtype)]
+        patience = self.n_iter_no_change
+        if patience is not None:
+            patience = check_scalar(patience, "n_iter_no_change", kind=int, min_val=1)
+        return lr, epochs, patience, shuffle, DTYPES[dtype_name(self.dtype)]
 
     def fit(self, X: Any, y: Any) -> Perceptron:
-        """Run the perceptron algorithm on (X, y); returns self."""
-        lr, epochs, shuffle, dtype = self._check_params()
+        """Run the perceptron algorithm on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (any sortable values).
+
+        Returns
+        -------
+        self : Perceptron
+        """
+        lr, epochs, patience, shuffle, dtype = self._check_params()
         X, y = validate_X_y(self, X, y, reset=True, dtype=dtype)
         idx = encode_classes(self, y, reset=True)
         k = len(self.classes_)
@@ -86,15 +126,21 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         order = np.arange(n, dtype=np.intp)
         rng = new_state(int(make_rng(self.random_state).integers(2**63)))
         self.mistakes_ = []
-        for epoch in range(epochs):
-            if shuffle:
-                _linear.shuffle(order, rng)
-            mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
-            self.mistakes_.append(int(mistakes))
-            if self.verbose:
-                print(f"epoch {epoch + 1}/{epochs}  mistakes {mistakes}")
-            if mistakes == 0:
-                break
+        best, stale = n + 1, 0
+        with progress(self, self.verbose) as bar:
+            for epoch in range(epochs):
+                if shuffle:
+                    _linear.shuffle(order, rng)
+                mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
+                self.mistakes_.append(int(mistakes))
+                if bar is not None:
+                    bar.on_epoch_end(epoch, {"mistakes": int(mistakes)})
+                if mistakes == 0:
+                    break
+                stale = stale + 1 if mistakes >= best else 0
+                best = min(best, int(mistakes))
+                if patience is not None and stale >= patience:
+                    break
         self.n_epochs_ = len(self.mistakes_)
         self.n_iter_ = self.n_epochs_
         self.coef_ = W.reshape(X.shape[1], n_units).T.astype(np.float64)

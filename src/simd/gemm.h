@@ -27,18 +27,23 @@
 #define CC_NARROW 4
 #define CC_NARROW_K 1024
 /* Which products the own kernels take (the rest go to OpenBLAS).  Measured on a 2-vCPU
- * EPYC (AVX2 + FMA build, one thread, thread CPU time, against scipy's OpenBLAS 0.3.30
- * sgemm), own / OpenBLAS time:
- *   NN with >= 2 vectors of columns: 32x64x64 0.73, 64x128x128 0.69, 32x256x256 0.46,
- *     64x256x256 0.42; but 128x256x784 1.33 (B's k x 16 panel no longer fits L1), so
- *     k <= CC_OWN_MAX_K, and m <= CC_OWN_MAX_M (a batch);
- *   NN with <= CC_NARROW columns: 32x1x64 0.56, 1x3x100 0.41 (32x4x64 1.11: kept for the
- *     batching-independence of narrow outputs);
+ * EPYC (Zen, AVX2 + FMA build, one thread, thread CPU time, against scipy's OpenBLAS
+ * 0.3.30 sgemm on one thread), own / OpenBLAS time.  The own NN kernel runs at a steady
+ * ~23 GFLOP/s there; OpenBLAS swings between 10 and 33 with the shape:
+ *   NN, k >= CC_OWN_LONG_K: 128x128x256 0.39-0.44, 128x256x784 0.51, 256x256x256 0.52,
+ *     64x256x512 0.42-0.44, 256x128x512 0.69, 32x256x784 0.57;
+ *   NN, m <= CC_OWN_SHORT_M (a small batch): 32x64x64 0.67-0.73, 32x256x64 0.9-1.1;
+ *   NN, m >= 64 and k <= 128: 64x64x64 0.72-1.30, 128x64x64 0.83-1.37, 128x128x128 1.39,
+ *     256x64x64 1.41: OpenBLAS;
+ *   NN with <= CC_NARROW columns: 32x1x64 0.52-0.56, 1x3x100 0.35-0.41 (32x4x64 1.11:
+ *     kept for the batching-independence of narrow outputs);
  *   TN with <= CC_NARROW columns (dW of a narrow output layer): 256x1x128 0.27,
  *     64x4x64 0.92, 784x4x128 0.80;
  *   TN with wide outputs (64x64x32 1.20, 128x128x64 1.32) and NT (32x64x64 0.99,
- *     64x128x10 1.37) stay with OpenBLAS. */
-#define CC_OWN_MAX_K 512
+ *     64x128x10 1.37): OpenBLAS. */
+#define CC_OWN_LONG_K 256
+#define CC_OWN_SHORT_M 48
+#define CC_OWN_MAX_K 4096
 #define CC_OWN_MAX_M 512
 
 #if defined(__GNUC__) || defined(__clang__)
