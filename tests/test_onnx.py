@@ -284,3 +284,16 @@ def test_labels_keep_their_type(labels, onnx_dtype):
     label = run(model.to_onnx(), X.astype(np.float32))["label"]
     assert label.dtype == onnx_dtype
     np.testing.assert_array_equal(label, model.predict(X))
+
+
+def test_preprocessing_step_named_in_the_metadata():
+    from crash_core.preprocessing import TabularPreprocessor
+
+    X, y = data(2)
+    step = TabularPreprocessor().fit(X)
+    model = mlp(cc.MLPClassifier, "relu", "float32").fit(step.transform(X), y)
+    model.preprocessor_ = step
+    props = {p.key: p.value for p in onnx.load_from_string(model.to_onnx()).metadata_props}
+    carried = json.loads(props["preprocessing"])
+    assert carried["step"] == "TabularPreprocessor"
+    assert set(carried["config"]) == set(step.to_config())
