@@ -242,6 +242,20 @@ def _score_inputs(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``y_true`` shaped like the predictions, and the checked weights."""
     y_true = np.asarray(y_true)
+    if y_true.ndim == 0:
+        raise ValueError(
+            f"y must hold one target per sample, got the scalar {y_true.item()!r:.40}."
+        )
+    if (
+        y_true.dtype.kind in "fc"
+        and not np.isfinite(y_true).all()
+        or y_true.dtype.kind == "O"
+        and any(isinstance(v, float) and not math.isfinite(v) for v in y_true.ravel().tolist())
+    ):
+        raise ValueError(
+            "y contains NaN or infinity; a score needs a known target for every sample. Drop "
+            "those rows first."
+        )
     if y_true.ndim == 2 and y_true.shape[1] == 1 and y_pred.ndim == 1:
         y_true = y_true.ravel()
     if y_true.shape[0] != y_pred.shape[0]:

@@ -386,6 +386,19 @@ def categorical_cross_entropy(Y: ArrayLike, P: ArrayLike) -> np.floating:
 # One pass of the course's update rules
 
 
+def _finite_weights(
+    w: np.ndarray, b: np.floating, shapes: _Shapes, learn_rate: float
+) -> tuple[np.ndarray, np.ndarray | np.floating]:
+    """The new weights, unless the update overflowed to infinity or NaN."""
+    if not (np.isfinite(w).all() and np.isfinite(b)):
+        raise ValueError(
+            f"The update overflowed: learn_rate={learn_rate!r} times the inputs gives weights "
+            "beyond the largest float. Scale X (e.g. to mean 0, standard deviation 1) or use "
+            "a smaller learn_rate."
+        )
+    return _new_weights(w, b, shapes)
+
+
 def perceptron_step(
     X: ArrayLike, y: ArrayLike, W: ArrayLike, b: float | ArrayLike, learn_rate: float = 0.01
 ) -> tuple[np.ndarray, np.ndarray | np.floating]:
@@ -422,7 +435,7 @@ def perceptron_step(
         if error:
             w += learn_rate * error * x_i
             b += learn_rate * error
-    return _new_weights(w, b, shapes)
+    return _finite_weights(w, b, shapes, learn_rate)
 
 
 def gradient_descent_step(
@@ -457,4 +470,4 @@ def gradient_descent_step(
         error = y_i - _sigmoid(x_i @ w + b)
         w += learn_rate * error * x_i
         b += learn_rate * error
-    return _new_weights(w, b, shapes)
+    return _finite_weights(w, b, shapes, learn_rate)

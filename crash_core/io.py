@@ -179,6 +179,9 @@ class Format:
     coef : ``coef_`` (units x n_features) and ``intercept_`` (units,) are stored, float64.
     arrays : further fitted arrays, name -> (shape, dtype); a dimension is an int,
         "n_features" or None (any length), e.g. ``{"mean_": (("n_features",), "float64")}``.
+    children : fitted attributes holding another registered object (a fitted
+        preprocessing step inside a model, say), saved with it: its header under
+        ``"children"``, its entries prefixed with ``"<attribute>."``.
     check_params : ``check_params(estimator)`` raises TypeError/ValueError for parameters
         its ``fit`` would refuse; by default the estimator's own ``_check_params()``.
     check : ``check(saved)`` raises ValueError when the decoded values disagree with each
@@ -194,6 +197,7 @@ class Format:
     optimizer_state: bool = False
     coef: bool = False
     arrays: Mapping[str, tuple[tuple[int | str | None, ...], str]] = field(default_factory=dict)
+    children: tuple[str, ...] = ()
     check_params: Callable[[Any], None] | None = None
     check: Callable[[Any], None] | None = None
 
@@ -201,7 +205,7 @@ class Format:
         for name, kind in {**self.attributes, **self.optional}.items():
             if kind not in _ATTR_KINDS:
                 raise ValueError(f"attribute {name}: unknown kind {kind!r}; use {_ATTR_KINDS}.")
-        taken = set(self.attributes) | set(self.optional) | _PART_ATTRS
+        taken = set(self.attributes) | set(self.optional) | set(self.children) | _PART_ATTRS
         if self.optimizer_state and not self.network:
             raise ValueError("an optimizer state is stored with a network: set network=True.")
         for name, (shape, dtype) in self.arrays.items():
@@ -296,6 +300,14 @@ def _encode(value: Any) -> Any:
         tag = "optimizer" if isinstance(value, Optimizer) else "schedule"
         config = value.get_config()
         return {"__type__": tag, "config": {str(k): _encode(v) for k, v in config.items()}}
+    entry = _REGISTRY.get(type(value).__name__)
+    if entry is not None and entry[0] is type(value):  # an (unfitted) estimator as a setting
+        params = value.get_params(deep=False).items()
+        return {
+            "__type__": "estimator",
+            "class": type(value).__name__,
+            "params": {str(k): _encode(v) for k, v in params},
+        }
     if isinstance(value, np.dtype) and value.name in _FLOAT_NAMES:
         return {"__type__": "dtype", "name": value.name}
     if isinstance(value, type) and value in (np.float32, np.float64):
@@ -344,6 +356,17 @@ def _decode(obj: Any) -> Any:
             return from_config(config)
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"the saved {tag} {_short(config)} is invalid: {exc}") from exc
+    if tag == "estimator" and fields == {"class", "params"} and isinstance(obj["params"], dict):
+        cls, fmt = (
+            registered().get(obj["class"], (None, None))
+            if isinstance(obj["class"], str)
+            else (None, None)
+        )
+        if cls is None:
+            raise ModelFileError(f"a saved setting names the unknown class {_short(obj['class'])}.")
+        return _validate_params(
+            cls, fmt, {k: _decode(v) for k, v in obj["params"].items()}, None, "a saved setting"
+        )
     if tag in ("dtype", "numpy_type") and fields == {"name"} and obj["name"] in _FLOAT_NAMES:
         kind = np.float32 if obj["name"] == "float32" else np.float64
         return np.dtype(kind) if tag == "dtype" else kind
@@ -584,7 +607,13 @@ def _object_entries(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     attributes = {}
     for key, value in vars(model).items():
         known = key in kinds
-        if key in _PART_ATTRS or key in fmt.arrays or not known and not _PUBLIC_ATTR.match(key):
+        if (
+            key in _PART_ATTRS
+            or key in fmt.arrays
+            or key in fmt.children
+            or not known
+            and not _PUBLIC_ATTR.match(key)
+        ):
             continue  # stored by a part, private, or not an attribute of this class
         try:
             encoded = _encode(value)
@@ -662,6 +691,11 @@ def _object_entries(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays["intercept_"] = np.asarray(model.intercept_, dtype=np.float64)
     for key, (_, dtype) in fmt.arrays.items():
         arrays[key] = np.ascontiguousarray(getattr(model, key), dtype=dtype)
+    if fmt.children:
+        header["children"] = {}
+        for attr in fmt.children:
+            header["children"][attr], child_arrays = _object_entries(getattr(model, attr))
+            arrays.update({f"{attr}.{key}": array for key, array in child_arrays.items()})
     step = getattr(model, "preprocessor_", None)
     if step is not None:
         if _STEPS.get(type(step).__name__) is not type(step):
@@ -740,7 +774,8 @@ def _load(f: Any) -> Any:
         {k: v for k, v in header.items() if k not in _FILE_KEYS},
         library if isinstance(library, str) else "an unknown version",
     )
-    expected = set(plan.entries) | {_HEADER}
+    entries = dict(plan.all_entries())
+    expected = set(entries) | {_HEADER}
     extra, missing = set(archive.members) - expected, expected - set(archive.members)
     if missing:
         raise ModelFileError(
@@ -753,7 +788,7 @@ def _load(f: Any) -> Any:
             f"{plan.cls_name} file has exactly {sorted(expected)}."
         )
     arrays = {}
-    for key, (shape, dtype) in plan.entries.items():
+    for key, (shape, dtype) in entries.items():
         known = math.prod(d for d in shape if d is not None)
         itemsize = np.dtype(dtype).itemsize
         # a dimension the header does not fix is bounded by the member's own (checked) size
@@ -804,12 +839,15 @@ def _check_file_keys(header: dict[str, Any]) -> None:
             f"the file was written by format version {version} (crash_core {library:.40}); "
             f"this crash_core reads version {FORMAT_VERSION} — upgrade crash_core."
         )
-    keys = set(_FILE_KEYS) | set(_OBJECT_KEYS)
+
+
+def _check_object_keys(header: dict[str, Any], fmt: Format, context: str) -> None:
+    keys = set(_OBJECT_KEYS) | ({"children"} if fmt.children else set())
     missing, extra = keys - set(header), set(header) - keys - set(_OPTIONAL_KEYS)
     if missing or extra:
         raise ModelFileError(
-            f"the header lacks the key(s) {sorted(missing)} and has the unexpected key(s) "
-            f"{_short(sorted(extra))}; the file is corrupt."
+            f"{context}: the header lacks the key(s) {sorted(missing)} and has the unexpected "
+            f"key(s) {_short(sorted(extra))}; the file is corrupt."
         )
 
 
@@ -857,9 +895,12 @@ class _Plan:
         self.n_units: int | None = None
         self.optimizer_state: dict[str, int] | None = None
         self.classes_values: np.ndarray | None = None
+        self.children: dict[str, _Plan] = {}
 
     @classmethod
-    def from_header(cls, header: dict[str, Any], library: str = "") -> _Plan:
+    def from_header(cls, header: Any, library: str, depth: int = 0) -> _Plan:
+        if not isinstance(header, dict):
+            raise ModelFileError(f"a saved object must be a JSON object, got {_short(header)}.")
         plan = cls()
         formats = registered()
         name = header.get("class")
@@ -873,6 +914,20 @@ class _Plan:
         plan.fmt = fmt
         context = f"the saved {name} (crash_core {library:.40}) is invalid"
         plan.context = context
+        _check_object_keys(header, fmt, context)
+        if fmt.children and depth > 8:
+            raise ModelFileError(f"{context}: its saved objects nest too deeply.")
+        plan.children = {
+            attr: _Plan.from_header(header["children"].get(attr), library, depth + 1)
+            if isinstance(header["children"], dict)
+            else _Plan.from_header(None, library)
+            for attr in fmt.children
+        }
+        if fmt.children and set(header["children"]) != set(fmt.children):
+            raise ModelFileError(
+                f"{context}: its saved objects must be {sorted(fmt.children)}, got "
+                f"{_short(sorted(header['children']))}."
+            )
 
         # ---- features
         n_features = header["n_features_in"]
@@ -957,6 +1012,13 @@ class _Plan:
             dims = tuple(n_features if d == "n_features" else d for d in shape)
             plan.entries[key] = (dims, np.dtype(dtype).str)
         return plan
+
+    def all_entries(self, prefix: str = "") -> Any:
+        """(entry name, (shape, dtype)) of this object and of the objects it holds."""
+        for key, spec in self.entries.items():
+            yield prefix + key, spec
+        for attr, child in self.children.items():
+            yield from child.all_entries(f"{prefix}{attr}.")
 
     def _plan_classes(self, spec: Any) -> None:
         context = self.context
@@ -1049,6 +1111,10 @@ class _Plan:
                 setattr(estimator, key, arrays[key])
         if self.network is not None:
             self._build_network(estimator, arrays)
+        for attr, child in self.children.items():
+            start = f"{attr}."
+            inner = {k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}
+            setattr(estimator, attr, child.build(inner))
         return estimator
 
     def _check_classes(self, classes: np.ndarray) -> None:

@@ -42,6 +42,23 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 # rows fed forward at a time at prediction: big enough for efficient matrix products,
 # small enough for the activations to stay in cache
 PREDICT_CHUNK = 2048
+# the widest layer and the most parameters a network may have: far beyond any memory, far
+# below the sizes whose products overflow the kernels' 64-bit offsets
+_MAX_WIDTH = 2**31
+_MAX_PARAMS = 2**40
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only view whose base is read-only too, so it cannot be made writable again."""
+    array = np.array(array)
+    array.setflags(write=False)
+    return array.view()
+
+
+def _short_sizes(sizes: Sequence[int]) -> str:
+    return str(list(sizes[:6]))[:-1] + (", ...]" if len(sizes) > 6 else "]")
+
+
 # the smallest share of rows a prediction thread is handed (see Network.forward)
 SPLIT_MIN_ROWS = 256
 
@@ -50,10 +67,59 @@ NONFINITE_X = (
     "Input X contains NaN or infinity. Impute the missing values (e.g. fill each column "
     "with its mean) or drop the rows that contain them."
 )
+OVERFLOW = (
+    "The network's values overflowed {dtype} inside a layer: X holds values too large for "
+    "these weights (largest |x| = {largest:.3g}). Scale the features (e.g. to mean 0, "
+    "standard deviation 1) or use dtype='float64'."
+)
+
+
+def check_rates(learning_rate: Any = None, l1: Any = 0.0, l2: Any = 0.0) -> None:
+    """learning_rate (when given) finite and > 0; l1, l2 finite and >= 0."""
+    from crash_core._validation import check_scalar
+
+    finite = {"max_val": float("inf"), "include_max": False}
+    if learning_rate is not None:
+        check_scalar(learning_rate, "learning_rate", min_val=0.0, include_min=False, **finite)
+    check_scalar(l1, "l1", min_val=0.0, **finite)
+    check_scalar(l2, "l2", min_val=0.0, **finite)
+
+
+def check_dropout(dropout: Any, n_hidden: int) -> np.ndarray:
+    """One dropout rate in [0, 1) per hidden layer, from None, one rate or one per layer."""
+    from crash_core._validation import check_scalar
+
+    if dropout is None:
+        return np.zeros(n_hidden)
+    rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(np.ravel(dropout))
+    if len(rates) != n_hidden:
+        raise ValueError(
+            f"dropout lists {len(rates)} rates for {n_hidden} hidden layers; give one rate "
+            "or one per hidden layer."
+        )
+    return np.array(
+        [check_scalar(r, "dropout", min_val=0.0, max_val=1.0, include_max=False) for r in rates],
+        dtype=np.float64,
+    )
 
 
 def _names(options: dict[str, int]) -> str:
     return ", ".join(repr(k) for k in options)
+
+
+def _layout(name: str, doc: str) -> property:
+    """A read-only attribute fixed at construction: the kernels index ``params`` by it."""
+
+    def get(self: Network) -> Any:
+        return self.__dict__["_" + name]
+
+    def refuse(self: Network, value: Any) -> None:
+        raise AttributeError(
+            f"Network.{name} is fixed when the network is built (it maps the parameter "
+            "buffer); build a new Network(layer_sizes, activation, output, dtype) instead."
+        )
+
+    return property(get, refuse, doc=doc)
 
 
 def one_hot_rows(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
@@ -65,7 +131,10 @@ def one_hot_rows(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
 
 def resolve_dtype(dtype: Any) -> type:
     """'float32' / 'float64' (or the numpy types) -> the numpy scalar type."""
-    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:
+        key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        key = None
     if key not in DTYPES:
         raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
     return DTYPES[key]
@@ -118,6 +187,15 @@ class Network:
     measured better on real data with few inputs (see BENCHMARKS.md, "Initialisation").
     """
 
+    layer_sizes = _layout("layer_sizes", "Widths from the input to the output layer.")
+    activation = _layout("activation", "The activation as given: one name or one per layer.")
+    activations = _layout("activations", "The activation of each hidden layer.")
+    output = _layout("output", "The output layer: 'sigmoid', 'softmax' or 'identity'.")
+    dtype = _layout("dtype", "The numpy dtype of params and of every computation.")
+    layers = _layout("layers", "(n_in, n_out, weight offset, bias offset) per layer, read-only.")
+    kinds = _layout("kinds", "The activation code of each hidden layer, read-only.")
+    out_kind = _layout("out_kind", "The output layer's code.")
+
     def __init__(
         self,
         layer_sizes: Sequence[int],
@@ -144,7 +222,21 @@ class Network:
                 f"layer_sizes must be a sequence of at least two positive ints "
                 f"(inputs, ..., outputs), got {layer_sizes!r}."
             )
-        self.layer_sizes = tuple(int(s) for s in sizes)
+        if max(sizes) > _MAX_WIDTH:
+            raise ValueError(
+                f"layer_sizes {_short_sizes(sizes)} holds a layer wider than {_MAX_WIDTH} units; "
+                "no such layer fits in memory. Use smaller layers."
+            )
+        n_params = sum(
+            int(i) * int(o) + int(o) for i, o in zip(sizes[:-1], sizes[1:], strict=False)
+        )
+        if n_params > _MAX_PARAMS:
+            raise ValueError(
+                f"layer_sizes {_short_sizes(sizes)} needs {n_params} parameters, more than "
+                f"{_MAX_PARAMS}; use smaller layers."
+            )
+        d = self.__dict__
+        d["_layer_sizes"] = tuple(int(s) for s in sizes)
         n_hidden = len(sizes) - 2
         if isinstance(activation, str):
             acts = [activation] * n_hidden
@@ -172,10 +264,10 @@ class Network:
             )
         if output == "softmax" and sizes[-1] < 2:
             raise ValueError("A softmax output needs at least 2 units; use output='sigmoid'.")
-        self.activation = activation if isinstance(activation, str) else tuple(acts)
-        self.activations = tuple(acts)
-        self.output = output
-        self.dtype = np.dtype(resolve_dtype(dtype))
+        d["_activation"] = activation if isinstance(activation, str) else tuple(acts)
+        d["_activations"] = tuple(acts)
+        d["_output"] = output
+        d["_dtype"] = np.dtype(resolve_dtype(dtype))
         self.random_state = random_state
 
         # (n_in, n_out, weight offset, bias offset) per layer: the kernels' map of params
@@ -183,10 +275,10 @@ class Network:
         for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=False):
             table.append((n_in, n_out, offset, offset + n_in * n_out))
             offset += n_in * n_out + n_out
-        self.layers = np.array(table, dtype=np.intp).reshape(-1, 4)
-        self.kinds = np.array([ACTIVATIONS[a] for a in acts], dtype=np.intc)
-        self.out_kind = OUTPUTS[output]
-        self.params = np.zeros(offset, dtype=self.dtype)
+        d["_layers"] = _frozen(np.array(table, dtype=np.intp).reshape(-1, 4))
+        d["_kinds"] = _frozen(np.array([ACTIVATIONS[a] for a in acts], dtype=np.intc))
+        d["_out_kind"] = OUTPUTS[output]
+        d["_params"] = np.zeros(offset, dtype=self.dtype)
         self.weights, self.biases = self.split(self.params)
         self._rng = make_rng(random_state)
         self.initialize(self._rng)
@@ -203,6 +295,29 @@ class Network:
     @property
     def n_params(self) -> int:
         return self.params.size
+
+    @property
+    def params(self) -> np.ndarray:
+        """Every weight and bias, one contiguous 1-D buffer (writable in place)."""
+        return self._params
+
+    @params.setter
+    def params(self, value: Any) -> None:
+        """``net.params = values`` copies ``values`` into the buffer, after checking them."""
+        try:
+            values = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"params must be an array of numbers, got {exc}.") from None
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"params must hold real numbers, got dtype {values.dtype}.")
+        if values.shape != self._params.shape:
+            raise ValueError(
+                f"params must be a 1-D array of {self._params.size} values (the layout of "
+                f"layer_sizes {self.layer_sizes}), got shape {values.shape}."
+            )
+        if not np.isfinite(values).all():
+            raise ValueError("params must be finite (no NaN or infinity).")
+        self._params[...] = values
 
     def split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Views (weight_list, bias_list) of any array laid out like ``params``."""
@@ -229,9 +344,15 @@ class Network:
 
     def copy(self) -> Network:
         """An independent network with the same structure and parameters."""
-        clone = Network.__new__(Network)
+        return self.astype(self.dtype)
+
+    def astype(self, dtype: Any) -> Network:
+        """An independent copy computing in ``dtype`` ("float32" / "float64"): the same
+        structure, the parameters cast to it."""
+        clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone.params = self.params.copy()
+        clone.__dict__["_dtype"] = np.dtype(resolve_dtype(dtype))
+        clone.__dict__["_params"] = self.params.astype(clone.dtype)  # always a copy
         clone.weights, clone.biases = clone.split(clone.params)
         clone._rng = copy.deepcopy(self._rng)  # the same shuffles ahead, without drawing
         return clone
@@ -243,6 +364,8 @@ class Network:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__["_layers"] = _frozen(self._layers)
+        self.__dict__["_kinds"] = _frozen(self._kinds)
         self.weights, self.biases = self.split(self.params)
 
     def to_onnx(self, path: Any = None, *, opset: int | None = None) -> bytes:
@@ -277,11 +400,22 @@ class Network:
     def targets(self, y: Any, n_samples: int) -> np.ndarray:
         """y as the kernels take it: an (n, n_outputs) array of the network's dtype.
 
-        sigmoid: 0/1 values; softmax: integer class indices or one-hot rows;
-        identity: targets, (n,) for one output or (n, k).
+        sigmoid: 0/1 values (or probabilities in [0, 1]); softmax: integer class indices or
+        rows of class probabilities (one-hot); identity: targets, (n,) or (n, k).
         """
         y = np.asarray(y)
         k = self.n_outputs
+        if y.ndim == 0:
+            raise ValueError(
+                f"y must hold one target per sample (an array of {n_samples}), got the "
+                f"scalar {y.item()!r:.40}."
+            )
+        if y.dtype.kind not in "biuf":
+            raise TypeError(
+                f"y must be numeric, got dtype {y.dtype}: the network takes 0/1 targets "
+                "(sigmoid), class indices (softmax) or numbers (identity); encode labels "
+                "first, or use MLPClassifier, which does it for you."
+            )
         if y.shape[0] != n_samples:
             raise ValueError(
                 f"X has {n_samples} samples but y has {y.shape[0]}; pass one target per row."
@@ -298,6 +432,13 @@ class Network:
             raise ValueError(f"y must have {k} column(s) for this network, got {Y.shape[1]}.")
         if not np.isfinite(Y).all():
             raise ValueError("y contains NaN or infinity; drop those rows first.")
+        if self.output != "identity" and Y.size and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(
+                f"{self.output} targets must lie in [0, 1] (0/1 labels or probabilities), got "
+                f"values in [{Y.min():.3g}, {Y.max():.3g}]."
+            )
+        if self.output == "softmax" and not np.allclose(Y.sum(axis=1), 1, atol=1e-3):
+            raise ValueError("softmax target rows must sum to 1 (one-hot or probabilities).")
         return Y
 
     # ------------------------------------------------------------------ compute
@@ -329,7 +470,10 @@ class Network:
             with limited_blas(threads_earned(cap * row_flops, split_budget())):
                 finite = self._forward_rows(X, out)
         if not finite:
-            raise ValueError(NONFINITE_X)
+            if not np.isfinite(X).all():
+                raise ValueError(NONFINITE_X)
+            largest = float(np.abs(X).max())
+            raise ValueError(OVERFLOW.format(dtype=self.dtype.name, largest=largest))
         return out
 
     def _forward_rows(self, X: np.ndarray, out: np.ndarray) -> bool:
@@ -347,13 +491,16 @@ class Network:
 
         loss = sum_i w_i L_i / sum_i w_i + l1 sum|W| + l2 sum W^2 (w_i = 1 without weights).
         """
+        from crash_core._validation import check_sample_weight
+
+        check_rates(None, l1, l2)
         X = self._inputs(X)
         if X.shape[0] == 0:
             raise ValueError("X is empty; loss_and_grad needs at least one sample.")
         Y = self.targets(y, X.shape[0])
         weighted = sample_weight is not None
         sw = (
-            np.ascontiguousarray(sample_weight, dtype=self.dtype)
+            check_sample_weight(sample_weight, X.shape[0], self.dtype)
             if weighted
             else np.zeros(0, dtype=self.dtype)
         )
@@ -397,12 +544,21 @@ class Network:
         Accuracy is NaN for an identity output.  Without ``random_state`` the batches
         are shuffled by the network's own generator (seeded by its ``random_state``).
         """
+        check_rates(learning_rate, l1, l2)
         X = self._inputs(X)
         Y = self.targets(y, X.shape[0])
         trainer = EpochTrainer(self, batch_size, "sgd", n_samples=X.shape[0])
         rng = self._rng if random_state is None else make_rng(random_state)
         order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+        before = self.params.copy()
         loss_sum, correct = trainer.run(X, Y, order, learning_rate, l1, l2)
+        if not (np.isfinite(loss_sum) and np.isfinite(self.params).all()):
+            self.params[...] = before
+            raise ValueError(
+                f"Training diverged: the loss or the weights overflowed with "
+                f"learning_rate={learning_rate!r}; the weights from before this epoch are "
+                "kept. Lower learning_rate or scale X."
+            )
         n = X.shape[0]
         accuracy = correct / n if self.output != "identity" and n else float("nan")
         return (loss_sum / n if n else float("nan")), accuracy
@@ -453,8 +609,7 @@ class EpochTrainer:
         widths = int(network.layers[:, 1].sum())
         widest = int(network.layers[:, 1].max())  # the inputs never get a delta
         rates = np.zeros(max(n_layers - 1, 1), dtype=np.float64)
-        if dropout is not None:
-            rates[: n_layers - 1] = dropout
+        rates[: n_layers - 1] = check_dropout(dropout, n_layers - 1)
         self.rates = rates
         self.use_dropout = bool(rates.any())
         # a batch never exceeds the data, so its buffers need no more rows than that
@@ -484,6 +639,7 @@ class EpochTrainer:
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, int]:
         """Train one epoch over X[order]; returns (sum_i w_i L_i + batch penalties, correct)."""
+        check_rates(learning_rate, l1, l2)
         net = self.network
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None

@@ -47,9 +47,10 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
     """Feed ``rows`` samples forward; the last layer's block holds logits (or outputs).
 
     ``rates`` is NULL at prediction time, else the dropout rate per hidden layer.
-    When ``nonfinite`` is not NULL it is set if an input row holds NaN or infinity: such
-    a row makes every entry of its first-layer product non-finite, so checking that
-    product, still in cache, stands in for a separate pass over the inputs.
+    When ``nonfinite`` is not NULL it is set if any layer's product is NaN or infinite: an
+    input row holding NaN or infinity makes its first-layer product non-finite, and a
+    product that overflows the dtype deeper in is caught at the layer it happens (checked
+    while still in cache, instead of separate passes).
     """
     cdef Py_ssize_t li, i, n_in, n_out, off = 0
     cdef bint bad = False
@@ -61,7 +62,7 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
         out = acts + off
         gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
              params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
-        if li == 0 and nonfinite != NULL:
+        if nonfinite != NULL:
             for i in range(rows * n_out):
                 bad = bad | ((out[i] - out[i]) != 0)
             if bad:

@@ -10,6 +10,7 @@ buffer once per fit (see ``crash_core.network.EpochTrainer``).
 from cython cimport floating
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 from blas cimport gemm, cc_vector_bytes
 from layers cimport forward, backward, act_offset
@@ -22,17 +23,55 @@ cdef inline const int* kinds_ptr(const int[::1] kinds) noexcept nogil:
     return &kinds[0] if kinds.shape[0] > 0 else NULL
 
 
-def _check_layers(const Py_ssize_t[:, ::1] layers, Py_ssize_t n_params,
-                  Py_ssize_t n_features, Py_ssize_t n_outputs):
-    cdef Py_ssize_t li, n_layers = layers.shape[0]
+cdef inline bint _holds(Py_ssize_t length, Py_ssize_t rows, Py_ssize_t width) noexcept:
+    """length >= rows * width, without overflowing (rows, width >= 0)."""
+    return rows >= 0 and width >= 0 and (width == 0 or rows <= length // width)
+
+
+def _check_layers(const Py_ssize_t[:, ::1] layers, const int[::1] kinds, int out_kind,
+                  Py_ssize_t n_params, Py_ssize_t n_features, Py_ssize_t n_outputs):
+    """Raise ValueError unless every entry of the table is consistent with the buffers.
+
+    Each layer takes the previous layer's width, has at least one input and one unit, and
+    its weights and biases lie inside ``params``; ``kinds`` holds one valid code per hidden
+    layer and ``out_kind`` is a valid output code.  After this, no index the kernels derive
+    from the table falls outside the buffers they are given.
+    """
+    cdef Py_ssize_t li, n_layers = layers.shape[0], n_in, n_out, w_off, b_off
     if n_layers < 1 or layers.shape[1] != 4:
         raise ValueError("layers must be an (n_layers, 4) table")
+    if kinds.shape[0] != n_layers - 1:
+        raise ValueError("kinds must hold one activation code per hidden layer")
+    for li in range(n_layers - 1):
+        if kinds[li] < 0 or kinds[li] > 2:
+            raise ValueError("kinds holds an unknown activation code")
+    if out_kind < 0 or out_kind > 2:
+        raise ValueError("out_kind is not an output code")
     if layers[0, 0] != n_features or layers[n_layers - 1, 1] != n_outputs:
         raise ValueError("layers do not match the input or output widths")
     for li in range(n_layers):
-        if (layers[li, 3] + layers[li, 1] > n_params
-                or layers[li, 2] + layers[li, 0] * layers[li, 1] > n_params):
+        n_in, n_out, w_off, b_off = layers[li, 0], layers[li, 1], layers[li, 2], layers[li, 3]
+        if n_in < 1 or n_out < 1 or w_off < 0 or b_off < 0:
+            raise ValueError("layers holds a width < 1 or a negative offset")
+        if li > 0 and n_in != layers[li - 1, 1]:
+            raise ValueError("a layer's inputs differ from the previous layer's units")
+        if (not _holds(n_params, n_in, n_out) or w_off > n_params - n_in * n_out
+                or n_out > n_params or b_off > n_params - n_out):
             raise ValueError("layers point outside the parameter buffer")
+    if not _holds(PY_SSIZE_T_MAX, n_layers, n_params):
+        raise ValueError("layers are too many for the parameter buffer")
+
+
+cdef Py_ssize_t _total_width(const Py_ssize_t[:, ::1] layers):
+    """Sum of the layers' widths (checked tables only)."""
+    return act_offset(&layers[0, 0], layers.shape[0], 1)
+
+
+cdef Py_ssize_t _widest(const Py_ssize_t[:, ::1] layers):
+    cdef Py_ssize_t li, widest = 0
+    for li in range(layers.shape[0]):
+        widest = max(widest, layers[li, 1])  # the inputs never get a delta
+    return widest
 
 
 def forward_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
@@ -46,10 +85,10 @@ def forward_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
     cdef Py_ssize_t n = X.shape[0], nf = X.shape[1], k = out.shape[1]
     cdef Py_ssize_t n_layers = layers.shape[0], start, rows, last
     cdef bint nonfinite = False
-    _check_layers(layers, params.shape[0], nf, k)
+    _check_layers(layers, kinds, out_kind, params.shape[0], nf, k)
     if out.shape[0] != n:
         raise ValueError("out must have one row per sample")
-    if acts.shape[0] < act_offset(&layers[0, 0], n_layers, cap) or cap < 1:
+    if cap < 1 or not _holds(acts.shape[0], cap, _total_width(layers)):
         raise ValueError("acts is too small for cap rows")
     if n == 0:
         return True
@@ -76,10 +115,10 @@ def evaluate_(const floating[::1] params, const Py_ssize_t[:, ::1] layers,
     cdef Py_ssize_t n = X.shape[0], k = Y.shape[1], n_layers = layers.shape[0]
     cdef Py_ssize_t start = 0, rows, c, correct = 0, last
     cdef double total = 0
-    _check_layers(layers, params.shape[0], X.shape[1], k)
+    _check_layers(layers, kinds, out_kind, params.shape[0], X.shape[1], k)
     if Y.shape[0] != n or (weighted and sample_weight.shape[0] != n) or cap < 1:
         raise ValueError("X, Y and sample_weight do not agree")
-    if acts.shape[0] < act_offset(&layers[0, 0], n_layers, cap) or delta.shape[0] < cap * k:
+    if not _holds(acts.shape[0], cap, _total_width(layers)) or not _holds(delta.shape[0], cap, k):
         raise ValueError("work buffers are too small")
     last = act_offset(&layers[0, 0], n_layers - 1, cap)
     with nogil:
@@ -110,9 +149,13 @@ def loss_and_grad_(const floating[::1] params, floating[::1] grad,
     cdef Py_ssize_t correct = 0
     cdef double total, wsum = 0, penalty
     cdef const floating* w = NULL
-    _check_layers(layers, params.shape[0], X.shape[1], k)
+    _check_layers(layers, kinds, out_kind, params.shape[0], X.shape[1], k)
     if Y.shape[0] != n or grad.shape[0] != params.shape[0] or n == 0:
         raise ValueError("X, Y and grad do not agree")
+    if (not _holds(acts.shape[0], n, _total_width(layers))
+            or not _holds(delta.shape[0], n, _widest(layers))
+            or not _holds(spare.shape[0], n, _widest(layers))):
+        raise ValueError("work buffers are too small")
     if weighted:
         if sample_weight.shape[0] != n:
             raise ValueError("sample_weight must have one value per sample")
@@ -204,21 +247,21 @@ def train_epoch_(floating[::1] params, const Py_ssize_t[:, ::1] layers, const in
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = Y.shape[1]
     cdef Py_ssize_t n_layers = layers.shape[0], cap = batch_size, i, correct = 0
-    cdef Py_ssize_t widest = 0, total_width
+    cdef Py_ssize_t widest, total_width
     cdef Optimizer o
     cdef double total
-    _check_layers(layers, params.shape[0], nf, k)
-    for i in range(n_layers):
-        widest = max(widest, layers[i, 1])  # the inputs never get a delta
-    total_width = act_offset(&layers[0, 0], n_layers, 1)
+    _check_layers(layers, kinds, out_kind, params.shape[0], nf, k)
+    widest, total_width = _widest(layers), _total_width(layers)
     if Y.shape[0] != X.shape[0] or (weighted and sample_weight.shape[0] != X.shape[0]):
         raise ValueError("X, Y and sample_weight must have the same number of rows")
-    if cap < 1 or xb.shape[0] < cap * nf or yb.shape[0] < cap * k or wb.shape[0] < cap:
+    if (cap < 1 or not _holds(xb.shape[0], cap, nf) or not _holds(yb.shape[0], cap, k)
+            or wb.shape[0] < cap):
         raise ValueError("batch buffers are smaller than batch_size")
-    if acts.shape[0] < cap * total_width or delta.shape[0] < cap * widest \
-            or spare.shape[0] < cap * widest or grad.shape[0] != params.shape[0]:
+    if (not _holds(acts.shape[0], cap, total_width) or not _holds(delta.shape[0], cap, widest)
+            or not _holds(spare.shape[0], cap, widest) or grad.shape[0] != params.shape[0]):
         raise ValueError("work buffers are too small")
-    if use_dropout and (dmask.shape[0] < cap * total_width or rates.shape[0] < n_layers - 1):
+    if use_dropout and (not _holds(dmask.shape[0], cap, total_width)
+                        or rates.shape[0] < n_layers - 1):
         raise ValueError("dropout buffers are too small")
     if optimizer != OPT_SGD and state1.shape[0] != params.shape[0]:
         raise ValueError("optimizer state1 must have the length of params")

@@ -13,6 +13,8 @@ import json
 import math
 import pickle
 import struct
+import subprocess
+import sys
 import tracemalloc
 import warnings
 import zipfile
@@ -1012,3 +1014,93 @@ def test_saved_files_are_stored_uncompressed(saved):
     path, _, _ = saved
     with zipfile.ZipFile(path) as zf:
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+
+
+# --------------------------------------------------------------------------- the registry
+class Center(cc.base.BaseEstimator):
+    """A preprocessing step: subtract each column's mean, then scale by ``factor``."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def _check_params(self):
+        cc._validation.check_scalar(self.factor, "factor", min_val=0.0, include_min=False)
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        self.mean_ = X.mean(axis=0)
+        self.n_features_in_ = X.shape[1]
+        self.n_rows_ = X.shape[0]
+        return self
+
+    def transform(self, X):
+        return (np.asarray(X, dtype=float) - self.mean_) * self.factor
+
+
+class CenteredPerceptron(cc.base.BaseEstimator):
+    """A model and its preprocessing step, saved together in one file."""
+
+    def __init__(self, step=None, epochs=5):
+        self.step = step
+        self.epochs = epochs
+
+    def _check_params(self):
+        if self.step is not None and not isinstance(self.step, Center):
+            raise TypeError("step must be a Center")
+
+    def fit(self, X, y):
+        self.step_ = (self.step or Center()).fit(X)
+        self.model_ = cc.Perceptron(epochs=self.epochs, random_state=0)
+        self.model_.fit(self.step_.transform(X), y)
+        self.n_features_in_ = self.step_.n_features_in_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(self.step_.transform(X))
+
+
+cc.io.register(
+    Center,
+    cc.io.Format(
+        fitted="mean_",
+        attributes={"n_rows_": "count"},
+        arrays={"mean_": (("n_features",), "float64")},
+    ),
+)
+cc.io.register(CenteredPerceptron, cc.io.Format(fitted="model_", children=("step_", "model_")))
+
+
+def test_another_class_registers_what_it_saves(tmp_path):
+    X, y = binary_data()
+    step = Center(factor=2.0).fit(X + 3)
+    step.save(tmp_path / "step.npz")
+    loaded = cc.load(tmp_path / "step.npz")
+    assert type(loaded) is Center and loaded.factor == 2.0 and loaded.n_rows_ == len(X)
+    assert np.array_equal(loaded.transform(X), step.transform(X))
+
+
+def test_a_model_and_its_preprocessing_step_share_one_file(tmp_path):
+    X, y = binary_data()
+    bundle = CenteredPerceptron(step=Center(factor=0.5)).fit(X + 10, y)
+    path = tmp_path / "bundle.npz"
+    bundle.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert "step_.mean_.npy" in zf.namelist() and "model_.coef_.npy" in zf.namelist()
+    loaded = cc.load(path)
+    assert isinstance(loaded.step, Center) and loaded.step.factor == 0.5
+    assert np.array_equal(loaded.predict(X + 10), bundle.predict(X + 10))
+    header, arrays = read_entries(path)
+    header["children"]["step_"]["params"]["factor"] = -1.0
+    assert "factor" in load_error(edited(tmp_path, header, arrays))
+    header, arrays = read_entries(path)
+    arrays["step_.mean_"] = np.zeros(5)
+    assert "step_.mean_" in load_error(edited(tmp_path, header, arrays))
+    header, arrays = read_entries(path)
+    del header["children"]["model_"]
+    assert "model_" in load_error(edited(tmp_path, header, arrays))
+
+
+def test_io_imports_no_model():
+    code = "import sys, crash_core.io, crash_core.base; print(sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "crash_core.models" not in out.stdout and "crash_core.network" not in out.stdout

@@ -12,8 +12,15 @@ from numpy.typing import NDArray
 # the fused ``floating`` type: every floating array of one call is float32, or every one float64
 _F = TypeVar("_F", np.float32, np.float64)
 
-def _check_layers(layers: NDArray[np.intp], n_params: int, n_features: int, n_outputs: int) -> None:
-    """Raise ValueError unless ``layers`` fits the parameter buffer and the data widths."""
+def _check_layers(
+    layers: NDArray[np.intp],
+    kinds: NDArray[np.intc],
+    out_kind: int,
+    n_params: int,
+    n_features: int,
+    n_outputs: int,
+) -> None:
+    """Raise ValueError unless every table entry is consistent with the buffers it indexes."""
 
 def forward_(
     params: NDArray[_F],

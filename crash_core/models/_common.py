@@ -13,7 +13,29 @@ from crash_core._validation import (
     encode_labels,
     validate_X,
 )
-from crash_core.network import DTYPES, one_hot_rows
+from crash_core.network import DTYPES, one_hot_rows, resolve_dtype
+
+
+def fitted_network(model: Any) -> Any:
+    """The model's ``network_``, once it is checked to be a Network that fits the model."""
+    from crash_core.network import Network
+
+    model._check_is_fitted("network_")
+    net = model.network_
+    if not isinstance(net, Network):
+        raise TypeError(
+            f"{type(model).__name__}.network_ must be a crash_core Network, got "
+            f"{type(net).__name__}; it was replaced after fit. Fit the model again."
+        )
+    classes = getattr(model, "classes_", None)
+    units = None if classes is None else (1 if len(classes) == 2 else len(classes))
+    if net.n_features != model.n_features_in_ or units not in (None, net.n_outputs):
+        raise ValueError(
+            f"{type(model).__name__}.network_ has layers {net.layer_sizes}, which do not fit "
+            f"{model.n_features_in_} features and {units or net.n_outputs} output(s); it was "
+            "replaced after fit. Fit the model again."
+        )
+    return net
 
 
 class LinearClassifierMixin:
@@ -22,6 +44,16 @@ class LinearClassifierMixin:
     def decision_function(self, X: Any) -> np.ndarray:
         """Scores x . w + b: shape (n,) for two classes, else (n, k)."""
         self._check_is_fitted("coef_")
+        k = len(self.classes_)
+        units = 1 if k == 2 else k
+        shapes = (np.shape(self.coef_), np.shape(self.intercept_))
+        if shapes != ((units, self.n_features_in_), (units,)):
+            raise ValueError(
+                f"coef_ and intercept_ have shapes {shapes[0]} and {shapes[1]}, but "
+                f"{k} classes and {self.n_features_in_} features need ({units}, "
+                f"{self.n_features_in_}) and ({units},); they were replaced after fit. "
+                "Fit the model again."
+            )
         dtype = DTYPES[dtype_name(self.dtype)]  # float32 models score in float32
         X = validate_X(self, X, reset=False, dtype=dtype)
         scores = X @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)
@@ -46,10 +78,7 @@ class LogProbaMixin:
 
 def dtype_name(dtype: Any) -> str:
     """'float32' / 'float64' from a name or a numpy dtype; anything else is an error."""
-    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-    if name not in DTYPES:
-        raise ValueError(f"Unknown dtype {dtype!r}. Valid options: 'float32', 'float64'.")
-    return name
+    return np.dtype(resolve_dtype(dtype)).name
 
 
 def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: bool) -> np.ndarray:
@@ -95,6 +124,13 @@ def class_weights(class_weight: Any, classes: np.ndarray, y_idx: np.ndarray) -> 
                 raise ValueError(
                     f"class_weight names the label {label!r}, which is not a class of y "
                     f"({classes.tolist()})."
+                )
+            if isinstance(weight, (bool, np.bool_)) or not isinstance(
+                weight, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(
+                    f"class_weight[{label!r}] must be a number >= 0, got "
+                    f"{type(weight).__name__} {weight!r:.40}."
                 )
             if not (np.isfinite(weight) and weight >= 0):
                 raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0.")

@@ -30,6 +30,7 @@ from crash_core.models._common import (
     combined_weights,
     dtype_name,
     encode_classes,
+    fitted_network,
     one_hot,
 )
 from crash_core.network import DTYPES, EpochTrainer, Network, make_rng
@@ -207,6 +208,7 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         if batch is not None:
             batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
         optimizer = resolve_optimizer(self.optimizer)
+        check_scalar(self.verbose, "verbose", kind=int, min_val=0)
         return (
             lr, epochs, l1, l2, tol, patience, shuffle, batch, optimizer,
             DTYPES[dtype_name(self.dtype)],
@@ -334,9 +336,9 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
     def predict_proba(self, X: Any) -> np.ndarray:
         """sigmoid / softmax of the scores, shape (n_samples, n_classes)."""
         self._check_is_fitted("coef_")
-        X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
-        P = self.network_.forward(X)
-        return class_proba(P)
+        network = fitted_network(self)
+        X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
+        return class_proba(network.forward(X))
 
 
 

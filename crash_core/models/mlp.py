@@ -28,10 +28,20 @@ from crash_core.models._common import (
     class_proba,
     combined_weights,
     encode_classes,
+    fitted_network,
     one_hot,
     seeds_for,
 )
-from crash_core.network import ACTIVATIONS, DTYPES, INITS, EpochTrainer, Network, make_rng
+from crash_core.network import (
+    ACTIVATIONS,
+    DTYPES,
+    INITS,
+    EpochTrainer,
+    Network,
+    check_dropout,
+    make_rng,
+    resolve_dtype,
+)
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 from crash_core.schedules import resolve_schedule
 from crash_core.training import Dataset, DivergenceError, TrainingRun, evaluate, train
@@ -118,6 +128,11 @@ class _BaseMLP(BaseEstimator):
                 f"got {self.hidden_layers!r}; e.g. hidden_layers=(64, 32)."
             )
         hidden = tuple(int(h) for h in hidden)
+        if not isinstance(self.activation, (str, list, tuple)):
+            raise TypeError(
+                f"activation must be a name ({', '.join(ACTIVATIONS)}) or a list with one name "
+                f"per hidden layer, got {type(self.activation).__name__}."
+            )
         acts = (
             [self.activation] * len(hidden)
             if isinstance(self.activation, str)
@@ -131,15 +146,12 @@ class _BaseMLP(BaseEstimator):
         for a in acts:
             check_option(a, "activation", ACTIVATIONS)
         check_option(self.init, "init", INITS)
-        rates = [self.dropout] * len(hidden) if np.isscalar(self.dropout) else list(self.dropout)
-        if len(rates) != len(hidden):
-            raise ValueError(
-                f"dropout lists {len(rates)} rates for {len(hidden)} hidden layers; give one "
-                "rate or one per hidden layer."
+        if not (np.isscalar(self.dropout) or isinstance(self.dropout, (list, tuple))):
+            raise TypeError(
+                "dropout must be a rate in [0, 1) or a list with one rate per hidden layer "
+                f"(0.0 for none), got {type(self.dropout).__name__}."
             )
-        rates = [
-            check_scalar(r, "dropout", min_val=0.0, max_val=1.0, include_max=False) for r in rates
-        ]
+        rates = check_dropout(self.dropout, len(hidden)).tolist()
         batch = self.batch_size
         if batch is not None:
             batch = check_scalar(batch, "batch_size", kind=int, min_val=1)
@@ -149,12 +161,11 @@ class _BaseMLP(BaseEstimator):
             if n_jobs == 0:
                 raise ValueError("n_jobs must be None, -1 (all cores) or a positive int, got 0.")
             n_jobs = os.cpu_count() or 1 if n_jobs < 0 else n_jobs
-        check_option(
-            self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name,
-            "dtype",
-            DTYPES,
-        )
-        if self.callbacks is not None and not all(isinstance(c, Callback) for c in self.callbacks):
+        resolve_dtype(self.dtype)
+        if self.callbacks is not None and not (
+            isinstance(self.callbacks, (list, tuple))
+            and all(isinstance(c, Callback) for c in self.callbacks)
+        ):
             raise TypeError(
                 "callbacks must be a list of crash_core.callbacks.Callback objects "
                 "(subclass Callback and override on_epoch_end etc.)."
@@ -176,8 +187,8 @@ class _BaseMLP(BaseEstimator):
             lr_schedule=resolve_schedule(self.lr_schedule),
             batch_size=batch,
             epochs=check_scalar(self.epochs, "epochs", kind=int, min_val=1),
-            l1=check_scalar(self.l1, "l1", min_val=0.0),
-            l2=check_scalar(self.l2, "l2", min_val=0.0),
+            l1=check_scalar(self.l1, "l1", min_val=0.0, max_val=np.inf, include_max=False),
+            l2=check_scalar(self.l2, "l2", min_val=0.0, max_val=np.inf, include_max=False),
             early_stopping=check_scalar(self.early_stopping, "early_stopping", kind=bool),
             validation_fraction=check_scalar(
                 self.validation_fraction,
@@ -188,7 +199,9 @@ class _BaseMLP(BaseEstimator):
                 include_max=False,
             ),
             patience=check_scalar(self.patience, "patience", kind=int, min_val=0),
-            min_delta=check_scalar(self.min_delta, "min_delta", min_val=0.0),
+            min_delta=check_scalar(
+                self.min_delta, "min_delta", min_val=0.0, max_val=np.inf, include_max=False
+            ),
             n_restarts=check_scalar(self.n_restarts, "n_restarts", kind=int, min_val=1),
             n_jobs=n_jobs or 1,
             warm_start=check_scalar(self.warm_start, "warm_start", kind=bool),
@@ -454,11 +467,16 @@ class _BaseMLP(BaseEstimator):
         """Warm start / partial_fit: more epochs from the fitted weights and optimizer state."""
         network = self.network_
         expected = (self.n_features_in_, *p["hidden"], self._n_outputs())
-        if network.layer_sizes != expected or network.dtype != np.dtype(self._np_dtype):
+        if (
+            network.layer_sizes != expected
+            or network.dtype != np.dtype(self._np_dtype)
+            or network.activations != p["activations"]
+        ):
             raise ValueError(
-                f"The fitted network has layers {network.layer_sizes} and dtype "
-                f"{network.dtype.name}, but the parameters now ask for {expected} and "
-                f"{np.dtype(self._np_dtype).name}; set warm_start=False to start afresh."
+                f"The fitted network has layers {network.layer_sizes}, activations "
+                f"{network.activations} and dtype {network.dtype.name}, but the parameters now "
+                f"ask for {expected}, {p['activations']} and {np.dtype(self._np_dtype).name}; "
+                "set warm_start=False to start afresh."
             )
         state = self._optimizer_state
         if state is None or resolve_optimizer(self.optimizer) != self._optimizer:
@@ -496,10 +514,10 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ predicting
     def _forward(self, X: Any) -> np.ndarray:
-        self._check_is_fitted("network_")
+        network = fitted_network(self)
         # forward checks for NaN and infinity in the pass that reads X
-        X = validate_X(self, X, reset=False, dtype=self.network_.dtype, ensure_finite=False)
-        return self.network_.forward(X)
+        X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
+        return network.forward(X)
 
     def _tags_update(self, tags: Any) -> None:
         super()._tags_update(tags)

@@ -22,6 +22,7 @@ from crash_core.callbacks import progress
 from crash_core.io import Format, register
 from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
+from crash_core.training import DivergenceError
 
 __all__ = ["Perceptron"]
 
@@ -95,6 +96,7 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         )
         epochs = check_scalar(self.epochs, "epochs", kind=int, min_val=1)
         shuffle = check_scalar(self.shuffle, "shuffle", kind=bool)
+        check_scalar(self.verbose, "verbose", kind=int, min_val=0)
         patience = self.n_iter_no_change
         if patience is not None:
             patience = check_scalar(patience, "n_iter_no_change", kind=int, min_val=1)
@@ -132,6 +134,15 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                 if shuffle:
                     _linear.shuffle(order, rng)
                 mistakes = _linear.perceptron_epoch(W, b, X, Y, order, lr)
+                if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                    raise DivergenceError(
+                        f"The perceptron's weights overflowed at epoch {epoch + 1}: "
+                        f"learning_rate={lr!r} times the inputs (largest |x| = "
+                        f"{float(np.abs(X).max()):.3g}) exceeds the largest "
+                        f"{np.dtype(dtype).name}. Scale X (e.g. to mean 0, standard "
+                        "deviation 1) or lower learning_rate.",
+                        epoch + 1,
+                    )
                 self.mistakes_.append(int(mistakes))
                 if bar is not None:
                     bar.on_epoch_end(epoch, {"mistakes": int(mistakes)})
