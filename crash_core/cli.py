@@ -252,8 +252,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             rows, test_rows, _, _ = cc.datasets.train_test_split(
                 rows, rows, test_size=args.test_size, random_state=args.random_state
             )
-    prep = TabularPreprocessor(drop=(), categorical=None).fit(X_raw.iloc[rows])
+    regression = model_name in REGRESSORS
+    prep = TabularPreprocessor(standardize_target=regression).fit(X_raw.iloc[rows], y[rows])
     print(f"features: {prep.describe()}")
+    if regression:  # R^2 is the same on either scale; predict maps back to the target's units
+        y = prep.transform_target(y)
+        print(f"target standardised: mean {prep.target_mean_:.6g}, std {prep.target_scale_:.6g}")
     model = _build(args, model_name)
     X = prep.transform(X_raw.iloc[rows])
     with warnings.catch_warnings(record=True) as caught:
@@ -356,9 +360,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
                        EXIT_USAGE)
     frame = _read(args)
     X = _features_for(model, frame, args.data)
+    prep = getattr(model, "preprocessor_", None)
     network = getattr(model, "network_", None)
     dtype = network.dtype if network is not None else np.float64
     pred = model.predict(X)
+    if prep is not None and getattr(model, "_estimator_type", "") == "regressor":
+        pred = prep.inverse_transform_target(pred)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     if args.proba:

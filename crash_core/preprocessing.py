@@ -114,6 +114,11 @@ class TabularPreprocessor(BaseEstimator):
     standardize : bool, default=True
         Scale numeric columns to x' = (x - mean) / std (a constant column keeps std = 1).
         With ``False`` numeric columns are only imputed.
+    standardize_target : bool, default=False
+        ``fit(X, y)`` also learns the mean and standard deviation of a numeric target, for
+        ``transform_target`` (y' = (y - mean) / std) and ``inverse_transform_target``: a
+        regressor then learns targets of any scale (prices in the thousands) at its
+        default learning rate. Without it both are the identity.
 
     Attributes
     ----------
@@ -127,6 +132,8 @@ class TabularPreprocessor(BaseEstimator):
         Per numeric column, the imputed value (training mean) and the divisor.
     categories_ : dict of str to list of str
         Per categorical column, its sorted training categories.
+    target_mean_, target_scale_ : float
+        With ``standardize_target``: the target's mean and divisor (else 0 and 1).
 
     Examples
     --------
@@ -142,11 +149,13 @@ class TabularPreprocessor(BaseEstimator):
         categorical: Sequence[str | int] | None = None,
         handle_unknown: str = "ignore",
         standardize: bool = True,
+        standardize_target: bool = False,
     ) -> None:
         self.drop = drop
         self.categorical = categorical
         self.handle_unknown = handle_unknown
         self.standardize = standardize
+        self.standardize_target = standardize_target
 
     # ------------------------------------------------------------------ fitting
     def _resolve(self, spec: Any, names: list[str], by_name: bool, what: str) -> set[str]:
@@ -177,8 +186,8 @@ class TabularPreprocessor(BaseEstimator):
         ----------
         X : DataFrame or array-like of shape (n_samples, n_columns)
             The raw table; NaN / None mark missing values.
-        y : ignored
-            Accepted for Pipeline compatibility.
+        y : array-like of shape (n_samples,) or None, default=None
+            The target; used only with ``standardize_target=True``.
 
         Returns
         -------
@@ -220,6 +229,18 @@ class TabularPreprocessor(BaseEstimator):
             scale[name] = s if (self.standardize and s > 0 and math.isfinite(s)) else 1.0
         if all(k == "dropped" for k in kinds):
             raise ValueError("drop leaves no column to learn from; keep at least one.")
+        self.target_mean_, self.target_scale_ = 0.0, 1.0
+        if self.standardize_target:
+            if y is None:
+                raise ValueError("standardize_target=True needs the target: call fit(X, y).")
+            target = np.asarray(y, dtype=np.float64)
+            if target.ndim != 1 or target.shape[0] != n_rows or not np.isfinite(target).all():
+                raise ValueError(
+                    f"y must be {n_rows} finite numbers (one per row) to be standardised."
+                )
+            std = float(target.std())
+            self.target_mean_ = float(target.mean())
+            self.target_scale_ = std if std > 0 and math.isfinite(std) else 1.0
         self.n_features_in_ = len(names)
         self.feature_names_in_ = np.array(names, dtype=object)
         self._by_name = by_name
@@ -306,6 +327,36 @@ class TabularPreprocessor(BaseEstimator):
             out[i, j] = 1.0
         return out
 
+    def transform_target(self, y: Any) -> np.ndarray:
+        """y' = (y - target_mean_) / target_scale_ (the identity without
+        ``standardize_target``).
+
+        Parameters
+        ----------
+        y : array-like of numbers
+
+        Returns
+        -------
+        ndarray of float64
+        """
+        self._check_is_fitted("kinds_")
+        return (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_scale_
+
+    def inverse_transform_target(self, z: Any) -> np.ndarray:
+        """y = z target_scale_ + target_mean_: predictions back in the target's units.
+
+        Parameters
+        ----------
+        z : array-like of numbers
+            Values on the standardised scale (a regressor's predictions).
+
+        Returns
+        -------
+        ndarray of float64
+        """
+        self._check_is_fitted("kinds_")
+        return np.asarray(z, dtype=np.float64) * self.target_scale_ + self.target_mean_
+
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X).transform(X)``."""
         return self.fit(X, y).transform(X)
@@ -361,7 +412,8 @@ class TabularPreprocessor(BaseEstimator):
         -------
         dict
             ``{"params": {...}, "columns": [[name, kind], ...], "mean": {...},
-            "scale": {...}, "categories": {...}, "by_name": bool}``.
+            "scale": {...}, "categories": {...}, "by_name": bool,
+            "target": [mean, scale]}``.
         """
         self._check_is_fitted("kinds_")
         return {
@@ -370,6 +422,7 @@ class TabularPreprocessor(BaseEstimator):
                 "categorical": None if self.categorical is None else list(self.categorical),
                 "handle_unknown": self.handle_unknown,
                 "standardize": bool(self.standardize),
+                "standardize_target": bool(self.standardize_target),
             },
             "columns": [[str(n), k] for n, k in zip(self.feature_names_in_, self.kinds_,
                                                       strict=True)],
@@ -377,6 +430,7 @@ class TabularPreprocessor(BaseEstimator):
             "scale": dict(self.scale_),
             "categories": {k: list(v) for k, v in self.categories_.items()},
             "by_name": bool(self._by_name),
+            "target": [self.target_mean_, self.target_scale_],
         }
 
     @classmethod
@@ -398,14 +452,19 @@ class TabularPreprocessor(BaseEstimator):
             return ValueError(f"Invalid preprocessing config: {what}.")
 
         if not isinstance(config, dict) or set(config) != {
-            "params", "columns", "mean", "scale", "categories", "by_name"
+            "params", "columns", "mean", "scale", "categories", "by_name", "target"
         }:
-            raise fail("expected the keys params, columns, mean, scale, categories, by_name")
+            raise fail(
+                "expected the keys params, columns, mean, scale, categories, by_name, target"
+            )
         params = config["params"]
         if not isinstance(params, dict) or set(params) != {
-            "drop", "categorical", "handle_unknown", "standardize"
+            "drop", "categorical", "handle_unknown", "standardize", "standardize_target"
         }:
-            raise fail("'params' must hold drop, categorical, handle_unknown, standardize")
+            raise fail(
+                "'params' must hold drop, categorical, handle_unknown, standardize, "
+                "standardize_target"
+            )
         if params["handle_unknown"] not in ("ignore", "error"):
             raise fail("handle_unknown must be 'ignore' or 'error'")
         columns = config["columns"]
@@ -440,11 +499,20 @@ class TabularPreprocessor(BaseEstimator):
             raise fail("'categories' must give a list of strings per categorical column")
         if not isinstance(config["by_name"], bool):
             raise fail("'by_name' must be true or false")
+        target = config["target"]
+        if not (
+            isinstance(target, list) and len(target) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and math.isfinite(v) for v in target)
+            and target[1] > 0
+        ):
+            raise fail("'target' must be [mean, scale] with a finite mean and a scale > 0")
         prep = cls(
             drop=params["drop"] or (),
             categorical=params["categorical"],
             handle_unknown=params["handle_unknown"],
             standardize=bool(params["standardize"]),
+            standardize_target=bool(params["standardize_target"]),
         )
         prep.n_features_in_ = len(names)
         prep.feature_names_in_ = np.array(names, dtype=object)
@@ -453,6 +521,7 @@ class TabularPreprocessor(BaseEstimator):
         prep.mean_ = numbers_for("mean", positive=False)
         prep.scale_ = numbers_for("scale", positive=True)
         prep.categories_ = {k: list(v) for k, v in cats.items()}
+        prep.target_mean_, prep.target_scale_ = float(target[0]), float(target[1])
         return prep
 
     def _tags_update(self, tags: Any) -> None:

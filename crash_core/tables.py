@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,16 +131,21 @@ def read_table(
             raise ValueError(f"--sep must be one character (or \\t for a tab), got {sep!r}.")
     try:
         delimiter = sep if sep is not None else sniff_delimiter(path, encoding)
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            header=0 if header else None,
-            encoding=encoding,
-            na_values=[*NA_VALUES, *na_values],
-            decimal=decimal,
-            skipinitialspace=True,
-            skip_blank_lines=True,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: rows longer than the header are reported below, never
+            # silently turned into an index that shifts every value
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                header=0 if header else None,
+                index_col=False,
+                encoding=encoding,
+                na_values=[*NA_VALUES, *na_values],
+                decimal=decimal,
+                skipinitialspace=True,
+                skip_blank_lines=True,
+            )
     except UnicodeDecodeError as exc:
         raise ValueError(
             f"{path} is not {encoding.removesuffix('-sig')} text ({exc.reason} at byte "
@@ -153,6 +159,11 @@ def read_table(
             f"{path}: {detail} (delimiter {delimiter!r}); check the delimiter (--sep) and "
             "the quoting of that line."
         ) from None
+    if any("does not match length" in str(w.message) for w in caught):
+        raise ValueError(
+            f"{path}: data rows have more fields than the header row ({frame.shape[1]} "
+            "names); name every column, or check the delimiter (--sep)."
+        )
     if header:
         names = [str(c).strip() for c in frame.columns]
         if all(_looks_numeric(n) for n in names):

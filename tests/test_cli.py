@@ -262,6 +262,10 @@ def test_input_errors_have_their_exit_codes(raw_csv, tmp_path):
     bad.write_bytes(b"not a model")
     _, err = run("predict", bad, raw_csv, expect=65)
     assert "not a crash_core model file" in err
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,y\n" + "".join(f"{i},{i % 2},{i}\n" for i in range(20)))
+    _, err = run("train", ragged, "--target", "y", "-o", tmp_path / "m", expect=65)
+    assert "more fields than the header" in err
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     _, err = run("train", empty, "--target", "y", "-o", tmp_path / "m", expect=65)
@@ -296,3 +300,20 @@ def test_a_model_that_does_not_converge_says_so_in_one_line(raw_csv, tmp_path):
                    "logistic", "--epochs", "3", "-o", tmp_path / "m")
     assert "note: LogisticRegression did not converge in 3 epochs" in out
     assert err == ""
+
+
+def test_a_regression_target_in_the_thousands_is_learned_and_written_in_its_units(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    frame = X.assign(price=y * 1000)  # targets from 25,000 to 346,000
+    path = tmp_path / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "d.ccm"
+    out, _ = run("train", path, "--target", "price", "--test-size", "0.25", "--epochs", "60",
+                 "-o", model)
+    assert "target standardised" in out
+    assert float(out.split("test R^2:")[1].split()[0]) > 0.3
+    pred, _ = run("predict", model, path)
+    values = np.array([float(v) for v in pred.splitlines()[1:]])
+    assert abs(values.mean() - frame["price"].mean()) < 0.1 * frame["price"].std()

@@ -110,7 +110,8 @@ def test_state_is_json_and_round_trips():
     back = TabularPreprocessor.from_config(config)
     assert_array_equal(back.transform(frame), prep.transform(frame))
     assert back.get_params() == {
-        "drop": ["note"], "categorical": ["z"], "handle_unknown": "ignore", "standardize": True
+        "drop": ["note"], "categorical": ["z"], "handle_unknown": "ignore", "standardize": True,
+        "standardize_target": False,
     }
     broken = json.loads(json.dumps(config))
     broken["scale"]["x"] = 0.0
@@ -161,3 +162,18 @@ def test_target_kind_says_why():
     assert kind == "regression" and reason == "numeric with 214 distinct values"
     with pytest.raises(ValueError, match="missing values"):
         target_kind(np.array([1.0, np.nan]))
+
+
+def test_a_regression_target_is_standardised_and_mapped_back():
+    frame, _ = table()
+    y = 1000.0 * frame["z"].to_numpy() + 5e4
+    prep = TabularPreprocessor(drop=["note"], standardize_target=True).fit(frame, y)
+    z = prep.transform_target(y)
+    assert abs(z.mean()) < 1e-12 and z.std() == pytest.approx(1.0)
+    assert_allclose(prep.inverse_transform_target(z), y)
+    back = TabularPreprocessor.from_config(json.loads(json.dumps(prep.to_config())))
+    assert_allclose(back.inverse_transform_target(z), y)
+    plain = TabularPreprocessor().fit(frame)
+    assert_array_equal(plain.transform_target(y), y)  # the identity without the option
+    with pytest.raises(ValueError, match="needs the target"):
+        TabularPreprocessor(standardize_target=True).fit(frame)
