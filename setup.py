@@ -101,7 +101,9 @@ if os.name == "nt":
     extra_compile_args = ["/Od"] if DEBUG else ["/O2"]
     extra_link_args = []
 else:
-    extra_compile_args = ["-O0", "-g"] if DEBUG else ["-O2", "-g0"]
+    # -O3: at -O2 GCC vectorises only the cheapest loops, and the batch loops of the
+    # activations, losses and optimizers lose (a training step measured up to 1.3x slower)
+    extra_compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
     if DEBUG:
         extra_link_args = []
     elif sys.platform == "darwin":

@@ -944,9 +944,10 @@ def machine_summary(rates):
     ]
     if "fma" in rates:
         lines.append(f"fp32 FMA peak of one core, measured: {rates['fma'] / 1e9:.0f} GFLOP/s")
-    for dt, (rate, details) in rates.items():
+    for dt, entry in rates.items():
         if dt == "fma":
             continue
+        rate, details = entry
         parts = ", ".join(f"{lib} {t}t {r / 1e9:.0f}" for (lib, t), r in sorted(details.items()))
         lines.append(
             f"{dt} GEMM 1024^3, best of the run (GFLOP/s): {parts}; "

@@ -27,3 +27,6 @@ def axpy_(alpha: float, x: NDArray[_F], y: NDArray[_F]) -> None:
 
 def dot_(x: NDArray[_F], y: NDArray[_F]) -> float:
     """x . y of two contiguous 1-D arrays."""
+
+VECTOR_BYTES: int
+"""Bytes per vector of the own product kernels in this (portable) build."""

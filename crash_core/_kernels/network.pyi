@@ -102,3 +102,17 @@ def train_epoch_(
     dmask: NDArray[_F],
 ) -> tuple[float, int, int]:
     """Train one epoch in place; returns (summed loss, correct count, optimizer steps so far)."""
+
+VECTOR_BYTES: int
+"""Bytes per vector of the own product kernels in this build (0: BLAS does every product)."""
+
+def gemm_rm(
+    a: NDArray[_F],
+    b: NDArray[_F],
+    c: NDArray[_F],
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+) -> None:
+    """c = alpha op(a) op(b) + beta c through this level's products (own kernels or BLAS)."""

@@ -30,8 +30,9 @@
  * EPYC (Zen, AVX2 + FMA build, one thread, thread CPU time, against scipy's OpenBLAS
  * 0.3.30 sgemm on one thread), own / OpenBLAS time.  The own NN kernel runs at a steady
  * ~23 GFLOP/s there; OpenBLAS swings between 10 and 33 with the shape:
- *   NN, k >= CC_OWN_LONG_K: 128x128x256 0.39-0.44, 128x256x784 0.51, 256x256x256 0.52,
- *     64x256x512 0.42-0.44, 256x128x512 0.69, 32x256x784 0.57;
+ *   NN with a long k, measured alone: 128x128x256 0.39-0.44, 128x256x784 0.51 -- but in
+ *     the epoch kernel (784-256-128-10, batch 128) the training step was 13% slower with
+ *     them than with OpenBLAS, so a batch above CC_OWN_SHORT_M rows goes to OpenBLAS;
  *   NN, m <= CC_OWN_SHORT_M (a small batch): 32x64x64 0.67-0.73, 32x256x64 0.9-1.1;
  *   NN, m >= 64 and k <= 128: 64x64x64 0.72-1.30, 128x64x64 0.83-1.37, 128x128x128 1.39,
  *     256x64x64 1.41: OpenBLAS;
@@ -41,10 +42,8 @@
  *     64x4x64 0.92, 784x4x128 0.80;
  *   TN with wide outputs (64x64x32 1.20, 128x128x64 1.32) and NT (32x64x64 0.99,
  *     64x128x10 1.37): OpenBLAS. */
-#define CC_OWN_LONG_K 256
 #define CC_OWN_SHORT_M 48
 #define CC_OWN_MAX_K 4096
-#define CC_OWN_MAX_M 512
 
 #if defined(__GNUC__) || defined(__clang__)
 
@@ -64,6 +63,13 @@
 
 typedef float cc_vf __attribute__((vector_size(CC_VEC_BYTES), aligned(4)));
 typedef double cc_vd __attribute__((vector_size(CC_VEC_BYTES), aligned(8)));
+
+/* The kernels want full unrolling and scalar replacement of their register tiles, which
+ * GCC does at -O3; the modules around them are built at -O2. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3")
+#endif
 
 static CC_INLINE cc_vf cc_load_f32(const float* p) { cc_vf v; memcpy(&v, p, sizeof v); return v; }
 static CC_INLINE void cc_store_f32(float* p, cc_vf v) { memcpy(p, &v, sizeof v); }
@@ -89,6 +95,10 @@ static CC_INLINE void cc_store_f64(double* p, cc_vd v) { memcpy(p, &v, sizeof v)
 #undef V
 #undef L
 #undef FN
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* The vector width this module was compiled for, in bytes (0: no own kernels). */
 static CC_UNUSED int cc_vector_bytes(void) { return CC_VEC_BYTES; }

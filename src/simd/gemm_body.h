@@ -165,8 +165,7 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
         }
         return 0;
     }
-    if (!trans_a && n >= CC_NV * L && k <= CC_OWN_MAX_K && m <= CC_OWN_MAX_M
-        && (m <= CC_OWN_SHORT_M || k >= CC_OWN_LONG_K))
+    if (!trans_a && n >= CC_NV * L && k <= CC_OWN_MAX_K && m <= CC_OWN_SHORT_M)
         return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, B, ldb, beta, C, ldc, 1);
     return 0;
 }

@@ -16,6 +16,11 @@
 typedef int cc_vi32 __attribute__((vector_size(CC_VEC_BYTES)));
 typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3")
+#endif
+
 #define T float
 #define V cc_vf
 #define VI cc_vi32
@@ -67,6 +72,10 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 #undef LOG_TERMS
 #undef MANT
 #undef BIAS
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 #else
 

@@ -7,6 +7,13 @@ static CC_INLINE V FN(select)(VI mask, V x, V y) {
     return (V)(((VI)x & mask) | ((VI)y & ~mask));
 }
 
+/* 1 / j! for j = 0 .. 13 (rounded from exact values) */
+static const T FN(inv_factorial)[14] = {
+    (T)1.0, (T)1.0, (T)0.5, (T)1.6666666666666666e-1, (T)4.1666666666666664e-2,
+    (T)8.3333333333333332e-3, (T)1.3888888888888889e-3, (T)1.9841269841269841e-4,
+    (T)2.4801587301587302e-5, (T)2.7557319223985893e-6, (T)2.7557319223985888e-7,
+    (T)2.5052108385441720e-8, (T)2.0876756987868100e-9, (T)1.6059043836821613e-10};
+
 /* e^x = 2^n e^r with n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2] (ln 2 split
  * in two so n ln 2 is exact); e^r by its Taylor polynomial through r^EXP_TERMS
  * (truncation error (ln2/2)^(EXP_TERMS+1) / (EXP_TERMS+1)! < half an ulp). */
@@ -16,8 +23,8 @@ static CC_INLINE V FN(exp_v)(V x) {
     V n = (xc * (T)1.4426950408889634 + ROUND) - ROUND;  /* round to nearest */
     V r = xc - n * (T)0.693145751953125;
     r = r - n * (T)1.4286068203094172321e-6;
-    V p = (V){0} + (T)1;
-    for (int j = EXP_TERMS; j >= 1; j--) p = p * (r / (T)j) + (T)1;  /* Horner on 1/j! */
+    V p = (V){0} + FN(inv_factorial)[EXP_TERMS];
+    CC_UNROLL for (int j = EXP_TERMS - 1; j >= 0; j--) p = p * r + FN(inv_factorial)[j];
     /* 2^n in two factors, so that n = 128 (x near the top of the float range) works */
     VI ni = __builtin_convertvector(n, VI);
     VI half = ni >> 1;
@@ -33,7 +40,7 @@ static CC_INLINE V FN(log1p_v)(V x) {
     V t = x / (x + (T)2);
     V t2 = t * t;
     V s = (V){0} + (T)1 / (T)(2 * LOG_TERMS + 1);
-    for (int j = LOG_TERMS - 1; j >= 0; j--) s = s * t2 + (T)1 / (T)(2 * j + 1);
+    CC_UNROLL for (int j = LOG_TERMS - 1; j >= 0; j--) s = s * t2 + (T)1 / (T)(2 * j + 1);
     return (T)2 * t * s;
 }
 
