@@ -35,6 +35,7 @@ _SUBMODULES = (
     "io",
     "models",
     "network",
+    "onnx",
     "preprocessing",
     "tables",
 )

@@ -65,9 +65,9 @@ _MISSING_SKL2ONNX = (
     "install the 'onnx' extra with  pip install 'crash-core[onnx]'  (or  pip install skl2onnx)."
 )
 
-# hidden and output activations -> ONNX operator (identity adds none)
 _INT64 = 7  # onnx.TensorProto.INT64, for Cast
 
+# hidden and output activations -> ONNX operator (identity adds none)
 _ACTIVATION_OPS = {
     "relu": "Relu",
     "tanh": "Tanh",
@@ -257,17 +257,35 @@ def _metadata(model: Any, dtype: np.dtype) -> dict[str, str]:
         props["feature_names"] = json.dumps([str(n) for n in names])
     if isinstance(model, Network):
         props["layer_sizes"] = json.dumps(list(model.layer_sizes))
+    step = getattr(model, "preprocessor_", None)
+    if step is not None:  # the graph takes the step's output: say so, with its fitted state
+        props["preprocessing"] = json.dumps(
+            {"step": type(step).__name__, "config": step.to_config()},
+            default=lambda v: v.item() if hasattr(v, "item") else str(v),
+        )
     return props
 
 
 def to_onnx(
     model: Any, path: str | os.PathLike | None = None, *, opset: int | None = None
 ) -> bytes:
-    """The ONNX model of ``model`` (a cc.Network or a fitted estimator) as bytes; also written
-    to ``path`` when one is given.
+    """The ONNX model of ``model`` as bytes, written to ``path`` too when one is given.
 
-    The input is ``X`` (n, n_features) in the model's dtype; the outputs are described in
-    this module's docstring.  ``opset`` defaults to :data:`DEFAULT_OPSET` (13).
+    Parameters
+    ----------
+    model : cc.Network or a fitted Perceptron, LogisticRegression, MLPClassifier, MLPRegressor
+        What to export.
+    path : str or os.PathLike, default=None
+        A file to write the bytes to (exactly that path).
+    opset : int, default=None
+        The ONNX opset, from :data:`MIN_OPSET` to the newest the installed ``onnx`` knows;
+        None means :data:`DEFAULT_OPSET` (13).
+
+    Returns
+    -------
+    bytes
+        The serialized ``onnx.ModelProto``: input ``X`` (n, n_features) in the model's
+        dtype; outputs as described in this module's docstring.
     """
     onnx = _onnx()
     model = _fitted(model)

@@ -328,7 +328,7 @@ class TabularPreprocessor(BaseEstimator):
         return out
 
     def transform_target(self, y: Any) -> np.ndarray:
-        """y' = (y - target_mean_) / target_scale_ (the identity without
+        """y' = (y - ``target_mean_``) / ``target_scale_`` (the identity without
         ``standardize_target``).
 
         Parameters
@@ -343,7 +343,7 @@ class TabularPreprocessor(BaseEstimator):
         return (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_scale_
 
     def inverse_transform_target(self, z: Any) -> np.ndarray:
-        """y = z target_scale_ + target_mean_: predictions back in the target's units.
+        """y = z ``target_scale_`` + ``target_mean_``: predictions in the target's units.
 
         Parameters
         ----------

@@ -259,3 +259,41 @@ def test_pipeline_regressor_through_skl2onnx(skl2onnx, n_targets):
     out = run(skl2onnx.to_onnx(pipe, X[:1]).SerializeToString(), X)  # double all the way
     assert list(out) == ["variable"]
     np.testing.assert_allclose(out["variable"], pipe.predict(X).reshape(len(X), -1), atol=1e-10)
+
+
+def test_module_reachable_from_the_package():
+    import crash_core.onnx
+
+    assert cc.onnx is crash_core.onnx
+    assert cc.onnx.DEFAULT_OPSET == 13
+
+
+@pytest.mark.parametrize(
+    "labels,onnx_dtype",
+    [
+        (np.array([False, True]), np.bool_),
+        (np.array([-1.0, 2.0]), np.float64),
+        (np.array([-5, 9]), np.int64),
+        (np.array(["no", "yes"], dtype=object), object),
+    ],
+    ids=["bool", "float", "int", "str"],
+)
+def test_labels_keep_their_type(labels, onnx_dtype):
+    X, y = data(2)
+    model = mlp(cc.MLPClassifier, "relu", "float32").fit(X, labels[y])
+    label = run(model.to_onnx(), X.astype(np.float32))["label"]
+    assert label.dtype == onnx_dtype
+    np.testing.assert_array_equal(label, model.predict(X))
+
+
+def test_preprocessing_step_named_in_the_metadata():
+    from crash_core.preprocessing import TabularPreprocessor
+
+    X, y = data(2)
+    step = TabularPreprocessor().fit(X)
+    model = mlp(cc.MLPClassifier, "relu", "float32").fit(step.transform(X), y)
+    model.preprocessor_ = step
+    props = {p.key: p.value for p in onnx.load_from_string(model.to_onnx()).metadata_props}
+    carried = json.loads(props["preprocessing"])
+    assert carried["step"] == "TabularPreprocessor"
+    assert set(carried["config"]) == set(step.to_config())
