@@ -97,13 +97,18 @@ directives = {
     "embedsignature": True,
 }
 
+# The modules the library trains and predicts with get -O3: at -O2 GCC vectorises only the
+# cheapest loops, and the batch loops of the activations, losses and optimizers lose (the
+# small-network epoch measured up to 1.5x slower); the test wrappers and Cython's run-time
+# get -O2.
+HOT = {"network", "linear"}
 if os.name == "nt":
     extra_compile_args = ["/Od"] if DEBUG else ["/O2"]
+    hot_compile_args = extra_compile_args
     extra_link_args = []
 else:
-    # -O3: at -O2 GCC vectorises only the cheapest loops, and the batch loops of the
-    # activations, losses and optimizers lose (a training step measured up to 1.3x slower)
-    extra_compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
+    extra_compile_args = ["-O0", "-g"] if DEBUG else ["-O2", "-g0"]
+    hot_compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
     if DEBUG:
         extra_link_args = []
     elif sys.platform == "darwin":
@@ -112,7 +117,7 @@ else:
         extra_link_args = ["-Wl,--strip-all"]
 
 
-def extension(name: str, sources: list[str]) -> Extension:
+def extension(name: str, sources: list[str], hot: bool = False) -> Extension:
     return Extension(
         f"{PACKAGE}.{name}",
         sources,
@@ -121,7 +126,7 @@ def extension(name: str, sources: list[str]) -> Extension:
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
             ("CRASH_CORE_DEBUG", "1" if DEBUG else "0"),
         ],
-        extra_compile_args=extra_compile_args,
+        extra_compile_args=hot_compile_args if hot else extra_compile_args,
         extra_link_args=extra_link_args,
     )
 
@@ -153,14 +158,19 @@ def cythonized(exts: list[Extension], build_dir: Path) -> list[Extension]:
 def level_extension(name: str, level: str) -> Extension:
     """Module ``name`` built at ISA ``level``, as ``<name>_<level>``; Cython translates the
     same sources under that module name, into the level's own build directory."""
-    (ext,) = cythonized([extension(f"{name}_{level}", DISPATCHED[name])], CYTHON_BUILD / level)
+    (ext,) = cythonized(
+        [extension(f"{name}_{level}", DISPATCHED[name], name in HOT)], CYTHON_BUILD / level
+    )
     ext.isa_level = level
     return ext
 
 
 extensions = cythonized(
     [
-        *[extension(name, DISPATCHED.get(name, [f"src/{name}.pyx"])) for name in KERNELS],
+        *[
+            extension(name, DISPATCHED.get(name, [f"src/{name}.pyx"]), name in HOT)
+            for name in KERNELS
+        ],
         Extension(
             SHARED_UTILITY,
             sources=[],
