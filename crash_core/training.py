@@ -108,7 +108,6 @@ class LossWatch:
         self.best_params: np.ndarray | None = None
         self.previous = math.inf
         self.grown = 0
-        self.last = math.nan
 
     def update(self, epoch: int, loss: float, params: np.ndarray) -> None:
         """Record the loss of 0-based ``epoch`` (``params`` are its weights, changed in place
@@ -116,7 +115,7 @@ class LossWatch:
         if self.first is None:
             self.first = loss
         self.grown = self.grown + 1 if loss > self.previous else 0
-        self.previous = self.last = loss
+        self.previous = loss
         if loss < self.best:
             self.best, self.best_epoch = loss, epoch
             if self.best_params is None:
@@ -141,10 +140,10 @@ class LossWatch:
 
         from crash_core.exceptions import ConvergenceWarning
 
-        if self.first is not None and self.last > self.first:
+        if self.first is not None and self.previous > self.first:
             warnings.warn(
                 f"The loss ended higher than it started ({self.first:.4g} after the first "
-                f"epoch, {self.last:.4g} after the last) with learning_rate="
+                f"epoch, {self.previous:.4g} after the last) with learning_rate="
                 f"{self.learning_rate:g}: training is not converging. Lower the learning_rate "
                 "or scale the features.",
                 ConvergenceWarning,
