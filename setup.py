@@ -69,16 +69,9 @@ from setuptools.errors import CompileError
 HERE = Path(__file__).parent.resolve()
 SRC = HERE / "src"
 PACKAGE = "crash_core._kernels"
-KERNELS = [
-    "blas",
-    "activations",
-    "losses",
-    "optimizers",
-    "random",
-    "network",
-    "network_kernels",
-    "linear",
-]
+# the modules compiled once (``wrappers`` includes the families' Python-facing functions:
+# src/blas.pyx, activations.pyx, losses.pyx, optimizers.pyx, random.pyx)
+KERNELS = ["wrappers", "network", "network_kernels", "linear"]
 # module -> sources compiled once per ISA level (the .pyx first)
 DISPATCHED = {"network_kernels": ["src/network_kernels.pyx"]}
 SHARED_UTILITY = f"{PACKAGE}._cyutility"
@@ -205,6 +198,21 @@ class BuildExt(build_ext):
         self._accepted = {}
         self._toolchain = self._describe_toolchain()
         super().build_extensions()
+
+    def run(self):
+        if self.inplace or getattr(self, "editable_mode", False):
+            self._remove_stale_modules()
+        super().run()
+
+    def _remove_stale_modules(self):
+        """Delete compiled modules of an earlier layout from the source tree: one left
+        there (``blas`` when it was its own module) would shadow its Python successor."""
+        suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+        current = {ext.name.rsplit(".", 1)[1] for ext in self.extensions}
+        for path in (HERE / "crash_core" / "_kernels").glob(f"*{suffix}"):
+            if path.name[: -len(suffix)] not in current:
+                print(f"crash_core: removing {path.name}, a module this build no longer makes")
+                path.unlink()
 
     def _describe_toolchain(self) -> dict:
         """What else determines the binaries: tools, their versions, the Python ABI."""
