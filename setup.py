@@ -166,10 +166,12 @@ build_cache = _load_build_cache()
 
 
 def level_extension(name: str, level: str) -> Extension:
-    """Module ``name`` built at ISA ``level``, as ``<name>_<level>``: the same sources,
-    translated by Cython under that module name into the level's own build directory."""
+    """Module ``name`` built at ISA ``level``, as ``<name>_<level>``: the C that Cython
+    translated for ``name``, compiled with the level's flags, its init function renamed."""
     ext = extension(f"{name}_{level}", DISPATCHED[name], name in HOT)
+    ext.define_macros.append((f"PyInit_{name}", f"PyInit_{name}_{level}"))
     ext.isa_level = level
+    ext.translated_as = f"{PACKAGE}.{name}"
     return ext
 
 
@@ -196,6 +198,7 @@ class BuildExt(build_ext):
     def build_extensions(self):
         self._msvc = self.compiler.compiler_type == "msvc"
         self._accepted = {}
+        self._translated = {}  # module name -> its C sources, translated in this run
         self._toolchain = self._describe_toolchain()
         super().build_extensions()
 
@@ -293,20 +296,44 @@ class BuildExt(build_ext):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(cached, target)
 
+    def _translate(self, name: str, sources: list[str]) -> list[str]:
+        """The C sources of module ``name`` (its ``.pyx`` translated by Cython once per run)."""
+        if name not in self._translated:
+            (translated,) = cythonize(
+                [Extension(name, list(sources))],
+                include_path=["src"],
+                compiler_directives=directives,
+                build_dir=str(CYTHON_BUILD),
+                shared_utility_qualified_name=SHARED_UTILITY,
+                force=True,
+                quiet=True,
+            )
+            self._translated[name] = translated.sources
+        return self._translated[name]
+
+    @staticmethod
+    def _renamed(name: str, portable: str, sources: list[str]) -> list[str] | None:
+        """``sources`` with the C Cython wrote for module ``portable`` renamed ``name``: the
+        quoted module name replaced (Cython files the module under it in ``sys.modules``),
+        ``PyInit_<module>`` renamed by a macro (``level_extension``).  None when the quoted
+        name is not there (another Cython): the caller translates ``name`` itself."""
+        c_file = Path(sources[0])
+        text = c_file.read_text(encoding="utf-8")
+        if f'"{portable}"' not in text:
+            return None
+        renamed = c_file.with_name(name.rsplit(".", 1)[1] + c_file.suffix)
+        renamed.write_text(text.replace(f'"{portable}"', f'"{name}"'), encoding="utf-8")
+        return [str(renamed), *sources[1:]]
+
     def _build_into(self, ext, level, cached: Path):
-        """Translate and compile ``ext`` in a scratch directory, then store it as ``cached``."""
-        build_dir = CYTHON_BUILD / (level or "portable")
-        (translated,) = cythonize(
-            [ext],
-            include_path=["src"],
-            compiler_directives=directives,
-            build_dir=str(build_dir),
-            shared_utility_qualified_name=SHARED_UTILITY,
-            force=True,
-            quiet=True,
-        )
+        """Translate (once per run for all levels) and compile ``ext`` in a scratch
+        directory, then store it as ``cached``."""
+        base = getattr(ext, "translated_as", None)
+        translated = None
+        if base:
+            translated = self._renamed(ext.name, base, self._translate(base, ext.sources))
         sources, flags = ext.sources, ext.extra_compile_args
-        ext.sources = translated.sources
+        ext.sources = translated or self._translate(ext.name, ext.sources)
         if level:
             ext.extra_compile_args = flags + LEVELS[level][self._msvc]
         self.cache.mkdir(parents=True, exist_ok=True)
