@@ -27,6 +27,10 @@ lowers it for as long as ANY caller needs it lowered (a count of holders, not a
 save/restore per caller that concurrent callers would interleave) and restores it when
 the last one leaves.  Where the BLAS cannot be found (another BLAS, another platform)
 the guards do nothing and the budget is ``os.cpu_count()``.
+
+``import crash_core`` loads this BLAS (``load_blas``: a ``dlopen`` of the library file,
+not an import of scipy), so a ``threadpool_limits`` block entered before the first fit
+sees it and its limit holds for the kernels, which are loaded lazily.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "FLOPS_PER_THREAD",
     "SPLIT_MIN_FLOPS",
     "blas_budget",
+    "load_blas",
     "split_budget",
     "threads_earned",
     "epoch_threads",
@@ -64,15 +69,20 @@ SPLIT_MIN_FLOPS = 2**25
 
 @cache
 def _openblas() -> ctypes.CDLL | None:
+    """scipy's OpenBLAS, the library the kernels call, loaded into the process (without
+    importing scipy: a wheel ships it beside the package, so finding it is enough)."""
+    from importlib.util import find_spec
+
     try:
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
-    except ImportError:  # pragma: no cover - scipy is a dependency
+        spec = find_spec("scipy")
+    except (ImportError, ValueError):  # pragma: no cover - scipy is a dependency
+        spec = None
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover
         return None
-    root = os.path.dirname(os.path.dirname(scipy.__file__))
+    package = list(spec.submodule_search_locations)[0]
     patterns = [
-        os.path.join(root, "scipy.libs", "libscipy_openblas*"),
-        os.path.join(os.path.dirname(scipy.__file__), ".dylibs", "libscipy_openblas*"),
+        os.path.join(os.path.dirname(package), "scipy.libs", "libscipy_openblas*"),
+        os.path.join(package, ".dylibs", "libscipy_openblas*"),
     ]
     for pattern in patterns:
         for path in sorted(glob.glob(pattern)):
@@ -106,6 +116,13 @@ def _set_threads():
     if fn is not None:
         fn.restype, fn.argtypes = None, [ctypes.c_int]
     return fn
+
+
+def load_blas() -> bool:
+    """Load the kernels' BLAS now (``import crash_core`` does), so that a
+    ``threadpoolctl.threadpool_limits`` block entered before the first fit finds it and
+    limits it; True when it was found."""
+    return _openblas() is not None
 
 
 def blas_budget() -> int:

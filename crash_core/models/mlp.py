@@ -445,21 +445,47 @@ class _BaseMLP(BaseEstimator):
         p: dict[str, Any],
         epochs: int,
     ) -> tuple[TrainingRun, OptimizerState, float, list]:
-        """One training run from a fresh initialisation drawn from ``seed``, and its score:
-        the final validation loss (training loss without validation data), inf if it
-        diverged (another restart may still succeed)."""
+        """One training run from a fresh initialisation drawn from ``seed``, and its score
+        (see :meth:`_score`)."""
         rng = make_rng(seed)
         network = Network(
             sizes, p["activations"], self._output, self._np_dtype, random_state=rng, init=p["init"]
         )
+        restarts = p["n_restarts"] > 1
         run, trainer, callbacks = self._epochs(
-            network, None, None, rng, data, validation, p, epochs, 0, p["n_restarts"] > 1
+            network, None, None, rng, data, validation, p, epochs, 0, restarts
         )
-        score = float("inf")
-        if run.error is None:
-            scored = validation if validation is not None else data
-            score = evaluate(network, scored, p["l1"], p["l2"], trainer)[0]
+        score = self._score(run, trainer, callbacks, data, validation, p) if restarts else 0.0
         return run, trainer.state, score, callbacks
+
+    def _score(
+        self,
+        run: TrainingRun,
+        trainer: EpochTrainer,
+        callbacks: list[Callback],
+        data: Dataset,
+        validation: Dataset | None,
+        p: dict[str, Any],
+    ) -> float:
+        """What restarts compare: the loss of the kept weights on the validation data (on
+        the training data without any), inf if the run diverged.
+
+        Only computed when there are restarts to compare.  With validation data and no
+        callbacks of the user's (which might change the weights after an epoch), the kept
+        weights are those of the last epoch, or of the best one when early stopping put
+        them back; their ``val_loss`` is already in the history, evaluated on the same
+        weights by the same kernel, so it is reused instead of another pass.
+        """
+        if run.error is not None:
+            return float("inf")
+        val_losses = run.history.history.get("val_loss")
+        if validation is not None and not self.callbacks and val_losses:
+            stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
+            if stoppers and stoppers[-1].best_weights is not None:
+                return float(stoppers[-1].best)  # the best epoch's weights were put back
+            return float(val_losses[-1])
+        scored = validation if validation is not None else data
+        return evaluate(run.network_, scored, p["l1"], p["l2"], trainer)[0]
 
     def _continue(
         self, data: Dataset, validation: Dataset | None, p: dict[str, Any], epochs: int
@@ -575,7 +601,11 @@ class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
         Smallest fall of ``val_loss`` that counts as an improvement.
     n_restarts : int, default=1
         Independent random initialisations (random restart); the run with the lowest
-        validation loss (training loss without validation data) is kept.
+        validation loss (training loss without validation data) is kept.  The scores are
+        computed only when there are restarts to compare (``n_restarts=1`` costs no pass
+        after training); with validation data the ``val_loss`` the last (or, after early
+        stopping, the best) epoch already measured is reused, unless ``callbacks`` are given
+        (they may change the weights), which costs one more pass.
     n_jobs : int or None, default=None
         Threads for the restarts: None or 1 runs them one after the other, -1 uses every
         core.
@@ -697,7 +727,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Smallest fall of ``val_loss`` that counts as an improvement.
     n_restarts : int, default=1
         Independent random initialisations (random restart); the run with the lowest
-        validation loss (training loss without validation data) is kept.
+        validation loss (training loss without validation data) is kept.  The scores are
+        computed only when there are restarts to compare (``n_restarts=1`` costs no pass
+        after training); with validation data the ``val_loss`` the last (or, after early
+        stopping, the best) epoch already measured is reused, unless ``callbacks`` are given
+        (they may change the weights), which costs one more pass.
     n_jobs : int or None, default=None
         Threads for the restarts: None or 1 runs them one after the other, -1 uses every
         core.
