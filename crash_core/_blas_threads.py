@@ -39,11 +39,10 @@ import ctypes
 import glob
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
 __all__ = [
+    "BLAS_ONE_THREAD_MACS",
     "FLOPS_PER_THREAD",
     "SPLIT_MIN_FLOPS",
     "blas_budget",
@@ -62,9 +61,15 @@ __all__ = [
 # then a small part of the work).  2^27 keeps every mini-batch product of the networks
 # this library targets (batch <= 256, layers of a few hundred units) on one thread.
 FLOPS_PER_THREAD = 2**27
+# OpenBLAS runs a product of at most 65536 * GEMM_MULTITHREAD_THRESHOLD (4) multiply-adds
+# (m n k) on the calling thread whatever its thread count (interface/gemm.c; measured: a
+# 100 x 100 x 26 sgemm keeps one core busy, 100 x 100 x 27 wakes a second thread), so
+# such products need no guard.
+BLAS_ONE_THREAD_MACS = 2**18
 # Feeding rows forward is split over threads only when the whole pass is at least this
-# much work (a thread's start-up and hand-off cost ~50 us, ~1 MFLOP of compute).
-SPLIT_MIN_FLOPS = 2**25
+# much work (~0.4 ms on one core): the prediction threads are started once and kept, so
+# handing a share over costs ~20 us, and a split then saves far more than it costs.
+SPLIT_MIN_FLOPS = 2**23
 
 
 @cache
@@ -159,27 +164,41 @@ _holders: list[int] = []  # the limit each active holder asked for
 _saved: list[int] = []  # the thread count before the first holder came
 
 
-@contextmanager
-def limited_blas(n_threads: int) -> Iterator[None]:
+class limited_blas:  # noqa: N801 - used like the function it replaced: with limited_blas(n)
     """Within the block the BLAS uses at most ``n_threads`` threads (process-wide: it is
-    one setting); the count in force before the first holder comes back after the last."""
-    get, set_ = _get_threads(), _set_threads()
-    if get is None or set_ is None:
-        yield
-        return
-    n_threads = max(1, int(n_threads))
-    with _lock:
-        if not _holders:
-            _saved[:] = [int(get())]
-        _holders.append(n_threads)
-        if n_threads < int(get()):
-            set_(n_threads)
-    try:
-        yield
-    finally:
+    one setting); the count in force before the first holder comes back after the last.
+
+    A block that asks for no fewer threads than are allowed while nobody else holds the
+    count changes nothing and costs two calls; a class, not a generator, because a
+    prediction of one row enters one.
+    """
+
+    __slots__ = ("n_threads", "held")
+
+    def __init__(self, n_threads: int) -> None:
+        self.n_threads = max(1, int(n_threads))
+        self.held = False
+
+    def __enter__(self) -> None:
+        get = _get_threads()
+        if get is None or _set_threads() is None:
+            return
+        if not _holders and self.n_threads >= get():
+            return  # nothing to lower (a holder arriving later saves and restores its own)
         with _lock:
-            _holders.remove(n_threads)
-            set_(min(_holders + _saved))
+            if not _holders:
+                _saved[:] = [int(get())]
+            _holders.append(self.n_threads)
+            if self.n_threads < int(get()):
+                _set_threads()(self.n_threads)
+        self.held = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            self.held = False
+            with _lock:
+                _holders.remove(self.n_threads)
+                _set_threads()(min(_holders + _saved))
 
 
 def single_threaded_blas():

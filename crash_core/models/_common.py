@@ -13,15 +13,15 @@ from crash_core._validation import (
     encode_labels,
     validate_X,
 )
-from crash_core.network import DTYPES, one_hot_rows, resolve_dtype
+from crash_core.network import DTYPES, Network, one_hot_rows, resolve_dtype
 
 
 def fitted_network(model: Any) -> Any:
     """The model's ``network_``, once it is checked to be a Network that fits the model."""
-    from crash_core.network import Network
-
-    model._check_is_fitted("network_")
-    net = model.network_
+    net = model.__dict__.get("network_")
+    if net is None:
+        model._check_is_fitted("network_")
+        net = model.network_
     if not isinstance(net, Network):
         raise TypeError(
             f"{type(model).__name__}.network_ must be a crash_core Network, got "
@@ -29,7 +29,8 @@ def fitted_network(model: Any) -> Any:
         )
     classes = getattr(model, "classes_", None)
     units = None if classes is None else (1 if len(classes) == 2 else len(classes))
-    if net.n_features != model.n_features_in_ or units not in (None, net.n_outputs):
+    sizes = net.layer_sizes
+    if sizes[0] != model.n_features_in_ or units not in (None, sizes[-1]):
         raise ValueError(
             f"{type(model).__name__}.network_ has layers {net.layer_sizes}, which do not fit "
             f"{model.n_features_in_} features and {units or net.n_outputs} output(s); it was "
@@ -183,7 +184,8 @@ def class_proba(P: np.ndarray) -> np.ndarray:
     if P.shape[1] == 1:
         return two_column_proba(P)
     P = P.astype(np.float64)
-    return P / P.sum(axis=1, keepdims=True)
+    P /= P.sum(axis=1, keepdims=True)
+    return P
 
 
 def seeds_for(random_state: Any, n: int) -> list[Any]:

@@ -540,10 +540,27 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ predicting
     def _forward(self, X: Any) -> np.ndarray:
+        """The fitted network's outputs for X.
+
+        The common case, a C-contiguous 2-D ndarray of the fitted dtype and width from a
+        model fitted without feature names, has nothing left to convert: it goes straight
+        to the network.  Anything else takes the full validation (lists, frames, other
+        dtypes, views); both end in the same errors.  Either way the kernel checks for NaN
+        and infinity in the pass that reads X.
+        """
         network = fitted_network(self)
-        # forward checks for NaN and infinity in the pass that reads X
-        X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
-        return network.forward(X)
+        if not (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == network.dtype
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and X.flags.c_contiguous
+            and X.flags.aligned
+            and "feature_names_in_" not in self.__dict__
+        ):
+            X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
+        return network._feed(X)
 
     def _tags_update(self, tags: Any) -> None:
         super()._tags_update(tags)
