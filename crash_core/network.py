@@ -50,6 +50,7 @@ PREDICT_CHUNK = 2048
 # below the sizes whose products overflow the kernels' 64-bit offsets
 _MAX_WIDTH = 2**31
 _MAX_PARAMS = 2**40
+_INF = float("inf")
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -725,7 +726,13 @@ class EpochTrainer:
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, int]:
         """Train one epoch over X[order]; returns (sum_i w_i L_i + batch penalties, correct)."""
-        check_rates(learning_rate, l1, l2)
+        if not (
+            type(learning_rate) is type(l1) is type(l2) is float
+            and 0.0 < learning_rate < _INF
+            and 0.0 <= l1 < _INF
+            and 0.0 <= l2 < _INF
+        ):
+            check_rates(learning_rate, l1, l2)  # the full check, with its messages
         net = self.network
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None

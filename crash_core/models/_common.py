@@ -87,6 +87,10 @@ def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: boo
 
     Without ``reset`` every label of ``y`` must be one of the fitted ``classes_``.
     """
+    if not reset and y.ndim == 1 and y.dtype.kind in "iu":
+        known = _known_indices(model.classes_, y, classes)
+        if known is not None:
+            return known
     check_classification_targets(y)
     if reset:
         model.classes_, idx = encode_labels(y, classes)
@@ -98,6 +102,23 @@ def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: boo
             f"call, {model.classes_.tolist()}; pass the same classes on every partial_fit call."
         )
     return encode_labels(y, model.classes_)[1]
+
+
+def _known_indices(classes_: np.ndarray, y: np.ndarray, classes: Any) -> np.ndarray | None:
+    """The indices of integer labels ``y`` in integer ``classes_`` when every label is
+    known and ``classes`` (if given) lists ``classes_`` as they are; else None (the full
+    check then finds what is wrong and says so).  One binary search per label, the
+    whole check of a later ``partial_fit`` call in the common case."""
+    if classes_.dtype.kind not in "iu" or y.size == 0:
+        return None
+    if classes is not None:
+        given = np.asarray(classes)
+        if given.shape != classes_.shape or not np.array_equal(given, classes_):
+            return None
+    idx = np.searchsorted(classes_, y)
+    if not (classes_[np.minimum(idx, classes_.size - 1)] == y).all():
+        return None
+    return idx.astype(np.intp, copy=False)
 
 
 def class_weights(class_weight: Any, classes: np.ndarray, y_idx: np.ndarray) -> np.ndarray | None:

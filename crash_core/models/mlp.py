@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from crash_core._blas_threads import single_threaded_blas
+from crash_core._kernels.random import new_state
 from crash_core._parallel import map_in_parallel
 from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -55,6 +56,22 @@ def _restart(model: _BaseMLP, args: tuple, seed: Any) -> tuple:
     # the restarts share the cores: each keeps its matrix products to one
     with single_threaded_blas():
         return model._run(seed, *args)
+
+
+# what a model keeps between calls only to make the next one cheap (never pickled)
+_CALL_CACHES = ("_checked", "_kept_trainer")
+_ATOMS = (type(None), bool, int, float, str)
+
+
+def _value_key(value: Any) -> Any:
+    """A key equal for two hyper-parameter values only if they check the same: the value
+    for numbers, strings and tuples of them, else (type, identity, repr)."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return kind, value
+    if kind is tuple:
+        return kind, tuple(_value_key(v) for v in value)
+    return kind, id(value), repr(value)
 
 
 class _BaseMLP(BaseEstimator):
@@ -115,6 +132,27 @@ class _BaseMLP(BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
+    def _checked_params(self) -> dict[str, Any]:
+        """``_check_params()``, redone only when a hyper-parameter changed since the last
+        call (``set_params`` or an assignment): the checked values are kept with a key of
+        every parameter's value (the value itself for numbers, strings and tuples of them;
+        identity and repr for anything else, so a list or an optimizer changed in place
+        counts as changed)."""
+        key = tuple(_value_key(getattr(self, name)) for name in self._get_param_names())
+        kept = self.__dict__.get("_checked")
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        p = self._check_params()
+        self._checked = (key, p)
+        return p
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The model without what it keeps only to make the next call cheap."""
+        state = self.__dict__.copy()
+        for name in _CALL_CACHES:
+            state.pop(name, None)
+        return state
+
     def _check_params(self) -> dict[str, Any]:
         """Validate every hyper-parameter once per fit; returns the resolved values."""
         hidden = self.hidden_layers
@@ -237,7 +275,7 @@ class _BaseMLP(BaseEstimator):
         (stratified for classifiers).  ``sample_weight`` weighs each sample's loss; the
         loss is normalised by the sum of the weights.
         """
-        p = self._check_params()
+        p = self._checked_params()
         warm = p["warm_start"] and hasattr(self, "network_")
         return self._fit(
             X,
@@ -258,7 +296,7 @@ class _BaseMLP(BaseEstimator):
         For a classifier, ``classes`` lists every label on the first call (default: the
         labels of that first ``y``).
         """
-        p = self._check_params()
+        p = self._checked_params()
         if p["early_stopping"]:
             raise ValueError(
                 "partial_fit trains one epoch per call and cannot early-stop; use fit with "
@@ -391,10 +429,34 @@ class _BaseMLP(BaseEstimator):
         return user + internal
 
     def _trainer(
-        self, network: Network, p: dict[str, Any], n: int, seed: int, state: OptimizerState | None
+        self,
+        network: Network,
+        p: dict[str, Any],
+        n: int,
+        seed: int,
+        state: OptimizerState | None,
+        keep: bool = False,
     ) -> EpochTrainer:
+        """The epoch kernel's trainer for ``n`` rows; with ``keep`` (warm start,
+        partial_fit) the model's kept one when it fits (the same network, batch size,
+        dropout, optimizer and state), its dropout generator reseeded as a new one's."""
         batch = n if p["batch_size"] is None else min(p["batch_size"], n)
-        return EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
+        key = (max(1, batch), tuple(p["dropout"]), p["optimizer"])
+        kept = self.__dict__.get("_kept_trainer") if keep else None
+        if (
+            kept is not None
+            and kept[0] == key
+            and kept[1].network is network
+            and kept[1].state is state
+            and state is not None
+        ):
+            trainer = kept[1]
+            trainer.rng = new_state(seed % 2**64)
+            return trainer
+        trainer = EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
+        if keep:
+            self._kept_trainer = (key, trainer)
+        return trainer
 
     def _epochs(
         self,
@@ -411,7 +473,8 @@ class _BaseMLP(BaseEstimator):
     ) -> tuple[TrainingRun, EpochTrainer, list[Callback]]:
         """Train ``network`` for ``epochs`` epochs; what a run leaves, also when it raised
         (a DivergenceError then sits in ``run.error``)."""
-        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), state)
+        seed = int(rng.integers(2**63))
+        trainer = self._trainer(network, p, data.X.shape[0], seed, state, keep=history is not None)
         lr = p["learning_rate"]
         run = TrainingRun(network, lr, lr, p["epochs"], self, rng=rng)
         if history is not None:
