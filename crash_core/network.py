@@ -64,26 +64,28 @@ def _short_sizes(sizes: Sequence[int]) -> str:
     return str(list(sizes[:6]))[:-1] + (", ...]" if len(sizes) > 6 else "]")
 
 
-# the smallest share of rows a prediction thread is handed (see row_shares); far above
-# the batch size at which the kernels change how they multiply (48 rows), so a share
-# multiplies its rows the way the whole chunk it comes from would
+# a forward pass cuts each PREDICT_CHUNK-row chunk into at most this many shares of at
+# least SPLIT_MIN_ROWS rows, which threads take as they free up (several per thread, so
+# a core that another process holds slows only the shares it gets)
+SPLIT_MAX_SHARES = 8
 SPLIT_MIN_ROWS = 128
 
 
-def row_shares(n: int, workers: int) -> list[tuple[int, int]]:
-    """(start, stop) of the shares ``Network.forward`` feeds to ``workers`` threads.
+def row_shares(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the shares a forward pass of ``n`` rows feeds to the kernel.
 
-    The rows are cut into the PREDICT_CHUNK-row chunks a one-thread pass takes, and each
-    chunk into pieces of at least SPLIT_MIN_ROWS rows (up to 4 per worker, so that a core
-    another process holds slows only the shares it gets).  Each piece is multiplied the
-    way its chunk would be (both are far above the kernels' small-batch size), and every
-    row is independent of the others, so the result does not depend on ``workers``.
+    The rows are cut into PREDICT_CHUNK-row chunks and each chunk into an even number of
+    near-equal shares (at most SPLIT_MAX_SHARES, each of at least SPLIT_MIN_ROWS rows).
+    The cut depends on ``n`` only, never on the number of threads that feed the shares:
+    how a product tiles its rows can change the last bits of a row's result (see
+    docs/guide/performance.rst), so the same cut makes a prediction bit for bit the same
+    on one thread or many.
     """
     shares = []
     for begin in range(0, n, PREDICT_CHUNK):
         rows = min(PREDICT_CHUNK, n - begin)
-        most = rows // SPLIT_MIN_ROWS
-        parts = max(1, min(most, workers * max(1, min(4, most // max(workers, 1)))))
+        parts = min(SPLIT_MAX_SHARES, rows // SPLIT_MIN_ROWS)
+        parts = max(1, parts - parts % 2)
         cuts = [begin + rows * i // parts for i in range(parts + 1)]
         shares += list(zip(cuts[:-1], cuts[1:], strict=True))
     return shares
@@ -129,6 +131,8 @@ def _feed_shares(
         return finite
 
     with limited_blas(1):
+        if workers < 2:
+            return work()
         pool = _threads()
         helpers = [pool.submit(work) for _ in range(min(workers - 1, _HELPERS))]
         finite = work()
@@ -528,9 +532,9 @@ class Network:
     def forward(self, X: Any) -> np.ndarray:
         """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax.
 
-        Many rows are split into shares fed forward by up to ``split_budget()`` GIL-free
-        threads (each share's products on one BLAS thread); a row's result does not depend
-        on the thread count (see :func:`row_shares`).
+        Many rows are cut into shares (see :func:`row_shares`) fed forward by up to
+        ``split_budget()`` GIL-free threads when the work earns them, each share's
+        products on one BLAS thread; the result does not depend on the thread count.
         """
         return self._feed(self._inputs(X, check_finite=False))  # the kernel checks finiteness
 
@@ -539,20 +543,18 @@ class Network:
         network's dtype and width (what the models' fast path hands over)."""
         n = X.shape[0]
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
-        work = n * self._row_flops
-        budget = split_budget() if work >= SPLIT_MIN_FLOPS else 1
-        shares = row_shares(n, budget) if budget > 1 else ()
-        if len(shares) > 1:
-            finite = _feed_shares(self, X, out, shares, min(budget, len(shares)))
-        else:
-            cap = max(1, min(PREDICT_CHUNK, n))
-            if cap * self._largest_layer <= BLAS_ONE_THREAD_MACS:  # OpenBLAS stays on one
+        if n < 2 * SPLIT_MIN_ROWS:  # one share, too little work for threads
+            if n * self._largest_layer <= BLAS_ONE_THREAD_MACS:  # OpenBLAS keeps it on one
                 finite = self._forward_rows(X, out)
-            else:
-                flops = cap * self._row_flops
+            else:  # the products earn BLAS threads by their size (see _blas_threads)
+                flops = n * self._row_flops
                 threads = 1 if flops < FLOPS_PER_THREAD else threads_earned(flops, split_budget())
                 with limited_blas(threads):
                     finite = self._forward_rows(X, out)
+        else:
+            shares = row_shares(n)
+            budget = split_budget() if n * self._row_flops >= SPLIT_MIN_FLOPS else 1
+            finite = _feed_shares(self, X, out, shares, min(budget, len(shares)))
         if not finite:
             if not np.isfinite(X).all():
                 raise ValueError(NONFINITE_X)
