@@ -23,6 +23,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import crash_core._kernels as kernels
+from crash_core._kernels import network as knetwork
 from crash_core.network import Network
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,10 +36,8 @@ def runnable_levels():
     """Each level's build of the network kernels that this CPU runs, as pytest params."""
     found = []
     for level in kernels.cpu_levels():
-        if level in kernels.built_levels("network"):
-            suffix = "" if level == "portable" else f"_{level}"
-            module = importlib.import_module(f"crash_core._kernels.network{suffix}")
-            found.append(pytest.param(module, id=level))
+        if level in kernels.built_levels("network_kernels"):
+            found.append(pytest.param(knetwork.at_level(level), id=level))
     return found
 
 
@@ -55,11 +54,16 @@ SHAPES = [
     (False, False, 9, 4, 1),
     (True, False, 33, 1, 5),  # narrow TN: the transposed product
     (True, False, 17, 4, 40),
-    (True, False, 20, 30, 6),  # BLAS
-    (False, True, 11, 9, 13),  # BLAS
+    (True, False, 20, 30, 6),  # wide TN: the weight gradient
+    (False, True, 11, 9, 13),  # NT through a transposed panel: delta W^T
+    (False, True, 13, 40, 64),
+    (False, True, 7, 3, 20),  # narrow NT: dot products
+    (False, True, 5, 1, 1),
+    (False, True, 5, 100, 100),  # an NT panel too big to transpose: BLAS
     (False, False, 40, 20, 300),  # a long k
-    (False, False, 70, 20, 30),  # a big batch: BLAS
+    (False, False, 70, 20, 30),  # a big batch
     (False, False, 3, 2, 1100),  # narrow with a long k: BLAS
+    (False, False, 3, 20, 4100),  # a k beyond CC_OWN_MAX_K: BLAS
 ]
 
 
@@ -161,13 +165,13 @@ def test_the_levels_predict_alike():
 
 HARNESS = r"""
 #include "simd/vmath.h"
-int gemm_f32(int ta, int m, int n, int k, float alpha, const float* a, int lda,
+int gemm_f32(int ta, int tb, int m, int n, int k, float alpha, const float* a, int lda,
              const float* b, int ldb, float beta, float* c, int ldc) {
-    return cc_gemm_f32(ta, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return cc_gemm_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-int gemm_f64(int ta, int m, int n, int k, double alpha, const double* a, int lda,
+int gemm_f64(int ta, int tb, int m, int n, int k, double alpha, const double* a, int lda,
              const double* b, int ldb, double beta, double* c, int ldc) {
-    return cc_gemm_f64(ta, 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return cc_gemm_f64(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 int width(void) { return cc_vector_bytes(); }
 void exp_f32(float* x, long n) { cc_exp_f32(x, n); }
@@ -209,16 +213,16 @@ def tilings(tmp_path_factory):
 
 @pytest.mark.parametrize("width", [16, 32, 64])
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [s for s in SHAPES if not s[1]])
+@pytest.mark.parametrize("shape", SHAPES)
 def test_every_vector_width_tiles_correctly(tilings, width, dtype, shape):
     lib = tilings[width]
     assert lib.width() == width
-    trans_a, _, m, n, k = shape
+    trans_a, trans_b, m, n, k = shape
     a, b, exact, c0 = operands(*shape, dtype)
     ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
     fn = lib.gemm_f32 if dtype == np.float32 else lib.gemm_f64
     ptr = ctypes.POINTER(ctype)
-    fn.argtypes = [ctypes.c_int] * 4 + [
+    fn.argtypes = [ctypes.c_int] * 5 + [
         ctype,
         ptr,
         ctypes.c_int,
@@ -231,6 +235,7 @@ def test_every_vector_width_tiles_correctly(tilings, width, dtype, shape):
     c = np.full((m, n), np.nan, dtype=dtype)
     ran = fn(
         trans_a,
+        trans_b,
         m,
         n,
         k,

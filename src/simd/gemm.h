@@ -10,9 +10,10 @@
  * every product.
  *
  * Tiles: NN and TN products keep a CC_MR x (CC_NV vectors) block of C in registers and
- * stream B's rows (6 x 16 floats on AVX2: 12 accumulators); NT products, and NN products
- * with at most CC_NARROW output columns, take dot products of contiguous rows, CC_DR x
- * CC_DC of them at a time.
+ * stream B's rows (6 x 16 floats on AVX2: 12 accumulators); a TN product with fewer
+ * columns than a tile is computed as its transpose (C^T = B^T A, whole vectors along A's
+ * rows); NT products transpose B into a panel first; NN products with fewer columns than a
+ * tile take dot products of contiguous rows, CC_DR x CC_DC of them at a time.
  */
 #ifndef CRASH_CORE_SIMD_GEMM_H
 #define CRASH_CORE_SIMD_GEMM_H
@@ -27,23 +28,25 @@
 #define CC_NARROW 4
 #define CC_NARROW_K 1024
 /* Which products the own kernels take (the rest go to OpenBLAS).  Measured on a 2-vCPU
- * EPYC (Zen, AVX2 + FMA build, one thread, thread CPU time, against scipy's OpenBLAS
- * 0.3.30 sgemm on one thread), own / OpenBLAS time.  The own NN kernel runs at a steady
- * ~23 GFLOP/s there; OpenBLAS swings between 10 and 33 with the shape:
- *   NN with a long k, measured alone: 128x128x256 0.39-0.44, 128x256x784 0.51 -- but in
- *     the epoch kernel (784-256-128-10, batch 128) the training step was 13% slower with
- *     them than with OpenBLAS, so a batch above CC_OWN_SHORT_M rows goes to OpenBLAS;
- *   NN, m <= CC_OWN_SHORT_M (a small batch): 32x64x64 0.67-0.73, 32x256x64 0.9-1.1;
- *   NN, m >= 64 and k <= 128: 64x64x64 0.72-1.30, 128x64x64 0.83-1.37, 128x128x128 1.39,
- *     256x64x64 1.41: OpenBLAS;
- *   NN with <= CC_NARROW columns: 32x1x64 0.52-0.56, 1x3x100 0.35-0.41 (32x4x64 1.11:
- *     kept for the batching-independence of narrow outputs);
- *   TN with <= CC_NARROW columns (dW of a narrow output layer): 256x1x128 0.27,
- *     64x4x64 0.92, 784x4x128 0.80;
- *   TN with wide outputs (64x64x32 1.20, 128x128x64 1.32) and NT (32x64x64 0.99,
- *     64x128x10 1.37): OpenBLAS. */
-#define CC_OWN_SHORT_M 48
+ * EPYC (Zen 2, AVX2 + FMA build, one thread, thread CPU time, against scipy's OpenBLAS
+ * 0.3.30 sgemm on one thread), own / OpenBLAS time, float32 (run twice):
+ *   NN: 32x64x64 0.46, 64x128x64 0.43-0.46, 128x256x784 0.44-0.49, 128x128x256 0.44,
+ *     256x64x64 0.86, 256x128x16 0.76, 1x128x64 0.10: every NN product up to
+ *     CC_OWN_MAX_K inputs;
+ *   TN (weight gradients): 64x64x32 0.67, 64x128x64 0.75-0.79, 256x128x128 0.89,
+ *     784x256x128 0.93-0.99, 128x10x64 1.02, 128x10x128 0.95, 2x64x32 0.20: all of them;
+ *   NT (delta W^T; W is transposed into a panel first, which costs n k moves against the
+ *     product's m n k FMAs): 32x64x64 0.98, 64x64x10 0.70, 128x128x10 0.75, 128x64x64
+ *     0.79, 256x64x64 0.90, 96x128x64 1.02, 128x256x128 1.11-1.23: a panel of up to
+ *     CC_PACK_STACK elements;
+ *   NN with fewer columns than a tile (dot products, B transposed): 64x10x128 0.90,
+ *     128x10x128 0.87, 32x10x64 1.02 (axpy with an edge panel: 1.26-1.44);
+ *   TN with fewer columns than a tile, as its transpose: 128x10x64 0.71, 64x10x64 0.58-0.69,
+ *     128x12x64 0.55 (as an NN-style tile: 1.18-1.24);
+ *   NT with <= CC_NARROW columns (dot products of W's rows): 32x64x1 0.40-0.45. */
 #define CC_OWN_MAX_K 4096
+/* The largest transposed panel (elements, kept on the stack) for an NT product. */
+#define CC_PACK_STACK 8192
 
 #if defined(__GNUC__) || defined(__clang__)
 
@@ -71,10 +74,18 @@ typedef double cc_vd __attribute__((vector_size(CC_VEC_BYTES), aligned(8)));
 #pragma GCC optimize("O3")
 #endif
 
-static CC_INLINE cc_vf cc_load_f32(const float* p) { cc_vf v; memcpy(&v, p, sizeof v); return v; }
-static CC_INLINE void cc_store_f32(float* p, cc_vf v) { memcpy(p, &v, sizeof v); }
-static CC_INLINE cc_vd cc_load_f64(const double* p) { cc_vd v; memcpy(&v, p, sizeof v); return v; }
-static CC_INLINE void cc_store_f64(double* p, cc_vd v) { memcpy(p, &v, sizeof v); }
+/* Unaligned vector loads and stores through a type that may alias the element type (a
+ * memcpy into a vector makes GCC bounce it through the stack: a store-forwarding stall in
+ * the inner loop). */
+typedef float cc_vf_u __attribute__((vector_size(CC_VEC_BYTES), aligned(1), may_alias));
+typedef double cc_vd_u __attribute__((vector_size(CC_VEC_BYTES), aligned(1), may_alias));
+static CC_INLINE cc_vf cc_load_f32(const float* p) { return *(const cc_vf_u*)p; }
+static CC_INLINE void cc_store_f32(float* p, cc_vf v) { *(cc_vf_u*)p = v; }
+static CC_INLINE cc_vd cc_load_f64(const double* p) { return *(const cc_vd_u*)p; }
+static CC_INLINE void cc_store_f64(double* p, cc_vd v) { *(cc_vd_u*)p = v; }
+/* Every lane x (``(V){0} + x`` is an addition: 0 + -0 is +0, so it is not folded away). */
+static CC_INLINE cc_vf cc_splat_f32(float x) { return x - (cc_vf){0}; }
+static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 
 #define T float
 #define V cc_vf

@@ -18,7 +18,7 @@ static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, 
         V b[CC_NV];
         CC_UNROLL for (int v = 0; v < NV; v++) b[v] = FN(load)(B + (long)p * ldb + v * L);
         CC_UNROLL for (int r = 0; r < MR; r++) {
-            V a = (V){0} + A[r * ars + p * acs];
+            V a = FN(splat)(A[r * ars + p * acs]);
             CC_UNROLL for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
         }
     }
@@ -60,7 +60,13 @@ static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, lo
 /* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy). */
 static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, long acs,
                          const T* B, long ldb, T beta, T* C, long crs, long ccs) {
+    /* the panel of the last columns, taken before anything is written (on failure BLAS
+     * does the whole product) */
+    T stack[CC_PACK_STACK];
+    T* panel = n % L == 0 || (long)k * L <= CC_PACK_STACK
+                   ? stack : (T*)malloc(sizeof(T) * (size_t)k * L);
     int j = 0;
+    if (panel == NULL) return 0;
     for (; j + CC_NV * L <= n; j += CC_NV * L) {
         int i = 0;
         for (; i + CC_MR <= m; i += CC_MR)
@@ -79,13 +85,10 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
             FN(tile_axpy)(1, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
     }
-    if (j < n) {
-        T* panel = (T*)malloc(sizeof(T) * (size_t)k * L);
-        if (panel == NULL) return 0;
+    if (j < n)
         FN(edge_axpy)(m, n - j, k, alpha, A, ars, acs, B + j, ldb, beta, C + j * ccs, crs,
                       ccs, panel);
-        free(panel);
-    }
+    if (panel != stack) free(panel);
     return 1;
 }
 
@@ -146,26 +149,49 @@ static void FN(gemm_dot)(int m, int n, int k, T alpha, const T* A, long lda, con
     }
 }
 
+/* C = alpha A Bt^T + beta C (the NT product delta W^T of backpropagation): Bt (n x k,
+ * n k <= CC_PACK_STACK) is transposed into a k x n panel, then multiplied in axpy form. */
+static int FN(gemm_nt)(int m, int n, int k, T alpha, const T* A, int lda, const T* Bt,
+                       int ldb, T beta, T* C, int ldc) {
+    T panel[CC_PACK_STACK];
+    for (int j = 0; j < n; j++)
+        for (int p = 0; p < k; p++) panel[(long)p * n + j] = Bt[(long)j * ldb + p];
+    return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1);
+}
+
 /* Row-major C (m x n) = alpha op(A) op(B) + beta C with op(A) m x k and op(B) k x n; the
  * leading dimensions are those of A, B and C as stored.  Runs the shapes where the own
  * kernels beat OpenBLAS (see CC_OWN_* in gemm.h) and returns 1; otherwise returns 0 and
  * the caller uses BLAS.  beta == 0 never reads C. */
 static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T alpha, const T* A,
                     int lda, const T* B, int ldb, T beta, T* C, int ldc) {
-    if (m <= 0 || n <= 0 || k <= 0 || trans_b) return 0;
-    if (n <= CC_NARROW) {
-        if (trans_a)  /* C^T = B^T A: its rows (over i) are A's contiguous rows */
-            return FN(gemm_axpy)(n, m, k, alpha, B, 1, ldb, A, lda, beta, C, 1, ldc);
-        if (k <= CC_NARROW_K) {  /* B's few columns become contiguous rows: dot products */
-            T bt[CC_NARROW * CC_NARROW_K];
-            for (int j = 0; j < n; j++)
-                for (int p = 0; p < k; p++) bt[j * k + p] = B[(long)p * ldb + j];
-            FN(gemm_dot)(m, n, k, alpha, A, lda, bt, k, beta, C, ldc);
-            return 1;
-        }
-        return 0;
+    if (m <= 0 || n <= 0 || k <= 0 || (trans_a && trans_b) || k > CC_OWN_MAX_K) return 0;
+    if (trans_b) {
+        if (n <= CC_NARROW)  /* B's few columns are Bt's contiguous rows: dot products */
+            FN(gemm_dot)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        else if ((long)n * k <= CC_PACK_STACK)
+            return FN(gemm_nt)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        else
+            return 0;
+        return 1;
     }
-    if (!trans_a && n >= CC_NV * L && k <= CC_OWN_MAX_K && m <= CC_OWN_SHORT_M)
-        return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, B, ldb, beta, C, ldc, 1);
-    return 0;
+    if (trans_a && (n <= CC_NARROW || (n < CC_NV * L && m >= CC_NV * L)))
+        /* C^T = B^T A, its rows (over i) A's contiguous rows: few columns of C become
+         * few rows of whole vectors */
+        return FN(gemm_axpy)(n, m, k, alpha, B, 1, ldb, A, lda, beta, C, 1, ldc);
+    if (!trans_a && n < CC_NV * L) {
+        /* fewer columns than a tile: B's columns become contiguous rows, dot products */
+        T stack[CC_PACK_STACK];
+        T* bt = stack;
+        if (k > CC_NARROW_K) return 0;
+        if ((long)n * k > CC_PACK_STACK && !(bt = (T*)malloc(sizeof(T) * (size_t)n * k)))
+            return 0;
+        for (int j = 0; j < n; j++)
+            for (int p = 0; p < k; p++) bt[j * k + p] = B[(long)p * ldb + j];
+        FN(gemm_dot)(m, n, k, alpha, A, lda, bt, k, beta, C, ldc);
+        if (bt != stack) free(bt);
+        return 1;
+    }
+    if (trans_a) return FN(gemm_axpy)(m, n, k, alpha, A, 1, lda, B, ldb, beta, C, ldc, 1);
+    return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, B, ldb, beta, C, ldc, 1);
 }
