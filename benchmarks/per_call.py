@@ -25,6 +25,7 @@ and keeps the mean per call).  Run it twice on a shared machine before trusting 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -37,24 +38,27 @@ if __package__ in (None, ""):
 from benchmarks.common import blobs  # noqa: E402
 
 
-def burst(fn, calls: int) -> float:
-    """Mean seconds per call over ``calls`` back-to-back calls."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
+def burst(fn, calls: int, context=None) -> float:
+    """Mean seconds per call over ``calls`` back-to-back calls (inside ``context()``
+    when given, entered before the clock starts)."""
+    with context() if context is not None else contextlib.nullcontext():
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - start) / calls
 
 
 def interleaved(contenders: dict, repeats: int, calls: int) -> dict:
     """{name: median seconds per call}; each round runs every contender once, in a
-    rotating order."""
+    rotating order.  A contender is a function, or (function, context factory)."""
     names = list(contenders)
-    for fn in contenders.values():  # warm-up
-        burst(fn, max(1, calls // 4))
+    pairs = {k: v if isinstance(v, tuple) else (v, None) for k, v in contenders.items()}
+    for fn, context in pairs.values():  # warm-up
+        burst(fn, max(1, calls // 4), context)
     times: dict = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            times[name].append(burst(contenders[name], calls))
+            times[name].append(burst(*pairs[name][:1], calls, pairs[name][1]))
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -181,10 +185,6 @@ def predict_rows(repeats: int) -> list[str]:
     check = X[:100]
     assert np.allclose(torch_proba(check), model.predict_proba(check), atol=1e-5)
 
-    def one_thread(rows):
-        with threadpool_limits(limits=1):
-            return model.predict_proba(rows)
-
     lines = [
         "**predict_proba** — 64-100-10 (relu, softmax), float32; PyTorch: "
         "`torch.nn.Sequential`, `no_grad`, `set_num_threads(1)`; median of "
@@ -199,7 +199,10 @@ def predict_rows(repeats: int) -> list[str]:
         times = interleaved(
             {
                 "cc": lambda: model.predict_proba(rows),  # noqa: B023
-                "cc1": lambda: one_thread(rows),  # noqa: B023
+                "cc1": (
+                    lambda: model.predict_proba(rows),  # noqa: B023
+                    lambda: threadpool_limits(limits=1),
+                ),
                 "torch": lambda: torch_proba(rows),  # noqa: B023
                 "sklearn": lambda: sk.predict_proba(rows),  # noqa: B023
             },

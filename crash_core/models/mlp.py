@@ -362,17 +362,15 @@ class _BaseMLP(BaseEstimator):
             X_val, y_val = validation_data
         except (TypeError, ValueError):
             raise ValueError("validation_data must be a pair (X_val, y_val).") from None
-        X_val = validate_X(self, X_val, reset=False, dtype=self._np_dtype)
         regressor = self._output == "identity"
-        from crash_core._validation import check_X_y
-
-        X_val, y_val = check_X_y(
+        X_val, y_val = validate_X_y(
+            self,
             X_val,
             y_val,
+            reset=False,
             dtype=self._np_dtype,
             y_numeric=regressor,
             multi_output=regressor,
-            estimator_name=type(self).__name__,
         )
         Y_val, _ = self._encode(y_val, None, reset=False)
         return Dataset(X_val, Y_val)
