@@ -10,16 +10,25 @@ kernel module imports instead of carrying a copy.
 ISA levels
 ----------
 A module named in ``DISPATCHED`` is built once per instruction-set level in ``LEVELS``:
-``network`` (portable, default flags), ``network_avx2`` (AVX2 + FMA) and ``network_avx512``
-(AVX-512 F/VL/BW/DQ + AVX2 + FMA): the same sources, translated by Cython under each
-level's module name and compiled with the level's flags.  A level is left
-out when the compiler rejects its flags (ARM, or an old compiler): the portable build
+``network_kernels`` (portable, default flags), ``network_kernels_avx2`` (AVX2 + FMA) and
+``network_kernels_avx512`` (AVX-512 F/VL/BW/DQ + AVX2 + FMA): the same sources, translated
+by Cython under each level's module name and compiled with the level's flags.  A level is
+left out when the compiler rejects its flags (ARM, or an old compiler): the portable build
 then serves, and on arm64 it already uses NEON, which is baseline there.  No build uses
 ``-march=native``.  ``crash_core._kernels.select`` picks the best level the CPU runs.
 
+Where code goes: a level build holds only the nogil kernels that gain from the level's
+vector width (``src/network_kernels.pyx`` and what it inlines: ``src/layers.pxd``, the
+loss / activation / optimizer ``.pxd`` helpers, ``src/simd/*.h``), taking raw pointers and
+exported as a table of C function pointers (``src/network_table.pxd``).  Everything that
+talks to Python -- ``def`` functions, memoryview arguments, argument checks -- goes in
+``src/network.pyx``, compiled once, which calls the selected level's table.  A new kernel
+is a ``cdef ... noexcept nogil`` function in ``network_kernels.pyx``, a float and a double
+entry in ``NetworkTable``, and a checked ``def`` method of ``Kernels`` in ``network.pyx``.
+
 Plain C kernels join a level build by listing them next to the ``.pyx``; for example
 
-    DISPATCHED = {"network": ["src/network.pyx", "src/simd/gemm.c"]}
+    DISPATCHED = {"network_kernels": ["src/network_kernels.pyx", "src/simd/gemm.c"]}
 
 compiles ``gemm.c`` with each level's flags into that level's module, where its
 intrinsics sit behind ``#ifdef __AVX512F__`` / ``#ifdef __AVX2__`` with a portable
@@ -55,9 +64,11 @@ from setuptools.errors import CompileError
 HERE = Path(__file__).parent.resolve()
 SRC = HERE / "src"
 PACKAGE = "crash_core._kernels"
-KERNELS = ["blas", "activations", "losses", "optimizers", "random", "network", "linear"]
+KERNELS = [
+    "blas", "activations", "losses", "optimizers", "random", "network", "network_kernels", "linear"
+]
 # module -> sources compiled once per ISA level (the .pyx first)
-DISPATCHED = {"network": ["src/network.pyx"]}
+DISPATCHED = {"network_kernels": ["src/network_kernels.pyx"]}
 SHARED_UTILITY = f"{PACKAGE}._cyutility"
 DEBUG = os.environ.get("CRASH_CORE_DEBUG", "0") not in ("", "0")
 
@@ -101,7 +112,7 @@ directives = {
 # cheapest loops, and the batch loops of the activations, losses and optimizers lose (the
 # small-network epoch measured up to 1.5x slower); the test wrappers and Cython's run-time
 # get -O2.
-HOT = {"network", "linear"}
+HOT = {"network_kernels", "linear"}
 if os.name == "nt":
     extra_compile_args = ["/Od"] if DEBUG else ["/O2"]
     hot_compile_args = extra_compile_args

@@ -28,13 +28,10 @@ from crash_core._blas_threads import (
     split_budget,
     threads_earned,
 )
-from crash_core._kernels import select
+from crash_core._kernels import network as kernels
 from crash_core.optimizers import Optimizer, OptimizerState, resolve_optimizer
 
 __all__ = ["Network", "EpochTrainer", "ACTIVATIONS", "OUTPUTS"]
-
-# the build of the network kernels this CPU runs fastest (see crash_core._kernels)
-kernels = select("network")
 
 ACTIVATIONS = {"sigmoid": 0, "tanh": 1, "relu": 2}
 OUTPUTS = {"sigmoid": 0, "softmax": 1, "identity": 2}

@@ -17,18 +17,19 @@ def fresh_choice(monkeypatch):
 
 
 def test_portable_is_always_built_and_run():
-    assert "portable" in kernels.built_levels("network")
+    assert "portable" in kernels.built_levels("network_kernels")
     assert kernels.cpu_levels()[-1] == "portable"
     assert "portable" in kernels.built_levels("linear")
 
 
 def test_auto_picks_the_best_level_both_built_and_run(fresh_choice):
     fresh_choice.delenv(kernels.ENV, raising=False)
-    runnable = [lv for lv in kernels.cpu_levels() if lv in kernels.built_levels("network")]
+    runnable = [lv for lv in kernels.cpu_levels() if lv in kernels.built_levels("network_kernels")]
     assert cc.kernel_level() == runnable[0]
     assert kernels.LEVEL == runnable[0]
     suffix = "" if runnable[0] == "portable" else f"_{runnable[0]}"
-    assert kernels.select("network").__name__ == f"crash_core._kernels.network{suffix}"
+    chosen = kernels.select("network_kernels")
+    assert chosen.__name__ == f"crash_core._kernels.network_kernels{suffix}"
 
 
 @pytest.mark.parametrize("value", ["portable", " Portable ", "auto", ""])
@@ -36,16 +37,19 @@ def test_the_environment_variable_forces_a_level(fresh_choice, value):
     fresh_choice.setenv(kernels.ENV, value)
     if value.strip().lower() == "portable":
         assert kernels.kernel_level() == "portable"
-        assert kernels.select("network").__name__ == "crash_core._kernels.network"
+        chosen = kernels.select("network_kernels")
+        assert chosen.__name__ == "crash_core._kernels.network_kernels"
     else:
-        runnable = [lv for lv in kernels.cpu_levels() if lv in kernels.built_levels("network")]
+        runnable = [
+            lv for lv in kernels.cpu_levels() if lv in kernels.built_levels("network_kernels")
+        ]
         assert kernels.kernel_level() == runnable[0]
 
 
 def test_an_unknown_level_is_a_clear_error(fresh_choice):
     fresh_choice.setenv(kernels.ENV, "sse9")
     with pytest.raises(ValueError, match="not a kernel level.*auto, avx512, avx2, portable"):
-        kernels.select("network")
+        kernels.select("network_kernels")
 
 
 def test_a_level_the_cpu_lacks_is_a_clear_error(fresh_choice):
@@ -60,7 +64,7 @@ def test_a_level_the_cpu_lacks_is_a_clear_error(fresh_choice):
 def test_a_level_the_build_lacks_is_a_clear_error(fresh_choice):
     everything = {f: True for level in kernels.LEVELS for f in kernels.REQUIRES[level]}
     fresh_choice.setattr(kernels, "_cpu_features", lambda: everything)
-    fresh_choice.setattr(kernels, "built_levels", lambda name="network": ("portable",))
+    fresh_choice.setattr(kernels, "built_levels", lambda name="network_kernels": ("portable",))
     fresh_choice.setenv(kernels.ENV, "avx512")
     with pytest.raises(ValueError, match="this build of crash_core lacks"):
         kernels.kernel_level()
@@ -81,5 +85,27 @@ def test_cpu_levels_follow_the_features(monkeypatch):
 
 def test_network_uses_the_selected_build():
     from crash_core import network
+    from crash_core._kernels import network as knetwork
 
-    assert network.kernels is kernels.select("network")
+    level = kernels.kernel_level()
+    assert network.kernels is knetwork
+    assert knetwork.LEVEL == level
+    assert knetwork.at_level(level).module is kernels.select("network_kernels")
+    for name in ("forward_", "evaluate_", "loss_and_grad_", "train_epoch_", "gemm_rm"):
+        assert getattr(knetwork, name).__self__ is knetwork.at_level(level)
+    assert knetwork.VECTOR_BYTES == knetwork.at_level(level).VECTOR_BYTES
+
+
+def test_every_level_the_cpu_runs_has_its_own_kernels():
+    """The checks are compiled once; each level's kernels sit behind them, in their own
+    module compiled with that level's flags."""
+    from crash_core._kernels import network as knetwork
+
+    widths = {"avx512": 64, "avx2": 32, "portable": 16}
+    for level in kernels.cpu_levels():
+        if level in kernels.built_levels("network_kernels"):
+            build = knetwork.at_level(level)
+            assert build.level == level and build is knetwork.at_level(level)
+            suffix = "" if level == "portable" else f"_{level}"
+            assert build.module.__name__ == f"crash_core._kernels.network_kernels{suffix}"
+            assert build.VECTOR_BYTES in (widths[level], 0)

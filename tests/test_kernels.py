@@ -494,13 +494,14 @@ def test_evaluate_kernel_matches_oracle(dtype, out, structure, n, cap, weighted)
 
 # every build of the network kernels this CPU can run (importing another would crash it)
 RUNNABLE_NETWORK_BUILDS = [
-    level for level in kernels_pkg.cpu_levels() if level in kernels_pkg.built_levels("network")
+    level
+    for level in kernels_pkg.cpu_levels()
+    if level in kernels_pkg.built_levels("network_kernels")
 ]
 
 
 def network_build(level):
-    suffix = "" if level == "portable" else f"_{level}"
-    return importlib.import_module(f"crash_core._kernels.network{suffix}")
+    return knetwork.at_level(level)
 
 
 @pytest.mark.parametrize("level", RUNNABLE_NETWORK_BUILDS)
@@ -516,8 +517,20 @@ def test_every_isa_build_agrees_with_the_portable_build(level):
         acts = np.empty(13 * 10)
         delta, spare = np.empty(13 * 7), np.empty(13 * 7)
         loss, _ = module.loss_and_grad_(
-            net.params, grad, net.layers, net.kinds, net.out_kind, X, Y, X[:0, 0].copy(),
-            False, 0.01, 0.02, acts, delta, spare,
+            net.params,
+            grad,
+            net.layers,
+            net.kinds,
+            net.out_kind,
+            X,
+            Y,
+            X[:0, 0].copy(),
+            False,
+            0.01,
+            0.02,
+            acts,
+            delta,
+            spare,
         )
         results.append((loss, grad))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-12)
@@ -537,8 +550,20 @@ def test_gradient_does_not_read_what_the_buffers_held(level):
         grad = np.full_like(net.params, fill)
         acts, delta, spare = np.full(9 * 8, fill), np.full(9 * 6, fill), np.full(9 * 6, fill)
         module.loss_and_grad_(
-            net.params, grad, net.layers, net.kinds, net.out_kind, X, Y, X[:0, 0].copy(),
-            False, 0.0, 0.0, acts, delta, spare,
+            net.params,
+            grad,
+            net.layers,
+            net.kinds,
+            net.out_kind,
+            X,
+            Y,
+            X[:0, 0].copy(),
+            False,
+            0.0,
+            0.0,
+            acts,
+            delta,
+            spare,
         )
         grads.append(grad)
     assert np.isfinite(grads[1]).all()

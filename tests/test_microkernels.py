@@ -23,6 +23,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import crash_core._kernels as kernels
+from crash_core._kernels import network as knetwork
 from crash_core.network import Network
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,10 +36,8 @@ def runnable_levels():
     """Each level's build of the network kernels that this CPU runs, as pytest params."""
     found = []
     for level in kernels.cpu_levels():
-        if level in kernels.built_levels("network"):
-            suffix = "" if level == "portable" else f"_{level}"
-            module = importlib.import_module(f"crash_core._kernels.network{suffix}")
-            found.append(pytest.param(module, id=level))
+        if level in kernels.built_levels("network_kernels"):
+            found.append(pytest.param(knetwork.at_level(level), id=level))
     return found
 
 

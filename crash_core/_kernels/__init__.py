@@ -1,8 +1,9 @@
 """Compiled Cython kernels (built from ``src/``), and the one place that picks their ISA level.
 
-A dispatched kernel module (today ``network``) is built once per instruction-set level
-(see ``setup.py``): ``<name>`` is the portable build, ``<name>_avx2`` uses AVX2 + FMA and
-``<name>_avx512`` AVX-512 F/VL/BW/DQ as well.  A level is only built where the compiler
+A dispatched kernel module (today ``network_kernels``, the nogil kernels behind
+``network``) is built once per instruction-set level (see ``setup.py``): ``<name>`` is the
+portable build, ``<name>_avx2`` uses AVX2 + FMA and ``<name>_avx512`` AVX-512 F/VL/BW/DQ as
+well.  A level is only built where the compiler
 supports it.  ``select(name)`` returns the build of the active level, which is
 
 - the best level that is both built and run by this CPU (``CRASH_CORE_KERNELS=auto``, the
@@ -61,7 +62,7 @@ def _module_name(name: str, level: str) -> str:
 
 
 @functools.cache
-def built_levels(name: str = "network") -> tuple[str, ...]:
+def built_levels(name: str = "network_kernels") -> tuple[str, ...]:
     """The levels kernel module ``name`` was built at, best first."""
     return tuple(lv for lv in LEVELS if importlib.util.find_spec(_module_name(name, lv)))
 
@@ -89,7 +90,7 @@ def _choose(name: str, wanted: str) -> str:
     return wanted
 
 
-def kernel_level(name: str = "network") -> str:
+def kernel_level(name: str = "network_kernels") -> str:
     """The ISA level whose build of kernel module ``name`` is in use: avx512, avx2 or portable."""
     return _choose(name, os.environ.get(ENV, "auto").strip().lower() or "auto")
 

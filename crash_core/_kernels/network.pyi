@@ -1,9 +1,12 @@
 """The multi-layer network kernels (compiled from ``src/network.pyx``).
 
 Arrays are C-contiguous; ``layers`` is the (n_layers, 4) table of (n_in, n_out, weight
-offset, bias offset) and ``kinds`` the hidden layers' activation codes.
+offset, bias offset) and ``kinds`` the hidden layers' activation codes.  The functions run
+the ISA level ``LEVEL`` (``crash_core._kernels.select``); ``at_level`` gives another level's.
 """
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import TypeVar
 
 import numpy as np
@@ -116,3 +119,22 @@ def gemm_rm(
     beta: float = 0.0,
 ) -> None:
     """c = alpha op(a) op(b) + beta c through this level's products (own kernels or BLAS)."""
+
+LEVEL: str
+"""The ISA level of the module's functions: avx512, avx2 or portable."""
+
+class Kernels:
+    """The functions above, bound to the kernels of one ISA level."""
+
+    level: str
+    module: ModuleType
+    VECTOR_BYTES: int
+    forward_: Callable[..., bool]
+    evaluate_: Callable[..., tuple[float, int]]
+    loss_and_grad_: Callable[..., tuple[float, int]]
+    train_epoch_: Callable[..., tuple[float, int, int]]
+    gemm_rm: Callable[..., None]
+    def __init__(self, level: str, module: ModuleType) -> None: ...
+
+def at_level(level: str) -> Kernels:
+    """The kernels built at ISA ``level``; only a level the CPU runs may be asked for."""

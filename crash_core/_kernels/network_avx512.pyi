@@ -1,1 +1,0 @@
-from crash_core._kernels.network import *  # noqa: F403  (the same kernels, built with AVX-512 + FMA)

@@ -1,0 +1,1 @@
+from crash_core._kernels.network_kernels import *  # noqa: F403  (the same kernels, built with AVX2 + FMA)

@@ -1,0 +1,156 @@
+"""The network's nogil kernels at one ISA level: feedforward, loss + gradient, the epoch.
+
+setup.py compiles this module once per ISA level (``network_kernels``,
+``network_kernels_avx2``, ``network_kernels_avx512``), so the kernels and the product and
+vector-math code they inline (``src/layers.pxd``, ``src/simd/``) take that level's vector
+width.  The module holds no Python-facing function: it exports its kernels as a table of C
+function pointers (``src/network_table.pxd``) in the PyCapsule ``table``, which
+``crash_core._kernels.network`` (compiled once) calls after checking every argument.  The
+kernels take raw pointers and check nothing.
+"""
+
+from cython cimport floating
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+from cpython.pycapsule cimport PyCapsule_New
+
+from blas cimport gemm, cc_vector_bytes
+from layers cimport forward, backward, act_offset
+from losses cimport output_loss
+from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty
+from network_table cimport NetworkTable, TABLE_NAME
+
+
+cdef bint forward_rows(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                       const int* kinds, int out_kind, const floating* X, Py_ssize_t n,
+                       floating* out, Py_ssize_t k, floating* acts,
+                       Py_ssize_t cap) noexcept nogil:
+    """Outputs for the n rows of X into ``out``, ``cap`` rows at a time; True when some
+    layer's product was NaN or infinite."""
+    cdef Py_ssize_t nf = layers[0], start = 0, rows
+    cdef Py_ssize_t last = act_offset(layers, n_layers - 1, cap)
+    cdef bint nonfinite = False
+    while start < n:
+        rows = min(cap, n - start)
+        forward(params, layers, n_layers, kinds, out_kind, X + start * nf, rows, cap, acts,
+                True, NULL, NULL, NULL, &nonfinite)
+        memcpy(out + start * k, acts + last, rows * k * sizeof(floating))
+        start += rows
+    return nonfinite
+
+
+cdef double evaluate_rows(const floating* params, const Py_ssize_t* layers,
+                          Py_ssize_t n_layers, const int* kinds, int out_kind,
+                          const floating* X, const floating* Y, const floating* W,
+                          Py_ssize_t n, Py_ssize_t k, floating* acts, floating* delta,
+                          Py_ssize_t cap, Py_ssize_t* correct) noexcept nogil:
+    """sum_i w_i L_i over the n rows of X (``W`` NULL: unweighted), ``cap`` rows at a time;
+    the correct count into ``correct``."""
+    cdef Py_ssize_t nf = layers[0], start = 0, rows, c
+    cdef Py_ssize_t last = act_offset(layers, n_layers - 1, cap)
+    cdef double total = 0
+    correct[0] = 0
+    while start < n:
+        rows = min(cap, n - start)
+        forward(params, layers, n_layers, kinds, out_kind, X + start * nf, rows, cap, acts,
+                False, NULL, NULL, NULL, NULL)
+        total += output_loss(acts + last, Y + start * k, W + start if W != NULL else NULL,
+                             <floating> 1, rows, k, out_kind, delta, &c)
+        correct[0] += c
+        start += rows
+    return total
+
+
+cdef double loss_and_grad(const floating* params, floating* grad, const Py_ssize_t* layers,
+                          Py_ssize_t n_layers, const int* kinds, int out_kind,
+                          const floating* X, const floating* Y, const floating* W,
+                          double wsum, Py_ssize_t n, Py_ssize_t k, double l1, double l2,
+                          floating* acts, floating* delta, floating* spare,
+                          Py_ssize_t* correct) noexcept nogil:
+    """Mean loss over the n rows of X (weights ``W`` summing to ``wsum``, or NULL) plus the
+    penalty; the gradient into ``grad``, the correct count into ``correct``."""
+    cdef double total, penalty
+    forward(params, layers, n_layers, kinds, out_kind, X, n, n, acts, False, NULL, NULL,
+            NULL, NULL)
+    total = output_loss(acts + act_offset(layers, n_layers - 1, n), Y, W,
+                        <floating> (1.0 / wsum), n, k, out_kind, delta, correct)
+    backward(<floating*> params, grad, 1, 0, layers, n_layers, kinds, X, n, n, acts, NULL,
+             NULL, delta, spare)
+    penalty = add_penalty(params, grad, layers, n_layers, l1, l2)
+    return total / wsum + penalty
+
+
+cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
+                      Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                      const int* kinds, int out_kind,
+                      const floating* X, const floating* Y, const floating* W,
+                      Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
+                      Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
+                      floating* acts, floating* delta, floating* spare,
+                      const double* rates, floating* dmask, uint64_t* rng,
+                      Py_ssize_t* correct) noexcept nogil:
+    """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b."""
+    cdef Py_ssize_t start, rows, i, r, batch_correct
+    cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
+    cdef double total = 0, wsum, batch_loss, penalty
+    # plain SGD without penalties needs no gradient buffer: the step is folded into the
+    # backward pass's weight-gradient products
+    cdef bint fused = opt.kind == OPT_SGD and opt.l1 == 0 and opt.l2 == 0
+    correct[0] = 0
+    start = 0
+    while start < n:
+        rows = min(cap, n - start)
+        wsum = 0
+        for i in range(rows):
+            r = order[start + i]
+            memcpy(xb + i * nf, X + r * nf, nf * sizeof(floating))
+            memcpy(yb + i * k, Y + r * k, k * sizeof(floating))
+            if W != NULL:
+                wb[i] = W[r]
+                wsum += W[r]
+        start += rows
+        if W == NULL:
+            wsum = rows
+        elif wsum <= 0:
+            continue
+        forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
+                rates, dmask, rng, NULL)
+        batch_loss = output_loss(acts + out_off, yb, wb if W != NULL else NULL,
+                                 <floating> (1.0 / wsum), rows, k, out_kind, delta,
+                                 &batch_correct)
+        correct[0] += batch_correct
+        if fused:
+            backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
+                     kinds, xb, rows, cap, acts, rates, dmask, delta, spare)
+            opt.t += 1
+            penalty = 0
+        else:
+            backward(params, grad, 1, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
+                     dmask, delta, spare)
+            penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
+        total += batch_loss + wsum * penalty
+    return total
+
+
+cdef void product(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                  const floating* a, int lda, const floating* b, int ldb, floating beta,
+                  floating* c, int ldc) noexcept nogil:
+    """``gemm`` (src/blas.pxd) with this level's own product kernels."""
+    gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef NetworkTable _table
+_table.vector_bytes = cc_vector_bytes()
+_table.forward_rows_f = forward_rows[float]
+_table.forward_rows_d = forward_rows[double]
+_table.evaluate_rows_f = evaluate_rows[float]
+_table.evaluate_rows_d = evaluate_rows[double]
+_table.loss_and_grad_f = loss_and_grad[float]
+_table.loss_and_grad_d = loss_and_grad[double]
+_table.run_epoch_f = run_epoch[float]
+_table.run_epoch_d = run_epoch[double]
+_table.gemm_f = product[float]
+_table.gemm_d = product[double]
+
+# the kernels' table, for crash_core._kernels.network
+table = PyCapsule_New(&_table, TABLE_NAME, NULL)
