@@ -6,7 +6,7 @@
 #   identity + squared error:         L = 0.5 sum_j (z_j - y_j)^2
 
 from cython cimport floating
-from activations cimport sigmoid, fexp, flog, flog1p, fabs_
+from activations cimport sigmoid, fexp, flog, fabs_
 
 # Vector e^x and ln(1 + x) (polynomials; their maximum errors are in src/simd/vmath.h and
 # checked by the tests), compiled at each module's ISA level like the products.
@@ -50,15 +50,6 @@ cdef inline double bce_from(floating z, floating y, floating e, floating soft,
     """
     p[0] = 1 / (1 + e) if z >= 0 else e / (1 + e)
     return soft - y * (z if z < 0 else 0) - (1 - y) * (-z if z > 0 else 0)
-
-
-cdef inline double binary_cross_entropy(floating z, floating y, floating* p) noexcept nogil:
-    """-[y ln s(z) + (1 - y) ln s(-z)] from the logit z; writes p = s(z).
-
-    One exponential and one logarithm (see ``bce_from``).
-    """
-    cdef floating e = fexp(-fabs_(z))
-    return bce_from(z, y, e, flog1p(e), p)
 
 
 # softmax(z)_j = e^(z_j - max z) / sum_l e^(z_l - max z), in three passes over a block of

@@ -52,6 +52,7 @@ SHAPES = [
     (False, False, 5, 1, 9),  # narrow NN: dot products
     (False, False, 7, 3, 20),
     (False, False, 9, 4, 1),
+    (False, False, 9, 10, 20),  # fewer columns than a tile: dot products, B transposed
     (True, False, 33, 1, 5),  # narrow TN: the transposed product
     (True, False, 17, 4, 40),
     (True, False, 20, 30, 6),  # wide TN: the weight gradient
