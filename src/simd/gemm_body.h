@@ -72,7 +72,11 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
         for (; i + CC_MR <= m; i += CC_MR)
             FN(tile_axpy)(CC_MR, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
-        for (; i < m; i++)
+        /* the last rows in tiles of 2 (a 1-row tile waits on its loads) */
+        for (; i + 2 <= m; i += 2)
+            FN(tile_axpy)(2, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        if (i < m)
             FN(tile_axpy)(1, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
     }
@@ -81,7 +85,10 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
         for (; i + CC_MR <= m; i += CC_MR)
             FN(tile_axpy)(CC_MR, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
-        for (; i < m; i++)
+        for (; i + 2 <= m; i += 2)
+            FN(tile_axpy)(2, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        if (i < m)
             FN(tile_axpy)(1, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
     }
