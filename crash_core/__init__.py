@@ -11,6 +11,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# the kernels call scipy's OpenBLAS; loading that library now (not scipy, a few ms) lets
+# a threadpoolctl limit entered before the first fit reach it (see _blas_threads)
+from crash_core._blas_threads import load_blas as _load_blas  # noqa: E402
+
+_load_blas()
+
 # public name -> module that defines it (one place per name)
 _NAMES = {
     "Network": "crash_core.network",

@@ -27,6 +27,10 @@ lowers it for as long as ANY caller needs it lowered (a count of holders, not a
 save/restore per caller that concurrent callers would interleave) and restores it when
 the last one leaves.  Where the BLAS cannot be found (another BLAS, another platform)
 the guards do nothing and the budget is ``os.cpu_count()``.
+
+``import crash_core`` loads this BLAS (``load_blas``: a ``dlopen`` of the library file,
+not an import of scipy), so a ``threadpool_limits`` block entered before the first fit
+sees it and its limit holds for the kernels, which are loaded lazily.
 """
 
 from __future__ import annotations
@@ -35,14 +39,14 @@ import ctypes
 import glob
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
 __all__ = [
+    "BLAS_ONE_THREAD_MACS",
     "FLOPS_PER_THREAD",
     "SPLIT_MIN_FLOPS",
     "blas_budget",
+    "load_blas",
     "split_budget",
     "threads_earned",
     "epoch_threads",
@@ -57,22 +61,33 @@ __all__ = [
 # then a small part of the work).  2^27 keeps every mini-batch product of the networks
 # this library targets (batch <= 256, layers of a few hundred units) on one thread.
 FLOPS_PER_THREAD = 2**27
+# OpenBLAS runs a product of at most 65536 * GEMM_MULTITHREAD_THRESHOLD (4) multiply-adds
+# (m n k) on the calling thread whatever its thread count (interface/gemm.c; measured: a
+# 100 x 100 x 26 sgemm keeps one core busy, 100 x 100 x 27 wakes a second thread), so
+# such products need no guard.
+BLAS_ONE_THREAD_MACS = 2**18
 # Feeding rows forward is split over threads only when the whole pass is at least this
-# much work (a thread's start-up and hand-off cost ~50 us, ~1 MFLOP of compute).
-SPLIT_MIN_FLOPS = 2**25
+# much work (~0.4 ms on one core): the prediction threads are started once and kept, so
+# handing a share over costs ~20 us, and a split then saves far more than it costs.
+SPLIT_MIN_FLOPS = 2**23
 
 
 @cache
 def _openblas() -> ctypes.CDLL | None:
+    """scipy's OpenBLAS, the library the kernels call, loaded into the process (without
+    importing scipy: a wheel ships it beside the package, so finding it is enough)."""
+    from importlib.util import find_spec
+
     try:
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
-    except ImportError:  # pragma: no cover - scipy is a dependency
+        spec = find_spec("scipy")
+    except (ImportError, ValueError):  # pragma: no cover - scipy is a dependency
+        spec = None
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover
         return None
-    root = os.path.dirname(os.path.dirname(scipy.__file__))
+    package = list(spec.submodule_search_locations)[0]
     patterns = [
-        os.path.join(root, "scipy.libs", "libscipy_openblas*"),
-        os.path.join(os.path.dirname(scipy.__file__), ".dylibs", "libscipy_openblas*"),
+        os.path.join(os.path.dirname(package), "scipy.libs", "libscipy_openblas*"),
+        os.path.join(package, ".dylibs", "libscipy_openblas*"),
     ]
     for pattern in patterns:
         for path in sorted(glob.glob(pattern)):
@@ -106,6 +121,13 @@ def _set_threads():
     if fn is not None:
         fn.restype, fn.argtypes = None, [ctypes.c_int]
     return fn
+
+
+def load_blas() -> bool:
+    """Load the kernels' BLAS now (``import crash_core`` does), so that a
+    ``threadpoolctl.threadpool_limits`` block entered before the first fit finds it and
+    limits it; True when it was found."""
+    return _openblas() is not None
 
 
 def blas_budget() -> int:
@@ -142,27 +164,41 @@ _holders: list[int] = []  # the limit each active holder asked for
 _saved: list[int] = []  # the thread count before the first holder came
 
 
-@contextmanager
-def limited_blas(n_threads: int) -> Iterator[None]:
+class limited_blas:  # noqa: N801 - used like the function it replaced: with limited_blas(n)
     """Within the block the BLAS uses at most ``n_threads`` threads (process-wide: it is
-    one setting); the count in force before the first holder comes back after the last."""
-    get, set_ = _get_threads(), _set_threads()
-    if get is None or set_ is None:
-        yield
-        return
-    n_threads = max(1, int(n_threads))
-    with _lock:
-        if not _holders:
-            _saved[:] = [int(get())]
-        _holders.append(n_threads)
-        if n_threads < int(get()):
-            set_(n_threads)
-    try:
-        yield
-    finally:
+    one setting); the count in force before the first holder comes back after the last.
+
+    A block that asks for no fewer threads than are allowed while nobody else holds the
+    count changes nothing and costs two calls; a class, not a generator, because a
+    prediction of one row enters one.
+    """
+
+    __slots__ = ("n_threads", "held")
+
+    def __init__(self, n_threads: int) -> None:
+        self.n_threads = max(1, int(n_threads))
+        self.held = False
+
+    def __enter__(self) -> None:
+        get = _get_threads()
+        if get is None or _set_threads() is None:
+            return
+        if not _holders and self.n_threads >= get():
+            return  # nothing to lower (a holder arriving later saves and restores its own)
         with _lock:
-            _holders.remove(n_threads)
-            set_(min(_holders + _saved))
+            if not _holders:
+                _saved[:] = [int(get())]
+            _holders.append(self.n_threads)
+            if self.n_threads < int(get()):
+                _set_threads()(self.n_threads)
+        self.held = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            self.held = False
+            with _lock:
+                _holders.remove(self.n_threads)
+                _set_threads()(min(_holders + _saved))
 
 
 def single_threaded_blas():

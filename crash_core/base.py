@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -24,6 +25,9 @@ from crash_core.exceptions import not_fitted_error
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin"]
 
 _REPR_WIDTH = 79
+# class -> (its __init__, the parameter names read from that __init__'s signature): a
+# signature is read once per class, not on every get_params
+_PARAM_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _same_value(value: Any, default: Any) -> bool:
@@ -47,6 +51,16 @@ class BaseEstimator:
     @classmethod
     def _get_param_names(cls) -> list[str]:
         """The hyperparameter names: ``__init__``'s arguments, in signature order."""
+        known = _PARAM_NAMES.get(cls)
+        if known is not None and known[0] is cls.__init__:
+            return list(known[1])
+        names = cls._read_param_names()
+        _PARAM_NAMES[cls] = (cls.__init__, tuple(names))
+        return names
+
+    @classmethod
+    def _read_param_names(cls) -> list[str]:
+        """``__init__``'s keyword arguments, read from its signature."""
         init = cls.__init__
         if init is object.__init__:
             return []

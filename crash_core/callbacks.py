@@ -116,7 +116,8 @@ class History(Callback):
         n_before = len(self.epoch)
         self.epoch.append(int(epoch))
         for key in logs:
-            self.history.setdefault(key, [math.nan] * n_before)
+            if key not in self.history:  # a new key: NaN for the epochs before it
+                self.history[key] = [math.nan] * n_before
         for key, values in self.history.items():
             values.append(float(logs.get(key, math.nan)))
 

@@ -15,6 +15,8 @@ over the weights (never the biases).
 from __future__ import annotations
 
 import copy
+import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from crash_core._blas_threads import (
+    BLAS_ONE_THREAD_MACS,
+    FLOPS_PER_THREAD,
     SPLIT_MIN_FLOPS,
     epoch_threads,
     limited_blas,
@@ -43,6 +47,7 @@ PREDICT_CHUNK = 2048
 # below the sizes whose products overflow the kernels' 64-bit offsets
 _MAX_WIDTH = 2**31
 _MAX_PARAMS = 2**40
+_INF = float("inf")
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -56,8 +61,79 @@ def _short_sizes(sizes: Sequence[int]) -> str:
     return str(list(sizes[:6]))[:-1] + (", ...]" if len(sizes) > 6 else "]")
 
 
-# the smallest share of rows a prediction thread is handed (see Network.forward)
-SPLIT_MIN_ROWS = 256
+# a forward pass cuts each PREDICT_CHUNK-row chunk into at most this many shares of at
+# least SPLIT_MIN_ROWS rows, which threads take as they free up (several per thread, so
+# a core that another process holds slows only the shares it gets)
+SPLIT_MAX_SHARES = 8
+SPLIT_MIN_ROWS = 128
+
+
+def row_shares(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the shares a forward pass of ``n`` rows feeds to the kernel.
+
+    The rows are cut into PREDICT_CHUNK-row chunks and each chunk into an even number of
+    near-equal shares (at most SPLIT_MAX_SHARES, each of at least SPLIT_MIN_ROWS rows).
+    The cut depends on ``n`` only, never on the number of threads that feed the shares:
+    how a product tiles its rows can change the last bits of a row's result (see
+    docs/guide/performance.rst), so the same cut makes a prediction bit for bit the same
+    on one thread or many.
+    """
+    shares = []
+    for begin in range(0, n, PREDICT_CHUNK):
+        rows = min(PREDICT_CHUNK, n - begin)
+        parts = min(SPLIT_MAX_SHARES, rows // SPLIT_MIN_ROWS)
+        parts = max(1, parts - parts % 2)
+        cuts = [begin + rows * i // parts for i in range(parts + 1)]
+        shares += list(zip(cuts[:-1], cuts[1:], strict=True))
+    return shares
+
+
+# the caller feeds one share itself; these threads feed the others
+_HELPERS = max(1, (os.cpu_count() or 1) - 1)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The library's prediction threads, started on first use and kept."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_HELPERS, thread_name_prefix="crash_core")
+        return _pool
+
+
+def _forget_threads() -> None:
+    """In a forked child the parent's threads do not exist: start new ones when needed."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_threads)
+
+
+def _feed_shares(
+    net: Network, X: np.ndarray, out: np.ndarray, shares: list[tuple[int, int]], workers: int
+) -> bool:
+    """Feed the shares forward on ``workers`` threads (the caller's among them), each taking
+    the next share as it frees up, every product on one BLAS thread; False if X is not
+    finite.  The threads are GIL-free inside the kernel."""
+    todo = iter(shares)  # next() on a list iterator is atomic: no share is taken twice
+
+    def work() -> bool:
+        finite = True
+        for start, stop in todo:
+            finite &= net._forward_rows(X[start:stop], out[start:stop])
+        return finite
+
+    with limited_blas(1):
+        if workers < 2:
+            return work()
+        pool = _threads()
+        helpers = [pool.submit(work) for _ in range(min(workers - 1, _HELPERS))]
+        finite = work()
+        return all([h.result() for h in helpers]) and finite
 
 
 NONFINITE_X = (
@@ -275,12 +351,22 @@ class Network:
         d["_layers"] = _frozen(np.array(table, dtype=np.intp).reshape(-1, 4))
         d["_kinds"] = _frozen(np.array([ACTIVATIONS[a] for a in acts], dtype=np.intc))
         d["_out_kind"] = OUTPUTS[output]
+        self._layout_sums()
         d["_params"] = np.zeros(offset, dtype=self.dtype)
         self.weights, self.biases = self.split(self.params)
         self._rng = make_rng(random_state)
         self.initialize(self._rng)
 
     # ------------------------------------------------------------------ layout
+    def _layout_sums(self) -> None:
+        """What every forward pass needs from the layout, computed once: the FLOPs of one
+        row (2 n_in n_out summed over the layers), the activations it holds and the
+        largest weight matrix (n_in n_out)."""
+        layers = self.__dict__["_layers"]
+        self.__dict__["_row_flops"] = 2 * int((layers[:, 0] * layers[:, 1]).sum())
+        self.__dict__["_width_sum"] = int(layers[:, 1].sum())
+        self.__dict__["_largest_layer"] = int((layers[:, 0] * layers[:, 1]).max())
+
     @property
     def n_features(self) -> int:
         return self.layer_sizes[0]
@@ -363,6 +449,7 @@ class Network:
         self.__dict__.update(state)
         self.__dict__["_layers"] = _frozen(self._layers)
         self.__dict__["_kinds"] = _frozen(self._kinds)
+        self._layout_sums()
         self.weights, self.biases = self.split(self.params)
 
     def to_onnx(self, path: Any = None, *, opset: int | None = None) -> bytes:
@@ -442,30 +529,29 @@ class Network:
     def forward(self, X: Any) -> np.ndarray:
         """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax.
 
-        Many rows are split into shares fed forward by ``split_budget()`` GIL-free threads
-        (each share's products on one BLAS thread); a row's result does not depend on
-        which share it is in.
+        Many rows are cut into shares (see :func:`row_shares`) fed forward by up to
+        ``split_budget()`` GIL-free threads when the work earns them, each share's
+        products on one BLAS thread; the result does not depend on the thread count.
         """
-        X = self._inputs(X, check_finite=False)  # the kernel checks, in the same pass
+        return self._feed(self._inputs(X, check_finite=False))  # the kernel checks finiteness
+
+    def _feed(self, X: np.ndarray) -> np.ndarray:
+        """``forward`` of an X already checked to be a C-contiguous 2-D array of this
+        network's dtype and width (what the models' fast path hands over)."""
         n = X.shape[0]
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
-        row_flops = 2 * int((self.layers[:, 0] * self.layers[:, 1]).sum())
-        workers = min(split_budget(), n // SPLIT_MIN_ROWS)
-        if workers > 1 and n * row_flops >= SPLIT_MIN_FLOPS:
-            # several shares per thread, handed out as threads free up: a core another
-            # process holds then slows only the shares it gets
-            share = min(PREDICT_CHUNK, max(SPLIT_MIN_ROWS, -(-n // (4 * workers))))
-            starts = range(0, n, share)
-
-            def feed(s: int) -> bool:
-                return self._forward_rows(X[s : s + share], out[s : s + share])
-
-            with limited_blas(1), ThreadPoolExecutor(max_workers=workers) as pool:
-                finite = all(pool.map(feed, starts))
-        else:
-            cap = max(1, min(PREDICT_CHUNK, n))
-            with limited_blas(threads_earned(cap * row_flops, split_budget())):
+        if n < 2 * SPLIT_MIN_ROWS:  # one share, too little work for threads
+            if n * self._largest_layer <= BLAS_ONE_THREAD_MACS:  # OpenBLAS keeps it on one
                 finite = self._forward_rows(X, out)
+            else:  # the products earn BLAS threads by their size (see _blas_threads)
+                flops = n * self._row_flops
+                threads = 1 if flops < FLOPS_PER_THREAD else threads_earned(flops, split_budget())
+                with limited_blas(threads):
+                    finite = self._forward_rows(X, out)
+        else:
+            shares = row_shares(n)
+            budget = split_budget() if n * self._row_flops >= SPLIT_MIN_FLOPS else 1
+            finite = _feed_shares(self, X, out, shares, min(budget, len(shares)))
         if not finite:
             if not np.isfinite(X).all():
                 raise ValueError(NONFINITE_X)
@@ -475,10 +561,13 @@ class Network:
 
     def _forward_rows(self, X: np.ndarray, out: np.ndarray) -> bool:
         """Feed X forward into ``out``, PREDICT_CHUNK rows at a time; False if X is not finite."""
+        d = self.__dict__
         cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
-        acts = np.empty(cap * int(self.layers[:, 1].sum()), dtype=self.dtype)
+        acts = np.empty(cap * d["_width_sum"], dtype=d["_dtype"])
         return bool(
-            kernels.forward_(self.params, self.layers, self.kinds, self.out_kind, X, out, acts, cap)
+            kernels.forward_(
+                d["_params"], d["_layers"], d["_kinds"], d["_out_kind"], X, out, acts, cap
+            )
         )
 
     def loss_and_grad(
@@ -636,7 +725,13 @@ class EpochTrainer:
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, int]:
         """Train one epoch over X[order]; returns (sum_i w_i L_i + batch penalties, correct)."""
-        check_rates(learning_rate, l1, l2)
+        if not (
+            type(learning_rate) is type(l1) is type(l2) is float
+            and 0.0 < learning_rate < _INF
+            and 0.0 <= l1 < _INF
+            and 0.0 <= l2 < _INF
+        ):
+            check_rates(learning_rate, l1, l2)  # the full check, with its messages
         net = self.network
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None

@@ -135,3 +135,56 @@ def test_predictions_split_over_threads_match_one_pass(monkeypatch, dtype):
     X[777, 2] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
         net.forward(X)
+
+
+_LIMIT_BEFORE_FIRST_FIT = r"""
+import json
+import crash_core as cc
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from crash_core import _blas_threads as bt
+
+def scipy_blas():
+    return [i for i in threadpool_info() if "libscipy_openblas" in i["filepath"]
+            and ("scipy.libs" in i["filepath"] or ".dylibs" in i["filepath"])]
+
+seen = []
+with threadpool_limits(limits=1):
+    listed = [i["num_threads"] for i in scipy_blas()]
+    import numpy as np
+    import crash_core.network as net
+    kernel = net.kernels.train_epoch_
+
+    def spy(*args):
+        seen.append(bt.blas_budget())  # the count in force while the products run
+        return kernel(*args)
+
+    net.kernels.train_epoch_ = spy
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 512)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    # batch 256 x 512 x 1024 earns two threads when two are allowed
+    cc.MLPClassifier(hidden_layers=(1024,), batch_size=256, epochs=1, random_state=0).fit(X, y)
+default = bt.blas_budget()  # the count outside the block
+earned = bt.epoch_threads(net.Network((512, 1024, 1)).layers, 256, default)
+print(json.dumps({"listed": listed, "seen": seen, "default": default, "earned": earned}))
+"""
+
+
+@needs_openblas
+def test_a_limit_entered_before_the_first_fit_reaches_the_kernels_blas():
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    out = subprocess.run(
+        [sys.executable, "-c", _LIMIT_BEFORE_FIRST_FIT], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # import crash_core loaded scipy's OpenBLAS, so threadpoolctl found and limited it
+    assert result["listed"] == [1]
+    assert result["seen"] and set(result["seen"]) == {1}
+    # without the limit the same epoch would have run on more threads (where there are any)
+    assert result["earned"] == min(2, result["default"])

@@ -13,15 +13,15 @@ from crash_core._validation import (
     encode_labels,
     validate_X,
 )
-from crash_core.network import DTYPES, one_hot_rows, resolve_dtype
+from crash_core.network import DTYPES, Network, one_hot_rows, resolve_dtype
 
 
 def fitted_network(model: Any) -> Any:
     """The model's ``network_``, once it is checked to be a Network that fits the model."""
-    from crash_core.network import Network
-
-    model._check_is_fitted("network_")
-    net = model.network_
+    net = model.__dict__.get("network_")
+    if net is None:
+        model._check_is_fitted("network_")
+        net = model.network_
     if not isinstance(net, Network):
         raise TypeError(
             f"{type(model).__name__}.network_ must be a crash_core Network, got "
@@ -29,7 +29,8 @@ def fitted_network(model: Any) -> Any:
         )
     classes = getattr(model, "classes_", None)
     units = None if classes is None else (1 if len(classes) == 2 else len(classes))
-    if net.n_features != model.n_features_in_ or units not in (None, net.n_outputs):
+    sizes = net.layer_sizes
+    if sizes[0] != model.n_features_in_ or units not in (None, sizes[-1]):
         raise ValueError(
             f"{type(model).__name__}.network_ has layers {net.layer_sizes}, which do not fit "
             f"{model.n_features_in_} features and {units or net.n_outputs} output(s); it was "
@@ -86,6 +87,10 @@ def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: boo
 
     Without ``reset`` every label of ``y`` must be one of the fitted ``classes_``.
     """
+    if not reset and y.ndim == 1 and y.dtype.kind in "iu":
+        known = _known_indices(model.classes_, y, classes)
+        if known is not None:
+            return known
     check_classification_targets(y)
     if reset:
         model.classes_, idx = encode_labels(y, classes)
@@ -97,6 +102,23 @@ def encode_classes(model: Any, y: np.ndarray, classes: Any = None, *, reset: boo
             f"call, {model.classes_.tolist()}; pass the same classes on every partial_fit call."
         )
     return encode_labels(y, model.classes_)[1]
+
+
+def _known_indices(classes_: np.ndarray, y: np.ndarray, classes: Any) -> np.ndarray | None:
+    """The indices of integer labels ``y`` in integer ``classes_`` when every label is
+    known and ``classes`` (if given) lists ``classes_`` as they are; else None (the full
+    check then finds what is wrong and says so).  One binary search per label, the
+    whole check of a later ``partial_fit`` call in the common case."""
+    if classes_.dtype.kind not in "iu" or y.size == 0:
+        return None
+    if classes is not None:
+        given = np.asarray(classes)
+        if given.shape != classes_.shape or not np.array_equal(given, classes_):
+            return None
+    idx = np.searchsorted(classes_, y)
+    if not (classes_[np.minimum(idx, classes_.size - 1)] == y).all():
+        return None
+    return idx.astype(np.intp, copy=False)
 
 
 def class_weights(class_weight: Any, classes: np.ndarray, y_idx: np.ndarray) -> np.ndarray | None:
@@ -183,7 +205,8 @@ def class_proba(P: np.ndarray) -> np.ndarray:
     if P.shape[1] == 1:
         return two_column_proba(P)
     P = P.astype(np.float64)
-    return P / P.sum(axis=1, keepdims=True)
+    P /= P.sum(axis=1, keepdims=True)
+    return P
 
 
 def seeds_for(random_state: Any, n: int) -> list[Any]:

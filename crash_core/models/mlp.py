@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from crash_core._blas_threads import single_threaded_blas
+from crash_core._kernels.random import new_state
 from crash_core._parallel import map_in_parallel
 from crash_core._validation import check_option, check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -55,6 +56,22 @@ def _restart(model: _BaseMLP, args: tuple, seed: Any) -> tuple:
     # the restarts share the cores: each keeps its matrix products to one
     with single_threaded_blas():
         return model._run(seed, *args)
+
+
+# what a model keeps between calls only to make the next one cheap (never pickled)
+_CALL_CACHES = ("_checked", "_kept_trainer")
+_ATOMS = (type(None), bool, int, float, str)
+
+
+def _value_key(value: Any) -> Any:
+    """A key equal for two hyper-parameter values only if they check the same: the value
+    for numbers, strings and tuples of them, else (type, identity, repr)."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return kind, value
+    if kind is tuple:
+        return kind, tuple(_value_key(v) for v in value)
+    return kind, id(value), repr(value)
 
 
 class _BaseMLP(BaseEstimator):
@@ -115,6 +132,27 @@ class _BaseMLP(BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
+    def _checked_params(self) -> dict[str, Any]:
+        """``_check_params()``, redone only when a hyper-parameter changed since the last
+        call (``set_params`` or an assignment): the checked values are kept with a key of
+        every parameter's value (the value itself for numbers, strings and tuples of them;
+        identity and repr for anything else, so a list or an optimizer changed in place
+        counts as changed)."""
+        key = tuple(_value_key(getattr(self, name)) for name in self._get_param_names())
+        kept = self.__dict__.get("_checked")
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        p = self._check_params()
+        self._checked = (key, p)
+        return p
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The model without what it keeps only to make the next call cheap."""
+        state = self.__dict__.copy()
+        for name in _CALL_CACHES:
+            state.pop(name, None)
+        return state
+
     def _check_params(self) -> dict[str, Any]:
         """Validate every hyper-parameter once per fit; returns the resolved values."""
         hidden = self.hidden_layers
@@ -237,7 +275,7 @@ class _BaseMLP(BaseEstimator):
         (stratified for classifiers).  ``sample_weight`` weighs each sample's loss; the
         loss is normalised by the sum of the weights.
         """
-        p = self._check_params()
+        p = self._checked_params()
         warm = p["warm_start"] and hasattr(self, "network_")
         return self._fit(
             X,
@@ -258,7 +296,7 @@ class _BaseMLP(BaseEstimator):
         For a classifier, ``classes`` lists every label on the first call (default: the
         labels of that first ``y``).
         """
-        p = self._check_params()
+        p = self._checked_params()
         if p["early_stopping"]:
             raise ValueError(
                 "partial_fit trains one epoch per call and cannot early-stop; use fit with "
@@ -324,17 +362,15 @@ class _BaseMLP(BaseEstimator):
             X_val, y_val = validation_data
         except (TypeError, ValueError):
             raise ValueError("validation_data must be a pair (X_val, y_val).") from None
-        X_val = validate_X(self, X_val, reset=False, dtype=self._np_dtype)
         regressor = self._output == "identity"
-        from crash_core._validation import check_X_y
-
-        X_val, y_val = check_X_y(
+        X_val, y_val = validate_X_y(
+            self,
             X_val,
             y_val,
+            reset=False,
             dtype=self._np_dtype,
             y_numeric=regressor,
             multi_output=regressor,
-            estimator_name=type(self).__name__,
         )
         Y_val, _ = self._encode(y_val, None, reset=False)
         return Dataset(X_val, Y_val)
@@ -391,10 +427,34 @@ class _BaseMLP(BaseEstimator):
         return user + internal
 
     def _trainer(
-        self, network: Network, p: dict[str, Any], n: int, seed: int, state: OptimizerState | None
+        self,
+        network: Network,
+        p: dict[str, Any],
+        n: int,
+        seed: int,
+        state: OptimizerState | None,
+        keep: bool = False,
     ) -> EpochTrainer:
+        """The epoch kernel's trainer for ``n`` rows; with ``keep`` (warm start,
+        partial_fit) the model's kept one when it fits (the same network, batch size,
+        dropout, optimizer and state), its dropout generator reseeded as a new one's."""
         batch = n if p["batch_size"] is None else min(p["batch_size"], n)
-        return EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
+        key = (max(1, batch), tuple(p["dropout"]), p["optimizer"])
+        kept = self.__dict__.get("_kept_trainer") if keep else None
+        if (
+            kept is not None
+            and kept[0] == key
+            and kept[1].network is network
+            and kept[1].state is state
+            and state is not None
+        ):
+            trainer = kept[1]
+            trainer.rng = new_state(seed % 2**64)
+            return trainer
+        trainer = EpochTrainer(network, batch, p["optimizer"], p["dropout"], seed, state)
+        if keep:
+            self._kept_trainer = (key, trainer)
+        return trainer
 
     def _epochs(
         self,
@@ -411,7 +471,8 @@ class _BaseMLP(BaseEstimator):
     ) -> tuple[TrainingRun, EpochTrainer, list[Callback]]:
         """Train ``network`` for ``epochs`` epochs; what a run leaves, also when it raised
         (a DivergenceError then sits in ``run.error``)."""
-        trainer = self._trainer(network, p, data.X.shape[0], int(rng.integers(2**63)), state)
+        seed = int(rng.integers(2**63))
+        trainer = self._trainer(network, p, data.X.shape[0], seed, state, keep=history is not None)
         lr = p["learning_rate"]
         run = TrainingRun(network, lr, lr, p["epochs"], self, rng=rng)
         if history is not None:
@@ -445,21 +506,47 @@ class _BaseMLP(BaseEstimator):
         p: dict[str, Any],
         epochs: int,
     ) -> tuple[TrainingRun, OptimizerState, float, list]:
-        """One training run from a fresh initialisation drawn from ``seed``, and its score:
-        the final validation loss (training loss without validation data), inf if it
-        diverged (another restart may still succeed)."""
+        """One training run from a fresh initialisation drawn from ``seed``, and its score
+        (see :meth:`_score`)."""
         rng = make_rng(seed)
         network = Network(
             sizes, p["activations"], self._output, self._np_dtype, random_state=rng, init=p["init"]
         )
+        restarts = p["n_restarts"] > 1
         run, trainer, callbacks = self._epochs(
-            network, None, None, rng, data, validation, p, epochs, 0, p["n_restarts"] > 1
+            network, None, None, rng, data, validation, p, epochs, 0, restarts
         )
-        score = float("inf")
-        if run.error is None:
-            scored = validation if validation is not None else data
-            score = evaluate(network, scored, p["l1"], p["l2"], trainer)[0]
+        score = self._score(run, trainer, callbacks, data, validation, p) if restarts else 0.0
         return run, trainer.state, score, callbacks
+
+    def _score(
+        self,
+        run: TrainingRun,
+        trainer: EpochTrainer,
+        callbacks: list[Callback],
+        data: Dataset,
+        validation: Dataset | None,
+        p: dict[str, Any],
+    ) -> float:
+        """What restarts compare: the loss of the kept weights on the validation data (on
+        the training data without any), inf if the run diverged.
+
+        Only computed when there are restarts to compare.  With validation data and no
+        callbacks of the user's (which might change the weights after an epoch), the kept
+        weights are those of the last epoch, or of the best one when early stopping put
+        them back; their ``val_loss`` is already in the history, evaluated on the same
+        weights by the same kernel, so it is reused instead of another pass.
+        """
+        if run.error is not None:
+            return float("inf")
+        val_losses = run.history.history.get("val_loss")
+        if validation is not None and not self.callbacks and val_losses:
+            stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
+            if stoppers and stoppers[-1].best_weights is not None:
+                return float(stoppers[-1].best)  # the best epoch's weights were put back
+            return float(val_losses[-1])
+        scored = validation if validation is not None else data
+        return evaluate(run.network_, scored, p["l1"], p["l2"], trainer)[0]
 
     def _continue(
         self, data: Dataset, validation: Dataset | None, p: dict[str, Any], epochs: int
@@ -514,10 +601,27 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ predicting
     def _forward(self, X: Any) -> np.ndarray:
+        """The fitted network's outputs for X.
+
+        The common case, a C-contiguous 2-D ndarray of the fitted dtype and width from a
+        model fitted without feature names, has nothing left to convert: it goes straight
+        to the network.  Anything else takes the full validation (lists, frames, other
+        dtypes, views); both end in the same errors.  Either way the kernel checks for NaN
+        and infinity in the pass that reads X.
+        """
         network = fitted_network(self)
-        # forward checks for NaN and infinity in the pass that reads X
-        X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
-        return network.forward(X)
+        if not (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == network.dtype
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and X.flags.c_contiguous
+            and X.flags.aligned
+            and "feature_names_in_" not in self.__dict__
+        ):
+            X = validate_X(self, X, reset=False, dtype=network.dtype, ensure_finite=False)
+        return network._feed(X)
 
     def _tags_update(self, tags: Any) -> None:
         super()._tags_update(tags)
@@ -575,7 +679,11 @@ class MLPClassifier(LogProbaMixin, ClassifierMixin, _BaseMLP):
         Smallest fall of ``val_loss`` that counts as an improvement.
     n_restarts : int, default=1
         Independent random initialisations (random restart); the run with the lowest
-        validation loss (training loss without validation data) is kept.
+        validation loss (training loss without validation data) is kept.  The scores are
+        computed only when there are restarts to compare (``n_restarts=1`` costs no pass
+        after training); with validation data the ``val_loss`` the last (or, after early
+        stopping, the best) epoch already measured is reused, unless ``callbacks`` are given
+        (they may change the weights), which costs one more pass.
     n_jobs : int or None, default=None
         Threads for the restarts: None or 1 runs them one after the other, -1 uses every
         core.
@@ -697,7 +805,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Smallest fall of ``val_loss`` that counts as an improvement.
     n_restarts : int, default=1
         Independent random initialisations (random restart); the run with the lowest
-        validation loss (training loss without validation data) is kept.
+        validation loss (training loss without validation data) is kept.  The scores are
+        computed only when there are restarts to compare (``n_restarts=1`` costs no pass
+        after training); with validation data the ``val_loss`` the last (or, after early
+        stopping, the best) epoch already measured is reused, unless ``callbacks`` are given
+        (they may change the weights), which costs one more pass.
     n_jobs : int or None, default=None
         Threads for the restarts: None or 1 runs them one after the other, -1 uses every
         core.
