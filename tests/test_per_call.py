@@ -353,3 +353,21 @@ def test_rows_split_over_threads_are_fed_bit_for_bit_as_in_one_pass(monkeypatch,
         monkeypatch.setattr(network_module, "split_budget", lambda: 1)  # any batch
         for cut in (1, 3, 48, 49, 299):
             assert_array_equal(net.forward(X[:cut]), one[300][:cut])
+
+
+def test_the_own_products_limit_is_the_kernels(source_tree):
+    header = (source_tree / "src" / "simd" / "gemm.h").read_text()
+    assert f"#define CC_OWN_MAX_K {network_module.OWN_MAX_INPUTS}\n" in header
+
+
+@pytest.mark.parametrize("n", [5, 100, 600])
+def test_a_pass_without_blas_products_leaves_the_thread_count_alone(monkeypatch, n):
+    guards = []
+    monkeypatch.setattr(network_module, "limited_blas", lambda k: guards.append(k))
+    X = np.random.default_rng(0).standard_normal((n, 64)).astype(np.float32)
+    net = Network((64, 100, 10), output="softmax", dtype="float32", random_state=0)
+    if not net._forward_blas:  # the own products take every forward product
+        net.forward(X)
+        assert guards == []
+    long_input = Network((4097, 4, 1), dtype="float32", random_state=0)
+    assert long_input._forward_blas  # past the own products: BLAS multiplies
