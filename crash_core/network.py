@@ -29,6 +29,7 @@ from crash_core._blas_threads import (
     FLOPS_PER_THREAD,
     SPLIT_MIN_FLOPS,
     epoch_threads,
+    idle_cores,
     limited_blas,
     split_budget,
     threads_earned,
@@ -559,7 +560,9 @@ class Network:
                     finite = self._forward_rows(X, out)
         else:
             shares = row_shares(n)
-            budget = split_budget() if n * self._row_flops >= SPLIT_MIN_FLOPS else 1
+            budget = 1
+            if n * self._row_flops >= SPLIT_MIN_FLOPS:
+                budget = min(split_budget(), idle_cores())
             finite = _feed_shares(self, X, out, shares, min(budget, len(shares)))
         if not finite:
             if not np.isfinite(X).all():
