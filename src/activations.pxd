@@ -3,7 +3,37 @@
 #   sigmoid'(z) = a (1 - a),  tanh'(z) = 1 - a^2,  relu'(z) = 1 if a > 0 else 0.
 
 from cython cimport floating
-from libc.math cimport exp, expf, tanh, tanhf, log, logf, log1p, log1pf, fabs, fabsf
+from libc.math cimport exp, expf, log, logf, fabs, fabsf
+
+# Vector sigmoid and tanh (and the losses' e^x, ln(1 + x)): polynomials with the maximum
+# errors documented in src/simd/vmath.h and checked by the tests, compiled at each
+# module's ISA level like the products.
+cdef extern from "simd/vmath.h" nogil:
+    void cc_exp_f32(float* x, long n)
+    void cc_exp_f64(double* x, long n)
+    void cc_log1p_unit_f32(float* x, long n)
+    void cc_log1p_unit_f64(double* x, long n)
+    void cc_sigmoid_f32(float* x, long n)
+    void cc_sigmoid_f64(double* x, long n)
+    void cc_tanh_f32(float* x, long n)
+    void cc_tanh_f64(double* x, long n)
+
+
+cdef inline void vsigmoid(floating* x, Py_ssize_t n) noexcept nogil:
+    """x <- sigmoid(x) in place, a vector at a time."""
+    if floating is float:
+        cc_sigmoid_f32(x, n)
+    else:
+        cc_sigmoid_f64(x, n)
+
+
+cdef inline void vtanh(floating* x, Py_ssize_t n) noexcept nogil:
+    """x <- tanh(x) in place, a vector at a time."""
+    if floating is float:
+        cc_tanh_f32(x, n)
+    else:
+        cc_tanh_f64(x, n)
+
 
 cdef enum:
     SIGMOID = 0
@@ -26,40 +56,11 @@ cdef inline floating flog(floating x) noexcept nogil:
         return log(x)
 
 
-cdef inline floating flog1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
-
-
 cdef inline floating fabs_(floating x) noexcept nogil:
     if floating is float:
         return fabsf(x)
     else:
         return fabs(x)
-
-
-cdef inline floating sigmoid(floating z) noexcept nogil:
-    """sigmoid(z) = 1 / (1 + e^-z), never overflowing."""
-    cdef floating e
-    if z >= 0:
-        return 1 / (1 + fexp(-z))
-    e = fexp(z)
-    return e / (1 + e)
-
-
-cdef inline floating activate(floating z, int kind) noexcept nogil:
-    if kind == RELU:
-        return z if z > 0 else 0
-    if kind == SIGMOID:
-        return sigmoid(z)
-    if kind == TANH:
-        if floating is float:
-            return tanhf(z)
-        else:
-            return tanh(z)
-    return z
 
 
 cdef inline floating derivative(floating a, int kind) noexcept nogil:
@@ -86,12 +87,13 @@ cdef inline void add_bias_activate(floating* z, const floating* bias, Py_ssize_t
             for j in range(cols):
                 v = row[j] + bias[j]
                 row[j] = v if v > 0 else 0
-        elif kind == IDENTITY:
-            for j in range(cols):
-                row[j] = row[j] + bias[j]
         else:
             for j in range(cols):
-                row[j] = activate(row[j] + bias[j], kind)
+                row[j] = row[j] + bias[j]
+    if kind == SIGMOID:
+        vsigmoid(z, rows * cols)
+    elif kind == TANH:
+        vtanh(z, rows * cols)
 
 
 cdef inline void multiply_derivative(floating* delta, const floating* a, Py_ssize_t n,

@@ -14,8 +14,8 @@ Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
 """
 
 from cython cimport floating
-from activations cimport fexp, flog
-from losses cimport binary_cross_entropy
+from activations cimport fexp, flog, fabs_
+from losses cimport bce_from, vlog1p_unit, CHUNK
 from optimizers cimport penalty_grad
 from libc.stdint cimport uint64_t
 from random cimport next_u64
@@ -142,6 +142,12 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     cdef floating* w
     cdef double total = 0, loss
     cdef bint penalised = l1 != 0 or l2 != 0
+    # one sigmoid unit: the step needs e = exp(-|z|) at once, the loss's ln(1 + e) only in
+    # the sum, so the e of a chunk of points wait here (with their weights) and take
+    # their logarithms a vector at a time
+    cdef floating soft[CHUNK]
+    cdef floating soft_w[CHUNK]
+    cdef Py_ssize_t pending = 0, q
     if W.shape[0] != nf * k or Y.shape[1] != k or Y.shape[0] != X.shape[0]:
         raise ValueError("logistic_epoch: W, b, X and Y do not agree")
     if scores.shape[0] < k or (weighted and sample_weight.shape[0] != X.shape[0]):
@@ -158,7 +164,16 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
             x = &X[r, 0]
             if k == 1:
                 z = b[0] + row_dot(x, &W[0], nf, 1)
-                loss = binary_cross_entropy(z, Y[r, 0], &scores[0])
+                m = fexp(-fabs_(z))
+                loss = bce_from(z, Y[r, 0], m, 0, &scores[0])  # ln(1 + m) added below
+                soft[pending] = m
+                soft_w[pending] = wi
+                pending += 1
+                if pending == CHUNK or i == n - 1:
+                    vlog1p_unit(soft, pending)
+                    for q in range(pending):
+                        total += soft_w[q] * soft[q]
+                    pending = 0
                 if (scores[0] >= 0.5) == (Y[r, 0] >= 0.5):
                     correct += 1
             else:

@@ -6,15 +6,8 @@
 #   identity + squared error:         L = 0.5 sum_j (z_j - y_j)^2
 
 from cython cimport floating
-from activations cimport sigmoid, fexp, flog, flog1p, fabs_
-
-# Vector e^x and ln(1 + x) (polynomials; their maximum errors are in src/simd/vmath.h and
-# checked by the tests), compiled at each module's ISA level like the products.
-cdef extern from "simd/vmath.h" nogil:
-    void cc_exp_f32(float* x, long n)
-    void cc_exp_f64(double* x, long n)
-    void cc_log1p_unit_f32(float* x, long n)
-    void cc_log1p_unit_f64(double* x, long n)
+from activations cimport (vsigmoid, flog, fabs_, cc_exp_f32, cc_exp_f64,
+                          cc_log1p_unit_f32, cc_log1p_unit_f64)
 
 cdef enum:
     CHUNK = 256  # elements whose ln(1 + e) one stack buffer holds
@@ -52,15 +45,6 @@ cdef inline double bce_from(floating z, floating y, floating e, floating soft,
     return soft - y * (z if z < 0 else 0) - (1 - y) * (-z if z > 0 else 0)
 
 
-cdef inline double binary_cross_entropy(floating z, floating y, floating* p) noexcept nogil:
-    """-[y ln s(z) + (1 - y) ln s(-z)] from the logit z; writes p = s(z).
-
-    One exponential and one logarithm (see ``bce_from``).
-    """
-    cdef floating e = fexp(-fabs_(z))
-    return bce_from(z, y, e, flog1p(e), p)
-
-
 # softmax(z)_j = e^(z_j - max z) / sum_l e^(z_l - max z), in three passes over a block of
 # rows: subtract each row's max, exponentiate the whole block, normalise each row.
 cdef inline floating subtract_max(floating* z, Py_ssize_t k) noexcept nogil:
@@ -91,8 +75,7 @@ cdef inline void output_activation(floating* z, Py_ssize_t rows, Py_ssize_t k,
     """Turn logits into outputs in place: sigmoid, softmax per row, or identity."""
     cdef Py_ssize_t i
     if kind == OUT_SIGMOID:
-        for i in range(rows * k):
-            z[i] = sigmoid(z[i])
+        vsigmoid(z, rows * k)
     elif kind == OUT_SOFTMAX:
         for i in range(rows):
             subtract_max(z + i * k, k)

@@ -52,6 +52,7 @@ SHAPES = [
     (False, False, 5, 1, 9),  # narrow NN: dot products
     (False, False, 7, 3, 20),
     (False, False, 9, 4, 1),
+    (False, False, 9, 10, 20),  # fewer columns than a tile: dot products, B transposed
     (True, False, 33, 1, 5),  # narrow TN: the transposed product
     (True, False, 17, 4, 40),
     (True, False, 20, 30, 6),  # wide TN: the weight gradient
@@ -178,6 +179,10 @@ void exp_f32(float* x, long n) { cc_exp_f32(x, n); }
 void exp_f64(double* x, long n) { cc_exp_f64(x, n); }
 void log1p_f32(float* x, long n) { cc_log1p_unit_f32(x, n); }
 void log1p_f64(double* x, long n) { cc_log1p_unit_f64(x, n); }
+void sigmoid_f32(float* x, long n) { cc_sigmoid_f32(x, n); }
+void sigmoid_f64(double* x, long n) { cc_sigmoid_f64(x, n); }
+void tanh_f32(float* x, long n) { cc_tanh_f32(x, n); }
+void tanh_f64(double* x, long n) { cc_tanh_f64(x, n); }
 """
 
 
@@ -299,3 +304,25 @@ def test_vector_log1p_within_its_documented_error(tilings, width, dtype):
     assert got[~nz].max() == 0
     rel = np.abs(got[nz] - want[nz]) / want[nz]
     assert float(rel.max()) <= MAX_ULP * np.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_vector_activations_within_their_documented_error(tilings, width, dtype, name):
+    fn = _vector_fn(tilings[width], name, dtype)
+    hi = 87.0 if dtype == np.float32 else 700.0
+    tiny = np.geomspace(1e-30, 1, 1001)
+    x = np.concatenate([np.linspace(-hi, hi, 200_001), np.linspace(-3, 3, 100_001), tiny, -tiny])
+    x = x[x != 0].astype(dtype)
+    wide = x.astype(np.longdouble)
+    want = 1 / (1 + np.exp(-wide)) if name == "sigmoid" else np.tanh(wide)
+    rel = np.abs(fn(x).astype(np.longdouble) - want) / np.abs(want)
+    assert float(rel.max()) <= MAX_ULP * np.finfo(dtype).eps
+    special = fn(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e4, -1e4], dtype=dtype))
+    assert np.isnan(special[0])
+    if name == "sigmoid":
+        assert_array_equal(special[1:], [1, 0, 0.5, 0.5, 1, 0])
+    else:
+        assert_array_equal(special[1:], [1, -1, 0, 0, 1, -1])
+        assert np.signbit(special[4])

@@ -83,27 +83,40 @@ static CC_INLINE cc_vf cc_load_f32(const float* p) { return *(const cc_vf_u*)p; 
 static CC_INLINE void cc_store_f32(float* p, cc_vf v) { *(cc_vf_u*)p = v; }
 static CC_INLINE cc_vd cc_load_f64(const double* p) { return *(const cc_vd_u*)p; }
 static CC_INLINE void cc_store_f64(double* p, cc_vd v) { *(cc_vd_u*)p = v; }
+/* Eight-lane vectors for transposing 8 x 8 blocks (any ISA; GCC splits what the target
+ * cannot hold in one register). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define CC_SHUFFLE 1
+typedef float cc_v8f __attribute__((vector_size(32), aligned(4), may_alias));
+typedef double cc_v8d __attribute__((vector_size(64), aligned(8), may_alias));
+#endif
+#endif
 /* Every lane x (``(V){0} + x`` is an addition: 0 + -0 is +0, so it is not folded away). */
 static CC_INLINE cc_vf cc_splat_f32(float x) { return x - (cc_vf){0}; }
 static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 
 #define T float
 #define V cc_vf
+#define V8 cc_v8f
 #define L (CC_VEC_BYTES / 4)
 #define FN(name) cc_##name##_f32
 #include "simd/gemm_body.h"
 #undef T
 #undef V
+#undef V8
 #undef L
 #undef FN
 
 #define T double
 #define V cc_vd
+#define V8 cc_v8d
 #define L (CC_VEC_BYTES / 8)
 #define FN(name) cc_##name##_f64
 #include "simd/gemm_body.h"
 #undef T
 #undef V
+#undef V8
 #undef L
 #undef FN
 

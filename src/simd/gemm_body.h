@@ -72,7 +72,11 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
         for (; i + CC_MR <= m; i += CC_MR)
             FN(tile_axpy)(CC_MR, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
-        for (; i < m; i++)
+        /* the last rows in tiles of 2 (a 1-row tile waits on its loads) */
+        for (; i + 2 <= m; i += 2)
+            FN(tile_axpy)(2, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        if (i < m)
             FN(tile_axpy)(1, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
     }
@@ -81,7 +85,10 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
         for (; i + CC_MR <= m; i += CC_MR)
             FN(tile_axpy)(CC_MR, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
-        for (; i < m; i++)
+        for (; i + 2 <= m; i += 2)
+            FN(tile_axpy)(2, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        if (i < m)
             FN(tile_axpy)(1, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
                           C + i * crs + j * ccs, crs, ccs);
     }
@@ -149,13 +156,49 @@ static void FN(gemm_dot)(int m, int n, int k, T alpha, const T* A, long lda, con
     }
 }
 
+/* out (k x n, rows of length ldo) = in^T for in (n x k, rows of length ldi): 8 x 8 blocks
+ * through vector shuffles where the compiler has them (3 stages of pairwise interleaves),
+ * the rest element by element. */
+static void FN(transpose)(int n, int k, const T* in, long ldi, T* out, long ldo) {
+    int j = 0;
+#ifdef CC_SHUFFLE
+    for (; j + 8 <= n; j += 8) {
+        int p = 0;
+        for (; p + 8 <= k; p += 8) {
+            V8 r[8], a[8], b[8];
+            CC_UNROLL for (int i = 0; i < 8; i++) r[i] = *(const V8*)(in + (j + i) * ldi + p);
+            CC_UNROLL for (int i = 0; i < 8; i += 2) {  /* interleave single lanes */
+                a[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                a[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+            }
+            CC_UNROLL for (int i = 0; i < 8; i += 4)  /* interleave pairs */
+                CC_UNROLL for (int h = 0; h < 2; h++) {
+                    b[i + 2 * h] = __builtin_shufflevector(a[i + h], a[i + h + 2], 0, 1, 8, 9,
+                                                           4, 5, 12, 13);
+                    b[i + 2 * h + 1] = __builtin_shufflevector(a[i + h], a[i + h + 2], 2, 3,
+                                                               10, 11, 6, 7, 14, 15);
+                }
+            CC_UNROLL for (int i = 0; i < 4; i++) {  /* interleave halves */
+                *(V8*)(out + (p + i) * ldo + j) =
+                    __builtin_shufflevector(b[i], b[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+                *(V8*)(out + (p + i + 4) * ldo + j) =
+                    __builtin_shufflevector(b[i], b[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+            }
+        }
+        for (; p < k; p++)
+            for (int i = 0; i < 8; i++) out[p * ldo + j + i] = in[(j + i) * ldi + p];
+    }
+#endif
+    for (; j < n; j++)
+        for (int p = 0; p < k; p++) out[p * ldo + j] = in[j * ldi + p];
+}
+
 /* C = alpha A Bt^T + beta C (the NT product delta W^T of backpropagation): Bt (n x k,
  * n k <= CC_PACK_STACK) is transposed into a k x n panel, then multiplied in axpy form. */
 static int FN(gemm_nt)(int m, int n, int k, T alpha, const T* A, int lda, const T* Bt,
                        int ldb, T beta, T* C, int ldc) {
     T panel[CC_PACK_STACK];
-    for (int j = 0; j < n; j++)
-        for (int p = 0; p < k; p++) panel[(long)p * n + j] = Bt[(long)j * ldb + p];
+    FN(transpose)(n, k, Bt, ldb, panel, n);
     return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1);
 }
 
@@ -186,8 +229,7 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
         if (k > CC_NARROW_K) return 0;
         if ((long)n * k > CC_PACK_STACK && !(bt = (T*)malloc(sizeof(T) * (size_t)n * k)))
             return 0;
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) bt[j * k + p] = B[(long)p * ldb + j];
+        FN(transpose)(k, n, B, ldb, bt, k);
         FN(gemm_dot)(m, n, k, alpha, A, lda, bt, k, beta, C, ldc);
         if (bt != stack) free(bt);
         return 1;

@@ -4,6 +4,9 @@
  *   cc_exp_f32:        2 ulp (relative 2.4e-7) over [-87.3, 88.7]; 0 below, inf above
  *   cc_exp_f64:        2 ulp (relative 4.5e-16) over [-708, 709]
  *   cc_log1p_unit_f32: 2 ulp over [0, 1];  cc_log1p_unit_f64: 2 ulp over [0, 1]
+ *   cc_sigmoid_f32:    2 ulp over [-87, 87] (0 below -87.3);  cc_sigmoid_f64: 2 ulp over
+ *                      [-700, 700]
+ *   cc_tanh_f32 / _f64: 2 ulp everywhere
  * Without vector types (MSVC) they are loops over the C library's exp / log1p. */
 #ifndef CRASH_CORE_SIMD_VMATH_H
 #define CRASH_CORE_SIMD_VMATH_H
@@ -31,6 +34,7 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 #define ROUND 12582912.0f
 #define EXP_TERMS 7
 #define LOG_TERMS 8
+#define TANH_TERMS 9
 #define MANT 23
 #define BIAS 127
 #include "simd/vmath_body.h"
@@ -44,6 +48,7 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 #undef ROUND
 #undef EXP_TERMS
 #undef LOG_TERMS
+#undef TANH_TERMS
 #undef MANT
 #undef BIAS
 
@@ -57,6 +62,7 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 #define ROUND 6755399441055744.0
 #define EXP_TERMS 13
 #define LOG_TERMS 17
+#define TANH_TERMS 19
 #define MANT 52
 #define BIAS 1023
 #include "simd/vmath_body.h"
@@ -70,6 +76,7 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 #undef ROUND
 #undef EXP_TERMS
 #undef LOG_TERMS
+#undef TANH_TERMS
 #undef MANT
 #undef BIAS
 
@@ -87,6 +94,14 @@ static void cc_log1p_unit_f32(float* x, long n) {
 static void cc_log1p_unit_f64(double* x, long n) {
     for (long i = 0; i < n; i++) x[i] = log1p(x[i]);
 }
+static void cc_sigmoid_f32(float* x, long n) {
+    for (long i = 0; i < n; i++) x[i] = x[i] >= 0 ? 1 / (1 + expf(-x[i])) : expf(x[i]) / (1 + expf(x[i]));
+}
+static void cc_sigmoid_f64(double* x, long n) {
+    for (long i = 0; i < n; i++) x[i] = x[i] >= 0 ? 1 / (1 + exp(-x[i])) : exp(x[i]) / (1 + exp(x[i]));
+}
+static void cc_tanh_f32(float* x, long n) { for (long i = 0; i < n; i++) x[i] = tanhf(x[i]); }
+static void cc_tanh_f64(double* x, long n) { for (long i = 0; i < n; i++) x[i] = tanh(x[i]); }
 
 #endif
 #endif

@@ -44,42 +44,73 @@ static CC_INLINE V FN(log1p_v)(V x) {
     return (T)2 * t * s;
 }
 
-/* x[i] <- e^x[i] for i < n, in place. */
-static CC_UNUSED void FN(exp)(T* x, long n) {
+/* tanh x = x - x^3/3 + 2 x^5/15 - ...: its Taylor coefficients (exact values rounded) */
+static const T FN(tanh_taylor)[19] = {
+    (T)1.0, (T)-0.3333333333333333, (T)0.13333333333333333, (T)-0.05396825396825397,
+    (T)0.021869488536155203, (T)-0.008863235529902197, (T)0.003592128036572481,
+    (T)-0.0014558343870513183, (T)0.000590027440945586, (T)-0.00023912911424355248,
+    (T)9.691537956929451e-05, (T)-3.927832388331683e-05, (T)1.5918905069328964e-05,
+    (T)-6.451689215655431e-06, (T)2.6147711512907546e-06, (T)-1.0597268320104654e-06,
+    (T)4.294911078273806e-07, (T)-1.7406618963571648e-07, (T)7.054636946400968e-08};
+
+/* sigmoid(z) = 1 / (1 + e^-z) = e^z / (1 + e^z), from e = e^-|z| so it never overflows. */
+static CC_INLINE V FN(sigmoid_v)(V z) {
+    VI negative = (VI)(z < 0);
+    V e = FN(exp_v)(FN(select)(negative, z, -z));
+    V p = (T)1 / ((T)1 + e);
+    return FN(select)(negative, e * p, p);
+}
+
+/* tanh z: below |z| = 0.55 its Taylor polynomial through z^(2 TANH_TERMS - 1) (truncation
+ * under half an ulp); above, sign(z) (1 - 2 / (1 + e^(2|z|))), where 2 / (1 + e^(2|z|))
+ * <= 1/2, so the subtraction loses nothing; e^(2|z|) = inf gives 1. */
+static CC_INLINE V FN(tanh_v)(V z) {
+    VI negative = (VI)(z < 0);
+    V a = FN(select)(negative, -z, z);
+    V z2 = z * z;
+    V s = (V){0} + FN(tanh_taylor)[TANH_TERMS - 1];
+    CC_UNROLL for (int j = TANH_TERMS - 2; j >= 0; j--) s = s * z2 + FN(tanh_taylor)[j];
+    V big = (T)1 - (T)2 / ((T)1 + FN(exp_v)(a + a));
+    return FN(select)((VI)(a < (T)0.55), z * s, FN(select)(negative, -big, big));
+}
+
+enum { FN(op_exp), FN(op_log1p), FN(op_sigmoid), FN(op_tanh) };
+
+/* x[i] <- f(x[i]) for i < n in place, whole vectors then the tail through a padded one
+ * (same polynomial, same result). */
+static CC_INLINE void FN(apply)(T* x, long n, int op) {
     long i = 0;
-    for (; i + L <= n; i += L) {
-        V v;
-        memcpy(&v, x + i, sizeof v);
-        v = FN(exp_v)(v);
-        memcpy(x + i, &v, sizeof v);
-    }
-    if (i < n) {  /* the tail through a padded vector: same polynomial, same result */
+    for (; i < n; i += L) {
         T buf[L] = {0};
+        int whole = i + L <= n;
         V v;
-        memcpy(buf, x + i, sizeof(T) * (size_t)(n - i));
-        memcpy(&v, buf, sizeof v);
-        v = FN(exp_v)(v);
-        memcpy(buf, &v, sizeof v);
-        memcpy(x + i, buf, sizeof(T) * (size_t)(n - i));
+        if (whole) {
+            v = FN(load)(x + i);
+        } else {
+            memcpy(buf, x + i, sizeof(T) * (size_t)(n - i));
+            v = FN(load)(buf);
+        }
+        if (op == FN(op_exp)) v = FN(exp_v)(v);
+        else if (op == FN(op_log1p)) v = FN(log1p_v)(v);
+        else if (op == FN(op_sigmoid)) v = FN(sigmoid_v)(v);
+        else v = FN(tanh_v)(v);
+        if (whole) {
+            FN(store)(x + i, v);
+        } else {
+            FN(store)(buf, v);
+            memcpy(x + i, buf, sizeof(T) * (size_t)(n - i));
+        }
     }
 }
 
+/* x[i] <- e^x[i] for i < n, in place. */
+static CC_UNUSED void FN(exp)(T* x, long n) { FN(apply)(x, n, FN(op_exp)); }
+
 /* x[i] <- ln(1 + x[i]) for i < n, in place; each x[i] in [0, 1]. */
-static CC_UNUSED void FN(log1p_unit)(T* x, long n) {
-    long i = 0;
-    for (; i + L <= n; i += L) {
-        V v;
-        memcpy(&v, x + i, sizeof v);
-        v = FN(log1p_v)(v);
-        memcpy(x + i, &v, sizeof v);
-    }
-    if (i < n) {
-        T buf[L] = {0};
-        V v;
-        memcpy(buf, x + i, sizeof(T) * (size_t)(n - i));
-        memcpy(&v, buf, sizeof v);
-        v = FN(log1p_v)(v);
-        memcpy(buf, &v, sizeof v);
-        memcpy(x + i, buf, sizeof(T) * (size_t)(n - i));
-    }
-}
+static CC_UNUSED void FN(log1p_unit)(T* x, long n) { FN(apply)(x, n, FN(op_log1p)); }
+
+/* x[i] <- sigmoid(x[i]) for i < n, in place. */
+static CC_UNUSED void FN(sigmoid)(T* x, long n) { FN(apply)(x, n, FN(op_sigmoid)); }
+
+/* x[i] <- tanh(x[i]) for i < n, in place. */
+static CC_UNUSED void FN(tanh)(T* x, long n) { FN(apply)(x, n, FN(op_tanh)); }
