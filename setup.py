@@ -42,13 +42,18 @@ is installed.
 
 Incremental builds
 ------------------
-Compiled modules are cached in ``build/ext-<platform>-<python>[-debug]/`` (objects
-included) and reused while newer than their sources, so a second ``pip install -e .``
-(a fresh temporary build directory each time) links nothing it built before.
+Compiled modules are cached in ``build/ext-cache/`` under a key of what determines them
+(``tools/build_cache.py``: the bytes of the sources each module reaches, the flags and
+directives, the level, the Cython / NumPy / SciPy versions, the compiler, the Python ABI).
+A module whose key is cached is copied out, neither translated by Cython nor compiled, so
+the README's second ``pip install -e`` -- in a fresh isolated build environment whose NumPy
+and SciPy files are newer than anything built before -- compiles nothing.
 """
 
+import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -64,9 +69,9 @@ from setuptools.errors import CompileError
 HERE = Path(__file__).parent.resolve()
 SRC = HERE / "src"
 PACKAGE = "crash_core._kernels"
-KERNELS = [
-    "blas", "activations", "losses", "optimizers", "random", "network", "network_kernels", "linear"
-]
+# the modules compiled once (``wrappers`` includes the families' Python-facing functions:
+# src/blas.pyx, activations.pyx, losses.pyx, optimizers.pyx, random.pyx)
+KERNELS = ["wrappers", "network", "network_kernels", "linear"]
 # module -> sources compiled once per ISA level (the .pyx first)
 DISPATCHED = {"network_kernels": ["src/network_kernels.pyx"]}
 SHARED_UTILITY = f"{PACKAGE}._cyutility"
@@ -148,105 +153,201 @@ if missing:
     raise SystemExit(f"src/ lacks the kernel sources {missing}; crash_core cannot be built.")
 
 CYTHON_BUILD = Path("build") / ("cython-debug" if DEBUG else "cython")
-SIMD_HEADERS = [str(p.relative_to(HERE)) for p in (SRC / "simd").glob("*.h")]
 
 
-def cythonized(exts: list[Extension], build_dir: Path) -> list[Extension]:
-    """``exts`` with their ``.pyx`` translated to C in ``build_dir`` (when out of date)."""
-    exts = cythonize(
-        exts,
-        include_path=["src"],
-        compiler_directives=directives,
-        build_dir=str(build_dir),
-        shared_utility_qualified_name=SHARED_UTILITY,
-        quiet=True,
-    )
-    for ext in exts:
-        ext.depends += ["setup.py", *SIMD_HEADERS]
-    return exts
+def _load_build_cache():
+    spec = importlib.util.spec_from_file_location("build_cache", HERE / "tools" / "build_cache.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_cache = _load_build_cache()
 
 
 def level_extension(name: str, level: str) -> Extension:
-    """Module ``name`` built at ISA ``level``, as ``<name>_<level>``; Cython translates the
-    same sources under that module name, into the level's own build directory."""
-    (ext,) = cythonized(
-        [extension(f"{name}_{level}", DISPATCHED[name], name in HOT)], CYTHON_BUILD / level
-    )
+    """Module ``name`` built at ISA ``level``, as ``<name>_<level>``: the C that Cython
+    translated for ``name``, compiled with the level's flags, its init function renamed."""
+    ext = extension(f"{name}_{level}", DISPATCHED[name], name in HOT)
+    ext.define_macros.append((f"PyInit_{name}", f"PyInit_{name}_{level}"))
     ext.isa_level = level
+    ext.translated_as = f"{PACKAGE}.{name}"
     return ext
 
 
-extensions = cythonized(
-    [
-        *[
-            extension(name, DISPATCHED.get(name, [f"src/{name}.pyx"]), name in HOT)
-            for name in KERNELS
-        ],
-        Extension(
-            SHARED_UTILITY,
-            sources=[],
-            extra_compile_args=extra_compile_args,
-            extra_link_args=extra_link_args,
-        ),
-    ],
-    CYTHON_BUILD,
-)
-extensions += [
-    level_extension(name, level) for name in DISPATCHED for level in LEVELS if level != "portable"
+extensions = [
+    *[extension(name, DISPATCHED.get(name, [f"src/{name}.pyx"]), name in HOT) for name in KERNELS],
+    Extension(
+        SHARED_UTILITY,
+        sources=[],
+        extra_compile_args=extra_compile_args,
+        extra_link_args=extra_link_args,
+    ),
+    *[level_extension(name, lv) for name in DISPATCHED for lv in LEVELS if lv != "portable"],
 ]
 
 
 class BuildExt(build_ext):
-    """Probe each ISA level's flags, and reuse up-to-date modules from the build cache."""
+    """Build each module once per content: a module whose key (``tools/build_cache.py``:
+    its sources' bytes and the build settings) is in the cache is copied from there --
+    neither translated by Cython nor compiled; any other is translated, compiled (an ISA
+    level only when the compiler accepts its flags) and stored under its key."""
 
-    cache = HERE / "build" / f"ext-{sysconfig.get_platform()}-{sys.implementation.cache_tag}"
-    if DEBUG:
-        cache = cache.with_name(cache.name + "-debug")
+    cache = HERE / "build" / "ext-cache"
 
     def build_extensions(self):
-        msvc = self.compiler.compiler_type == "msvc"
-        accepted = {level: self._accepts(level, msvc) for level in LEVELS}
-        for level, ok in accepted.items():
-            if not ok:
-                print(f"crash_core: the compiler rejects the {level} flags; leaving that level out")
-        self.extensions = [
-            ext for ext in self.extensions if accepted.get(getattr(ext, "isa_level", "portable"))
-        ]
-        for ext in self.extensions:
-            level = getattr(ext, "isa_level", None)
-            if level:
-                ext.extra_compile_args = ext.extra_compile_args + LEVELS[level][msvc]
+        self._msvc = self.compiler.compiler_type == "msvc"
+        self._accepted = {}
+        self._translated = {}  # module name -> its C sources, translated in this run
+        self._toolchain = self._describe_toolchain()
         super().build_extensions()
 
-    def _accepts(self, level: str, msvc: bool) -> bool:
+    def run(self):
+        if self.inplace or getattr(self, "editable_mode", False):
+            self._remove_stale_modules()
+        super().run()
+
+    def _remove_stale_modules(self):
+        """Delete compiled modules of an earlier layout from the source tree: one left
+        there (``blas`` when it was its own module) would shadow its Python successor."""
+        suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+        current = {ext.name.rsplit(".", 1)[1] for ext in self.extensions}
+        for path in (HERE / "crash_core" / "_kernels").glob(f"*{suffix}"):
+            if path.name[: -len(suffix)] not in current:
+                print(f"crash_core: removing {path.name}, a module this build no longer makes")
+                path.unlink()
+
+    def _describe_toolchain(self) -> dict:
+        """What else determines the binaries: tools, their versions, the Python ABI."""
+        import Cython
+        import scipy
+
+        command = getattr(self.compiler, "compiler_so", None) or [self.compiler.compiler_type]
+        linker = getattr(self.compiler, "linker_so", None) or []
+        try:
+            version = subprocess.run(
+                [command[0], "--version"], capture_output=True, text=True, timeout=30
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            version = ""
+        return {
+            "compiler": [command, linker, version],
+            "cython": Cython.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "python": [
+                sys.version,
+                sysconfig.get_config_var("EXT_SUFFIX"),
+                sysconfig.get_platform(),
+            ],
+            "directives": directives,
+            "shared utility": SHARED_UTILITY,
+        }
+
+    def _accepts(self, level: str) -> bool:
         """Whether the compiler builds a level's intrinsics with the level's flags."""
-        flags, msvc_flags, body = LEVELS[level]
-        if level == "portable":
-            return True
-        with tempfile.TemporaryDirectory() as tmp:
-            probe = Path(tmp) / f"probe_{level}.c"
-            probe.write_text(f"#include <immintrin.h>\nint probe(void) {{ {body} }}\n")
-            try:
-                self.compiler.compile(
-                    [str(probe)], output_dir=tmp, extra_postargs=msvc_flags if msvc else flags
-                )
-            except CompileError:
-                return False
-        return True
+        if level not in self._accepted:
+            flags, msvc_flags, body = LEVELS[level]
+            self._accepted[level] = True
+            if level != "portable":
+                with tempfile.TemporaryDirectory() as tmp:
+                    probe = Path(tmp) / f"probe_{level}.c"
+                    probe.write_text(f"#include <immintrin.h>\nint probe(void) {{ {body} }}\n")
+                    try:
+                        self.compiler.compile(
+                            [str(probe)],
+                            output_dir=tmp,
+                            extra_postargs=msvc_flags if self._msvc else flags,
+                        )
+                    except CompileError:
+                        print(f"crash_core: the compiler rejects the {level} flags; left out")
+                        self._accepted[level] = False
+        return self._accepted[level]
+
+    def _key(self, ext) -> str:
+        level = getattr(ext, "isa_level", None)
+        settings = {
+            **self._toolchain,
+            "module": ext.name,
+            "debug": DEBUG,
+            "level": [level, LEVELS[level][self._msvc] if level else []],
+            "compile": ext.extra_compile_args,
+            "link": ext.extra_link_args,
+            "macros": ext.define_macros,
+        }
+        return build_cache.cache_key([HERE / s for s in ext.sources], SRC, settings)
 
     def build_extension(self, ext):
-        """Build into the persistent cache (a no-op when up to date), then copy out."""
-        target = self.get_ext_fullpath(ext.name)
+        """Copy the module from the cache, building it there first when it is not in it."""
+        level = getattr(ext, "isa_level", None)
+        suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+        stem = ext.name + ("-debug" if DEBUG else "")
+        cached = self.cache / f"{stem}.{self._key(ext)}{suffix}"
+        if cached.exists():
+            print(f"crash_core: {ext.name} unchanged, from the build cache")
+        else:
+            if level and not self._accepts(level):
+                return
+            self._build_into(ext, level, cached)
+            for old in self.cache.glob(f"{stem}.*{suffix}"):
+                if old != cached:
+                    old.unlink()
+        target = Path(self.get_ext_fullpath(ext.name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cached, target)
+
+    def _translate(self, name: str, sources: list[str]) -> list[str]:
+        """The C sources of module ``name`` (its ``.pyx`` translated by Cython once per run)."""
+        if name not in self._translated:
+            (translated,) = cythonize(
+                [Extension(name, list(sources))],
+                include_path=["src"],
+                compiler_directives=directives,
+                build_dir=str(CYTHON_BUILD),
+                shared_utility_qualified_name=SHARED_UTILITY,
+                force=True,
+                quiet=True,
+            )
+            self._translated[name] = translated.sources
+        return self._translated[name]
+
+    @staticmethod
+    def _renamed(name: str, portable: str, sources: list[str]) -> list[str] | None:
+        """``sources`` with the C Cython wrote for module ``portable`` renamed ``name``: the
+        quoted module name replaced (Cython files the module under it in ``sys.modules``),
+        ``PyInit_<module>`` renamed by a macro (``level_extension``).  None when the quoted
+        name is not there (another Cython): the caller translates ``name`` itself."""
+        c_file = Path(sources[0])
+        text = c_file.read_text(encoding="utf-8")
+        if f'"{portable}"' not in text:
+            return None
+        renamed = c_file.with_name(name.rsplit(".", 1)[1] + c_file.suffix)
+        renamed.write_text(text.replace(f'"{portable}"', f'"{name}"'), encoding="utf-8")
+        return [str(renamed), *sources[1:]]
+
+    def _build_into(self, ext, level, cached: Path):
+        """Translate (once per run for all levels) and compile ``ext`` in a scratch
+        directory, then store it as ``cached``."""
+        base = getattr(ext, "translated_as", None)
+        translated = None
+        if base:
+            translated = self._renamed(ext.name, base, self._translate(base, ext.sources))
+        sources, flags = ext.sources, ext.extra_compile_args
+        ext.sources = translated or self._translate(ext.name, ext.sources)
+        if level:
+            ext.extra_compile_args = flags + LEVELS[level][self._msvc]
+        self.cache.mkdir(parents=True, exist_ok=True)
         build_lib, build_temp = self.build_lib, self.build_temp
-        self.build_lib = str(self.cache / "lib")
-        self.build_temp = str(self.cache / "temp" / ext.name)
-        try:
-            super().build_extension(ext)
-            built = self.get_ext_fullpath(ext.name)
-        finally:
-            self.build_lib, self.build_temp = build_lib, build_temp
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(built, target)
+        with tempfile.TemporaryDirectory(dir=self.cache) as scratch:
+            self.build_lib = str(Path(scratch) / "lib")
+            self.build_temp = str(Path(scratch) / "temp")
+            try:
+                super().build_extension(ext)
+                built = Path(self.get_ext_fullpath(ext.name))
+            finally:
+                self.build_lib, self.build_temp = build_lib, build_temp
+                ext.sources, ext.extra_compile_args = sources, flags
+            os.replace(built, cached)
 
 
 class BuildPyWithPxd(build_py):

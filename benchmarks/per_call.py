@@ -38,19 +38,21 @@ if __package__ in (None, ""):
 from benchmarks.common import blobs  # noqa: E402
 
 
-def burst(fn, calls: int, context=None) -> float:
-    """Mean seconds per call over ``calls`` back-to-back calls (inside ``context()``
-    when given, entered before the clock starts)."""
+def burst(fn, calls: int, context=None) -> tuple[float, float]:
+    """(wall, CPU) seconds per call, the mean over ``calls`` back-to-back calls (inside
+    ``context()`` when given, entered before the clocks start).  The CPU time is the
+    process's (every thread's), which load from other processes does not inflate."""
     with context() if context is not None else contextlib.nullcontext():
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(calls):
             fn()
-        return (time.perf_counter() - start) / calls
+        return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
-def interleaved(contenders: dict, repeats: int, calls: int) -> dict:
-    """{name: median seconds per call}; each round runs every contender once, in a
-    rotating order.  A contender is a function, or (function, context factory)."""
+def interleaved(contenders: dict, repeats: int, calls: int, cpu: bool = False) -> dict:
+    """{name: median seconds per call} (wall clock, or CPU time with ``cpu``); each round
+    runs every contender once, in a rotating order.  A contender is a function, or
+    (function, context factory)."""
     names = list(contenders)
     pairs = {k: v if isinstance(v, tuple) else (v, None) for k, v in contenders.items()}
     for fn, context in pairs.values():  # warm-up
@@ -58,7 +60,7 @@ def interleaved(contenders: dict, repeats: int, calls: int) -> dict:
     times: dict = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            times[name].append(burst(*pairs[name][:1], calls, pairs[name][1]))
+            times[name].append(burst(pairs[name][0], calls, pairs[name][1])[int(cpu)])
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -68,6 +70,8 @@ def us(seconds: float) -> str:
 
 # ---------------------------------------------------------------------- fit, one epoch
 def fit_one_epoch(repeats: int, n: int) -> list[str]:
+    from threadpoolctl import threadpool_limits
+
     import crash_core as cc
     from crash_core._validation import check_X_y
     from crash_core.models._common import one_hot
@@ -80,20 +84,36 @@ def fit_one_epoch(repeats: int, n: int) -> list[str]:
     trainer = EpochTrainer(net, 256, "adam", n_samples=n)
     order = np.random.default_rng(0).permutation(n)
 
+    one = lambda: threadpool_limits(limits=1)  # noqa: E731
+    start = net.params.copy()
+
+    @contextlib.contextmanager
+    def first_epoch():
+        """Each kernel epoch starts where a fit's first epoch does: the same initial
+        weights (the fit draws them from the same seed) and a fresh Adam state (how many
+        relu units are off, which the backward pass skips, depends on the weights)."""
+        net.params[...] = start
+        trainer.state.state1[...] = 0
+        trainer.state.state2[...] = 0
+        trainer.state.t = 0
+        with threadpool_limits(limits=1):
+            yield
+
     times = interleaved(
         {
-            "fit": lambda: cc.MLPClassifier(**params).fit(X, y),
-            "kernel": lambda: trainer.run(X, Y, order, 1e-3),
-            "validation": lambda: check_X_y(X, y, dtype=np.float32),
+            "fit": (lambda: cc.MLPClassifier(**params).fit(X, y), one),
+            "kernel": (lambda: trainer.run(X, Y, order, 1e-3), first_epoch),
+            "validation": (lambda: check_X_y(X, y, dtype=np.float32), one),
         },
         repeats,
         1,
+        cpu=True,
     )
     fit, kernel, validation = times["fit"], times["kernel"], times["validation"]
     return [
         f"**fit, one epoch** — 784-1024-10, batch 256, {n:,} rows, Adam, float32, "
-        "n_restarts=1, no validation; median of "
-        f"{repeats} interleaved rounds",
+        "n_restarts=1, no validation; one thread (`threadpool_limits(1)`), CPU time, "
+        f"median of {repeats} interleaved rounds",
         "",
         "| | time | ratio |",
         "|---|---:|---:|",
@@ -109,6 +129,8 @@ def fit_one_epoch(repeats: int, n: int) -> list[str]:
 
 # ---------------------------------------------------------------------- partial_fit
 def partial_fit_rows(repeats: int) -> list[str]:
+    from threadpoolctl import threadpool_limits
+
     import crash_core as cc
     from crash_core.models._common import one_hot
     from crash_core.network import EpochTrainer
@@ -116,7 +138,7 @@ def partial_fit_rows(repeats: int) -> list[str]:
     X, y = blobs(3000, 64, 10, seed=0)
     lines = [
         "**partial_fit** — 64 features, hidden (100,), 10 classes, batch 32, Adam, float32; "
-        f"median of {repeats} interleaved rounds",
+        f"one thread, CPU time, median of {repeats} interleaved rounds",
         "",
         "| rows | epoch kernel | `partial_fit` | ratio |",
         "|---:|---:|---:|---:|",
@@ -128,13 +150,15 @@ def partial_fit_rows(repeats: int) -> list[str]:
         Yc = one_hot(yc, 10, np.float32)
         trainer = EpochTrainer(model.network_.copy(), 32, "adam", n_samples=rows)
         order = np.random.default_rng(0).permutation(rows)
+        one = lambda: threadpool_limits(limits=1)  # noqa: E731
         times = interleaved(
             {
-                "kernel": lambda: trainer.run(Xc, Yc, order, 1e-3),  # noqa: B023
-                "partial_fit": lambda: model.partial_fit(Xc, yc),  # noqa: B023
+                "kernel": (lambda: trainer.run(Xc, Yc, order, 1e-3), one),  # noqa: B023
+                "partial_fit": (lambda: model.partial_fit(Xc, yc), one),  # noqa: B023
             },
             repeats,
             calls,
+            cpu=True,
         )
         ratio = times["partial_fit"] / times["kernel"]
         target = " (target <= 3x)" if rows == 100 else ""
@@ -187,22 +211,29 @@ def predict_rows(repeats: int) -> list[str]:
 
     lines = [
         "**predict_proba** — 64-100-10 (relu, softmax), float32; PyTorch: "
-        "`torch.nn.Sequential`, `no_grad`, `set_num_threads(1)`; median of "
-        f"{repeats} interleaved rounds; ratio = crash_core / PyTorch",
+        "`torch.nn.Sequential`, `no_grad`, `set_num_threads(1)`; wall-clock latency, "
+        f"median of {repeats} interleaved rounds; ratio = crash_core / PyTorch",
         "",
         "| rows | crash_core | crash_core, threadpool_limits(1) | PyTorch | scikit-learn "
         "| crash_core / PyTorch | crash_core / scikit-learn |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    cpu_lines = [
+        "",
+        "The same calls on one thread each (crash_core in `threadpool_limits(1)`, "
+        "scikit-learn too), CPU time: what a call costs when other processes share the "
+        "cores",
+        "",
+        "| rows | crash_core | PyTorch | scikit-learn | crash_core / PyTorch |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    one = lambda: threadpool_limits(limits=1)  # noqa: E731
     for n, calls in ((1, 200), (100, 50), (1000, 10)):
         rows = np.ascontiguousarray(X[n : 2 * n])
         times = interleaved(
             {
                 "cc": lambda: model.predict_proba(rows),  # noqa: B023
-                "cc1": (
-                    lambda: model.predict_proba(rows),  # noqa: B023
-                    lambda: threadpool_limits(limits=1),
-                ),
+                "cc1": (lambda: model.predict_proba(rows), one),  # noqa: B023
                 "torch": lambda: torch_proba(rows),  # noqa: B023
                 "sklearn": lambda: sk.predict_proba(rows),  # noqa: B023
             },
@@ -214,7 +245,21 @@ def predict_rows(repeats: int) -> list[str]:
             f"{us(times['sklearn'])} | **{times['cc'] / times['torch']:.2f}x** "
             f"(target <= 0.5x) | {times['cc'] / times['sklearn']:.2f}x |"
         )
-    return [*lines, ""]
+        cpu = interleaved(
+            {
+                "cc": (lambda: model.predict_proba(rows), one),  # noqa: B023
+                "torch": lambda: torch_proba(rows),  # noqa: B023
+                "sklearn": (lambda: sk.predict_proba(rows), one),  # noqa: B023
+            },
+            repeats,
+            calls,
+            cpu=True,
+        )
+        cpu_lines.append(
+            f"| {n:,} | {us(cpu['cc'])} | {us(cpu['torch'])} | {us(cpu['sklearn'])} | "
+            f"**{cpu['cc'] / cpu['torch']:.2f}x** |"
+        )
+    return [*lines, *cpu_lines, ""]
 
 
 def main(argv=None) -> None:

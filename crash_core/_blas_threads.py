@@ -18,9 +18,9 @@ thread).  So:
   a threaded Dask worker or joblib's threading backend) is not split again:
   ``split_budget()`` is 1 off the main thread.
 * **Large work uses the cores.**  ``Network.forward`` on many rows splits the rows into
-  chunks fed to ``split_budget()`` GIL-free threads, each multiplying on one BLAS thread
-  (chunks are handed out as threads free up, so a core that another process holds slows
-  only its own share).
+  chunks fed to up to ``split_budget()`` GIL-free threads, each multiplying on one BLAS
+  thread (chunks are handed out as threads free up), but to no more threads than there
+  are cores that other processes leave idle (``idle_cores()``, from the load average).
 
 OpenBLAS's thread count is one number for the whole process, so ``limited_blas(n)``
 lowers it for as long as ANY caller needs it lowered (a count of holders, not a
@@ -48,6 +48,7 @@ __all__ = [
     "blas_budget",
     "load_blas",
     "split_budget",
+    "idle_cores",
     "threads_earned",
     "epoch_threads",
     "limited_blas",
@@ -144,6 +145,21 @@ def split_budget() -> int:
     if threading.current_thread() is not threading.main_thread():
         return 1
     return blas_budget()
+
+
+def idle_cores() -> int:
+    """Cores that other work leaves free, from the 1-minute load average (which counts
+    this process's own busy thread): ``os.cpu_count() - load + 1``, rounded, 1 to
+    ``os.cpu_count()``; every core where the load average is unknown.  Splitting rows over
+    threads only pays on cores nobody else holds: a share whose thread waits for a
+    scheduler slice holds up the whole pass (OpenMP's dynamic mode reads the load
+    average for the same reason)."""
+    cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - a platform without it
+        return cpus
+    return max(1, min(cpus, round(cpus - load + 1)))
 
 
 def threads_earned(flops: float, budget: int | None = None) -> int:

@@ -14,6 +14,7 @@ over the weights (never the biases).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import threading
@@ -28,6 +29,7 @@ from crash_core._blas_threads import (
     FLOPS_PER_THREAD,
     SPLIT_MIN_FLOPS,
     epoch_threads,
+    idle_cores,
     limited_blas,
     split_budget,
     threads_earned,
@@ -48,6 +50,12 @@ PREDICT_CHUNK = 2048
 _MAX_WIDTH = 2**31
 _MAX_PARAMS = 2**40
 _INF = float("inf")
+# the kernels' own products take every forward (NN) product of a layer with up to this
+# many inputs (CC_OWN_MAX_K in src/simd/gemm.h), so the forward pass of a network whose
+# layers all have as few makes no BLAS call and needs no thread guard; a build without
+# vector types (kernels.VECTOR_BYTES == 0) leaves every product to BLAS
+OWN_MAX_INPUTS = 4096
+_OWN_PRODUCTS = getattr(kernels, "VECTOR_BYTES", 0) > 0
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -127,7 +135,7 @@ def _feed_shares(
             finite &= net._forward_rows(X[start:stop], out[start:stop])
         return finite
 
-    with limited_blas(1):
+    with limited_blas(1) if net._forward_blas else contextlib.nullcontext():
         if workers < 2:
             return work()
         pool = _threads()
@@ -360,12 +368,14 @@ class Network:
     # ------------------------------------------------------------------ layout
     def _layout_sums(self) -> None:
         """What every forward pass needs from the layout, computed once: the FLOPs of one
-        row (2 n_in n_out summed over the layers), the activations it holds and the
-        largest weight matrix (n_in n_out)."""
+        row (2 n_in n_out summed over the layers), the activations it holds, the largest
+        weight matrix (n_in n_out) and whether any product of the pass goes to BLAS."""
         layers = self.__dict__["_layers"]
         self.__dict__["_row_flops"] = 2 * int((layers[:, 0] * layers[:, 1]).sum())
         self.__dict__["_width_sum"] = int(layers[:, 1].sum())
         self.__dict__["_largest_layer"] = int((layers[:, 0] * layers[:, 1]).max())
+        own = _OWN_PRODUCTS and layers[:, 0].max() <= OWN_MAX_INPUTS
+        self.__dict__["_forward_blas"] = not own
 
     @property
     def n_features(self) -> int:
@@ -541,8 +551,8 @@ class Network:
         n = X.shape[0]
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         if n < 2 * SPLIT_MIN_ROWS:  # one share, too little work for threads
-            if n * self._largest_layer <= BLAS_ONE_THREAD_MACS:  # OpenBLAS keeps it on one
-                finite = self._forward_rows(X, out)
+            if not self._forward_blas or n * self._largest_layer <= BLAS_ONE_THREAD_MACS:
+                finite = self._forward_rows(X, out)  # no BLAS call, or one on one thread
             else:  # the products earn BLAS threads by their size (see _blas_threads)
                 flops = n * self._row_flops
                 threads = 1 if flops < FLOPS_PER_THREAD else threads_earned(flops, split_budget())
@@ -550,7 +560,9 @@ class Network:
                     finite = self._forward_rows(X, out)
         else:
             shares = row_shares(n)
-            budget = split_budget() if n * self._row_flops >= SPLIT_MIN_FLOPS else 1
+            budget = 1
+            if n * self._row_flops >= SPLIT_MIN_FLOPS:
+                budget = min(split_budget(), idle_cores())
             finite = _feed_shares(self, X, out, shares, min(budget, len(shares)))
         if not finite:
             if not np.isfinite(X).all():

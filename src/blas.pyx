@@ -1,7 +1,7 @@
-"""Row-major BLAS wrappers, exposed to Python for tests."""
+"""BLAS wrappers, exposed to Python for tests (the products: ``network.gemm_rm``)."""
 
 from cython cimport floating
-from blas cimport gemm, axpy, dot, cc_vector_bytes
+from blas cimport axpy, dot
 
 cdef extern from *:
     """
@@ -13,9 +13,6 @@ cdef extern from *:
 
 # True in a build made with CRASH_CORE_DEBUG=1 (bounds, wrap-around and initialisation checks)
 BOUNDS_CHECKED = bool(CRASH_CORE_DEBUG)
-
-
-include "gemm_rm.pxi"
 
 
 def axpy_(double alpha, const floating[::1] x, floating[::1] y):

@@ -109,3 +109,5 @@ def test_every_level_the_cpu_runs_has_its_own_kernels():
             suffix = "" if level == "portable" else f"_{level}"
             assert build.module.__name__ == f"crash_core._kernels.network_kernels{suffix}"
             assert build.VECTOR_BYTES in (widths[level], 0)
+    modules = [knetwork.at_level(lv).module for lv in kernels.cpu_levels()]
+    assert len({id(m) for m in modules}) == len(modules)  # each level its own module

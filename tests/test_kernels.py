@@ -102,22 +102,22 @@ def test_gemm_rm_matches_numpy(dtype, trans_a, trans_b, m, n, k):
     a = np.ascontiguousarray(op_a.T if trans_a else op_a, dtype=dtype)
     b = np.ascontiguousarray(op_b.T if trans_b else op_b, dtype=dtype)
     c = c0.astype(dtype)
-    kblas.gemm_rm(a, b, c, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.5)
+    knetwork.gemm_rm(a, b, c, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.5)
     ab = op_a.astype(dtype).astype(float) @ op_b.astype(dtype).astype(float)
     rtol = tol(dtype)[0] * 100
     assert_allclose(c, 1.5 * ab + 0.5 * c0.astype(dtype), rtol=rtol, atol=rtol)
     # beta = 0 ignores whatever c held
     c[...] = np.nan
-    kblas.gemm_rm(a, b, c, trans_a=trans_a, trans_b=trans_b)
+    knetwork.gemm_rm(a, b, c, trans_a=trans_a, trans_b=trans_b)
     assert_allclose(c, ab, rtol=rtol, atol=rtol)
 
 
 def test_gemm_rm_rejects_mismatched_shapes():
     a, b, c = np.ones((2, 3)), np.ones((4, 5)), np.ones((2, 5))
     with pytest.raises(ValueError, match="shapes"):
-        kblas.gemm_rm(a, b, c)
+        knetwork.gemm_rm(a, b, c)
     with pytest.raises(ValueError, match="shapes"):
-        kblas.gemm_rm(a, np.ones((3, 5)), c, trans_a=True)
+        knetwork.gemm_rm(a, np.ones((3, 5)), c, trans_a=True)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,5 +1,7 @@
 """The wheel plan: cibuildwheel's settings, the wheels workflow, and the build's portability."""
 
+import importlib.util
+import os
 import re
 
 import pytest
@@ -81,3 +83,61 @@ def test_no_build_tunes_for_the_build_machine(source_tree):
     texts = [read(source_tree, "setup.py")]
     texts += [p.read_text() for p in (source_tree / "src").rglob("*") if p.is_file()]
     assert not any(re.search(r"[\"']-m(arch|tune)=native", text) for text in texts)
+
+
+@pytest.fixture
+def build_cache(source_tree):
+    """``tools/build_cache.py`` of the checkout (setup.py's content-keyed module cache)."""
+    path = source_tree / "tools" / "build_cache.py"
+    if not path.is_file():
+        pytest.skip("tools/build_cache.py is not in the checkout")
+    spec = importlib.util.spec_from_file_location("build_cache", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def small_source_tree(root):
+    """A module that reaches a .pxd, a .pxi, a header and, through it, a second header."""
+    (root / "simd").mkdir(parents=True)
+    (root / "kern.pyx").write_text(
+        'from helpers cimport twice\ninclude "extra.pxi"\n'
+        'cdef extern from "simd/outer.h":\n    int outer()\n'
+    )
+    (root / "helpers.pxd").write_text("cdef inline int twice(int x):\n    return 2 * x\n")
+    (root / "extra.pxi").write_text("X = 1\n")
+    (root / "simd" / "outer.h").write_text('#include "simd/inner.h"\nint outer(void);\n')
+    (root / "simd" / "inner.h").write_text("#define INNER 1\n")
+    (root / "unrelated.pxd").write_text("cdef int nothing\n")
+    return root
+
+
+def test_a_modules_cache_key_follows_its_sources_and_settings(build_cache, tmp_path):
+    first = small_source_tree(tmp_path / "one" / "src")
+    settings = {"flags": ["-O2"], "cython": "3.1.0"}
+    key = build_cache.cache_key([first / "kern.pyx"], first, settings)
+    assert build_cache.cache_key([first / "kern.pyx"], first, dict(settings)) == key
+    reached = {
+        p.relative_to(first).as_posix()
+        for p in build_cache.source_closure([first / "kern.pyx"], first)
+    }
+    assert reached == {"kern.pyx", "helpers.pxd", "extra.pxi", "simd/outer.h", "simd/inner.h"}
+    # another folder, other file times, an unrelated file edited: the same key
+    second = small_source_tree(tmp_path / "elsewhere" / "two" / "src")
+    os.utime(second / "helpers.pxd", (1, 1))
+    (second / "unrelated.pxd").write_text("cdef int something_else\n")
+    assert build_cache.cache_key([second / "kern.pyx"], second, settings) == key
+    # a header reached through another header, or a setting: another key
+    (second / "simd" / "inner.h").write_text("#define INNER 2\n")
+    assert build_cache.cache_key([second / "kern.pyx"], second, settings) != key
+    assert build_cache.cache_key([first / "kern.pyx"], first, {**settings, "flags": ["-O3"]}) != key
+
+
+def test_the_network_kernels_key_covers_their_headers(build_cache, source_tree):
+    src = source_tree / "src"
+    reached = {
+        p.relative_to(src).as_posix()
+        for p in build_cache.source_closure([src / "network_kernels.pyx"], src)
+    }
+    assert {"layers.pxd", "blas.pxd", "losses.pxd", "simd/gemm.h", "simd/gemm_body.h"} <= reached
+    assert {"simd/vmath.h", "network_table.pxd", "optimizers.pxd"} <= reached

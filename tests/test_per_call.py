@@ -3,6 +3,7 @@ no re-check of unchanged parameters, a kept trainer, a prediction fast path that
 the same results and errors as the full validation, rows split over threads without
 changing a bit.  Behaviour only; the costs are measured in benchmarks/per_call.py."""
 
+import os
 import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -342,6 +343,7 @@ def test_rows_split_over_threads_are_fed_bit_for_bit_as_in_one_pass(monkeypatch,
 
     monkeypatch.setattr(network_module, "_threads", Offering)
     monkeypatch.setattr(network_module, "split_budget", lambda: 2)
+    monkeypatch.setattr(network_module, "idle_cores", lambda: 2)
     monkeypatch.setattr(network_module, "SPLIT_MIN_FLOPS", 0)
     for n, expected in one.items():
         fed.clear()
@@ -353,3 +355,40 @@ def test_rows_split_over_threads_are_fed_bit_for_bit_as_in_one_pass(monkeypatch,
         monkeypatch.setattr(network_module, "split_budget", lambda: 1)  # any batch
         for cut in (1, 3, 48, 49, 299):
             assert_array_equal(net.forward(X[:cut]), one[300][:cut])
+
+
+def test_the_own_products_limit_is_the_kernels(source_tree):
+    header = (source_tree / "src" / "simd" / "gemm.h").read_text()
+    assert f"#define CC_OWN_MAX_K {network_module.OWN_MAX_INPUTS}\n" in header
+
+
+@pytest.mark.parametrize("n", [5, 100, 600])
+def test_a_pass_without_blas_products_leaves_the_thread_count_alone(monkeypatch, n):
+    guards = []
+    monkeypatch.setattr(network_module, "limited_blas", lambda k: guards.append(k))
+    X = np.random.default_rng(0).standard_normal((n, 64)).astype(np.float32)
+    net = Network((64, 100, 10), output="softmax", dtype="float32", random_state=0)
+    if not net._forward_blas:  # the own products take every forward product
+        net.forward(X)
+        assert guards == []
+    long_input = Network((4097, 4, 1), dtype="float32", random_state=0)
+    assert long_input._forward_blas  # past the own products: BLAS multiplies
+
+
+def test_rows_are_not_split_onto_cores_other_processes_hold(monkeypatch):
+    from crash_core import _blas_threads as bt
+
+    cpus = os.cpu_count() or 1
+    monkeypatch.setattr(bt.os, "getloadavg", lambda: (cpus + 3.0, 0.0, 0.0))
+    assert bt.idle_cores() == 1
+    monkeypatch.setattr(bt.os, "getloadavg", lambda: (1.0, 0.0, 0.0))  # this process alone
+    assert bt.idle_cores() == cpus
+    submitted = []
+    monkeypatch.setattr(network_module, "_threads", lambda: submitted.append(1))
+    monkeypatch.setattr(network_module, "split_budget", lambda: 2)
+    monkeypatch.setattr(network_module, "SPLIT_MIN_FLOPS", 0)
+    monkeypatch.setattr(network_module, "idle_cores", lambda: 1)
+    net = Network((16, 32, 3), output="softmax", dtype="float32", random_state=0)
+    X = np.random.default_rng(0).standard_normal((1000, 16)).astype(np.float32)
+    net.forward(X)
+    assert submitted == []

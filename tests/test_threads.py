@@ -130,6 +130,7 @@ def test_predictions_split_over_threads_match_one_pass(monkeypatch, dtype):
     monkeypatch.setattr(network_module, "SPLIT_MIN_FLOPS", 0)
     monkeypatch.setattr(network_module, "SPLIT_MIN_ROWS", 64)
     monkeypatch.setattr(network_module, "split_budget", lambda: 3)
+    monkeypatch.setattr(network_module, "idle_cores", lambda: 3)
     split = net.forward(X)
     np.testing.assert_allclose(split, whole, rtol=1e-6 if dtype == "float32" else 1e-13)
     X[777, 2] = np.nan
