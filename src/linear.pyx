@@ -19,16 +19,7 @@ from losses cimport bce_from, vlog1p_unit, CHUNK
 from optimizers cimport penalty_grad
 from libc.stdint cimport uint64_t
 from random cimport next_u64
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define CC_PREFETCH(p) __builtin_prefetch(p)
-    #else
-    #define CC_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void CC_PREFETCH(const void* p) noexcept nogil
+from prefetch cimport prefetch_row
 
 # rows ahead of the current one whose memory is requested early, so a shuffled pass
 # does not wait on each row
@@ -47,16 +38,6 @@ def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
             tmp = order[i]
             order[i] = order[j]
             order[j] = tmp
-
-
-cdef inline void prefetch_row(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Ask for every cache line of a row of n values."""
-    cdef Py_ssize_t f = 0
-    cdef Py_ssize_t line = 64 // sizeof(floating)
-    while f < n:
-        CC_PREFETCH(x + f)
-        f += line
-    CC_PREFETCH(x + n - 1)
 
 
 cdef inline floating row_dot(const floating* x, const floating* w, Py_ssize_t n,

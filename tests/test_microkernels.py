@@ -60,7 +60,8 @@ SHAPES = [
     (False, True, 13, 40, 64),
     (False, True, 7, 3, 20),  # narrow NT: dot products
     (False, True, 5, 1, 1),
-    (False, True, 5, 100, 100),  # an NT panel too big to transpose: BLAS
+    (False, True, 5, 100, 100),  # an NT panel too big for the stack: allocated
+    (False, True, 3, 300, 300),  # an NT panel too big to transpose: BLAS
     (False, False, 40, 20, 300),  # a long k
     (False, False, 70, 20, 30),  # a big batch
     (False, False, 3, 2, 1100),  # narrow with a long k: BLAS

@@ -191,8 +191,10 @@ def one_hot(idx: np.ndarray, k: int, dtype: Any) -> np.ndarray:
 
 def two_column_proba(p: np.ndarray) -> np.ndarray:
     """(n, 1) probabilities of class 1 -> (n, 2) [P(class 0), P(class 1)], float64."""
-    p = p.astype(np.float64).reshape(-1, 1)
-    return np.hstack([1.0 - p, p])
+    out = np.empty((p.shape[0], 2))
+    out[:, 1] = p.reshape(-1)  # to float64 as it is copied in
+    np.subtract(1.0, out[:, 1], out=out[:, 0])
+    return out
 
 
 def class_proba(P: np.ndarray) -> np.ndarray:

@@ -37,16 +37,19 @@
  *     784x256x128 0.93-0.99, 128x10x64 1.02, 128x10x128 0.95, 2x64x32 0.20: all of them;
  *   NT (delta W^T; W is transposed into a panel first, which costs n k moves against the
  *     product's m n k FMAs): 32x64x64 0.98, 64x64x10 0.70, 128x128x10 0.75, 128x64x64
- *     0.79, 256x64x64 0.90, 96x128x64 1.02, 128x256x128 1.11-1.23: a panel of up to
- *     CC_PACK_STACK elements;
+ *     0.79, 256x64x64 0.90, 96x128x64 1.02, 128x256x128 1.11-1.23; with the panel
+ *     transposed by vector shuffles: 32x64x64 0.73-0.77, 128x64x64 0.86-0.88,
+ *     128x256x128 0.92: a panel of up to CC_NT_PANEL elements;
  *   NN with fewer columns than a tile (dot products, B transposed): 64x10x128 0.90,
  *     128x10x128 0.87, 32x10x64 1.02 (axpy with an edge panel: 1.26-1.44);
  *   TN with fewer columns than a tile, as its transpose: 128x10x64 0.71, 64x10x64 0.58-0.69,
  *     128x12x64 0.55 (as an NN-style tile: 1.18-1.24);
  *   NT with <= CC_NARROW columns (dot products of W's rows): 32x64x1 0.40-0.45. */
 #define CC_OWN_MAX_K 4096
-/* The largest transposed panel (elements, kept on the stack) for an NT product. */
+/* Elements of a transposed panel kept on the stack (larger ones are allocated), and the
+ * largest panel an NT product transposes (bigger ones go to OpenBLAS). */
 #define CC_PACK_STACK 8192
+#define CC_NT_PANEL 65536
 
 #if defined(__GNUC__) || defined(__clang__)
 

@@ -194,12 +194,18 @@ static void FN(transpose)(int n, int k, const T* in, long ldi, T* out, long ldo)
 }
 
 /* C = alpha A Bt^T + beta C (the NT product delta W^T of backpropagation): Bt (n x k,
- * n k <= CC_PACK_STACK) is transposed into a k x n panel, then multiplied in axpy form. */
+ * n k <= CC_NT_PANEL) is transposed into a k x n panel (on the stack up to CC_PACK_STACK
+ * elements), then multiplied in axpy form. */
 static int FN(gemm_nt)(int m, int n, int k, T alpha, const T* A, int lda, const T* Bt,
                        int ldb, T beta, T* C, int ldc) {
-    T panel[CC_PACK_STACK];
+    T stack[CC_PACK_STACK];
+    T* panel = (long)n * k <= CC_PACK_STACK ? stack : (T*)malloc(sizeof(T) * (size_t)n * k);
+    int ok;
+    if (panel == NULL) return 0;
     FN(transpose)(n, k, Bt, ldb, panel, n);
-    return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1);
+    ok = FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1);
+    if (panel != stack) free(panel);
+    return ok;
 }
 
 /* Row-major C (m x n) = alpha op(A) op(B) + beta C with op(A) m x k and op(B) k x n; the
@@ -212,7 +218,7 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
     if (trans_b) {
         if (n <= CC_NARROW)  /* B's few columns are Bt's contiguous rows: dot products */
             FN(gemm_dot)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-        else if ((long)n * k <= CC_PACK_STACK)
+        else if ((long)n * k <= CC_NT_PANEL)
             return FN(gemm_nt)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         else
             return 0;
