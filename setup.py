@@ -115,16 +115,20 @@ directives = {
 
 # The modules the library trains and predicts with get -O3: at -O2 GCC vectorises only the
 # cheapest loops, and the batch loops of the activations, losses and optimizers lose (the
-# small-network epoch measured up to 1.5x slower); the test wrappers and Cython's run-time
-# get -O2.
+# small-network epoch measured up to 1.5x slower; -O2 on network_kernels still cost 9% on
+# the tiny fit); the argument checks (network) and Cython's run-time get -O2 (-O1 cost 4%
+# per small call); the building blocks exposed for the tests (wrappers) get -O1, which
+# compiles them in 3.1 s instead of 4.9 (BENCHMARKS.md, "Build and wheel").
 HOT = {"network_kernels", "linear"}
+COLD = {"wrappers"}
 if os.name == "nt":
     extra_compile_args = ["/Od"] if DEBUG else ["/O2"]
-    hot_compile_args = extra_compile_args
+    hot_compile_args = cold_compile_args = extra_compile_args
     extra_link_args = []
 else:
     extra_compile_args = ["-O0", "-g"] if DEBUG else ["-O2", "-g0"]
     hot_compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
+    cold_compile_args = ["-O0", "-g"] if DEBUG else ["-O1", "-g0"]
     if DEBUG:
         extra_link_args = []
     elif sys.platform == "darwin":
@@ -142,7 +146,9 @@ def extension(name: str, sources: list[str], hot: bool = False) -> Extension:
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
             ("CRASH_CORE_DEBUG", "1" if DEBUG else "0"),
         ],
-        extra_compile_args=hot_compile_args if hot else extra_compile_args,
+        extra_compile_args=(
+            hot_compile_args if hot else cold_compile_args if name in COLD else extra_compile_args
+        ),
         extra_link_args=extra_link_args,
     )
 
