@@ -46,9 +46,10 @@
  *     128x12x64 0.55 (as an NN-style tile: 1.18-1.24);
  *   NT with <= CC_NARROW columns (dot products of W's rows): 32x64x1 0.40-0.45. */
 #define CC_OWN_MAX_K 4096
-/* Elements of a transposed panel kept on the stack (larger ones are allocated), and the
+/* Elements of a transposed panel kept on the stack (larger ones are allocated; at most
+ * two such frames nest, 64 KiB of doubles, well inside a small thread stack), and the
  * largest panel an NT product transposes (bigger ones go to OpenBLAS). */
-#define CC_PACK_STACK 8192
+#define CC_PACK_STACK 4096
 #define CC_NT_PANEL 65536
 
 #if defined(__GNUC__) || defined(__clang__)
