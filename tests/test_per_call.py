@@ -358,7 +358,10 @@ def test_rows_split_over_threads_are_fed_bit_for_bit_as_in_one_pass(monkeypatch,
 
 
 def test_the_own_products_limit_is_the_kernels(source_tree):
-    header = (source_tree / "src" / "simd" / "gemm.h").read_text()
+    path = source_tree / "src" / "simd" / "gemm.h"
+    if not path.is_file():  # the tests copied beside an installed wheel, without src/
+        pytest.skip(f"needs the kernels' sources: {path} is not there")
+    header = path.read_text()
     assert f"#define CC_OWN_MAX_K {network_module.OWN_MAX_INPUTS}\n" in header
 
 
