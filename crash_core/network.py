@@ -157,6 +157,13 @@ OVERFLOW = (
 
 def check_rates(learning_rate: Any = None, l1: Any = 0.0, l2: Any = 0.0) -> None:
     """learning_rate (when given) finite and > 0; l1, l2 finite and >= 0."""
+    if (
+        type(l1) is type(l2) is float
+        and 0.0 <= l1 < _INF
+        and 0.0 <= l2 < _INF
+        and (learning_rate is None or (type(learning_rate) is float and 0.0 < learning_rate < _INF))
+    ):
+        return  # plain floats in range, the case of every epoch: three comparisons
     from crash_core._validation import check_scalar
 
     finite = {"max_val": float("inf"), "include_max": False}
@@ -737,13 +744,7 @@ class EpochTrainer:
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, int]:
         """Train one epoch over X[order]; returns (sum_i w_i L_i + batch penalties, correct)."""
-        if not (
-            type(learning_rate) is type(l1) is type(l2) is float
-            and 0.0 < learning_rate < _INF
-            and 0.0 <= l1 < _INF
-            and 0.0 <= l2 < _INF
-        ):
-            check_rates(learning_rate, l1, l2)  # the full check, with its messages
+        check_rates(learning_rate, l1, l2)
         net = self.network
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None
