@@ -17,10 +17,18 @@ thread).  So:
   variables) all lower.  Work already running in a worker thread (``n_jobs`` restarts,
   a threaded Dask worker or joblib's threading backend) is not split again:
   ``split_budget()`` is 1 off the main thread.
-* **Large work uses the cores.**  ``Network.forward`` on many rows splits the rows into
-  chunks fed to up to ``split_budget()`` GIL-free threads, each multiplying on one BLAS
-  thread (chunks are handed out as threads free up), but to no more threads than there
-  are cores that other processes leave idle (``idle_cores()``, from the load average).
+* **Large work uses the cores.**  The own product kernels split a large product's rows
+  over the library's helper threads (``src/simd/pool.h``: a row is computed the same way
+  on any thread, so results do not depend on the count).  ``kernel_threads`` decides, once
+  per epoch or forward pass, over how many: 1 unless its largest product reaches the
+  kernels' split threshold, then the budget, but no more threads than there are cores no
+  other process wants right now (``free_cores()``: from the runnable count in
+  /proc/loadavg; a helper that finds its core taken by a thread of this process just
+  takes fewer rows).  A forward pass whose
+  products go to BLAS splits its rows into chunks fed to up to ``split_budget()``
+  GIL-free threads, each multiplying on one BLAS thread, but to no more threads than
+  there are cores that other processes leave idle (``idle_cores()``, from the load
+  average).
 
 OpenBLAS's thread count is one number for the whole process, so ``limited_blas(n)``
 lowers it for as long as ANY caller needs it lowered (a count of holders, not a
@@ -39,6 +47,7 @@ import ctypes
 import glob
 import os
 import threading
+import time
 from functools import cache
 
 __all__ = [
@@ -49,6 +58,8 @@ __all__ = [
     "load_blas",
     "split_budget",
     "idle_cores",
+    "free_cores",
+    "kernel_threads",
     "threads_earned",
     "epoch_threads",
     "limited_blas",
@@ -160,6 +171,69 @@ def idle_cores() -> int:
     except (OSError, AttributeError):  # pragma: no cover - a platform without it
         return cpus
     return max(1, min(cpus, round(cpus - load + 1)))
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - a platform without affinity
+        return os.cpu_count() or 1
+
+
+def _own_runnable() -> int:
+    """Threads of this process running or ready to run (the caller among them)."""
+    running = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        state = stat.rfind(b")") + 2  # the state follows the command name's parenthesis
+        running += stat[state : state + 1] == b"R"
+    return max(1, running)
+
+
+# free_cores() reads /proc (~40 us); a reading this young is reused
+FREE_CORES_TTL = 0.02
+_free_cores_seen = [-1.0, 1]  # [monotonic time, cores]
+
+
+def free_cores() -> int:
+    """Cores that other processes leave free at this instant: the usable cores less the
+    runnable threads of other processes (the count in /proc/loadavg less this process's
+    runnable threads), 1 to the usable cores; a reading younger than FREE_CORES_TTL
+    seconds is reused.  Where there is no /proc, ``idle_cores()`` (the 1-minute load
+    average).
+
+    Unlike the load average this sees another process the moment it starts.  This
+    process's own threads do not count: a BLAS thread that spins between its products
+    yields to the kernels' helpers, which take fewer rows where they find less time."""
+    now = time.monotonic()
+    if now - _free_cores_seen[0] < FREE_CORES_TTL:
+        return _free_cores_seen[1]
+    cpus = _usable_cpus()
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            runnable = int(f.read().split()[3].split(b"/")[0])
+        others = max(0, runnable - _own_runnable())
+        cores = max(1, min(cpus, cpus - others))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        cores = min(cpus, idle_cores())
+    _free_cores_seen[:] = [now, cores]
+    return cores
+
+
+def kernel_threads(largest_flops: float, min_flops: float, budget: int | None = None) -> int:
+    """Threads the own kernels may split products over in a pass whose largest product is
+    ``largest_flops`` FLOPs: 1 below ``min_flops`` (the kernels' split threshold) or off the
+    main thread (``split_budget``), else the budget up to ``free_cores()``."""
+    if largest_flops < min_flops:
+        return 1
+    budget = split_budget() if budget is None else int(budget)
+    if budget < 2:
+        return 1
+    return max(1, min(budget, free_cores()))
 
 
 def threads_earned(flops: float, budget: int | None = None) -> int:

@@ -30,6 +30,7 @@ from crash_core._blas_threads import (
     SPLIT_MIN_FLOPS,
     epoch_threads,
     idle_cores,
+    kernel_threads,
     limited_blas,
     split_budget,
     threads_earned,
@@ -94,6 +95,31 @@ def row_shares(n: int) -> list[tuple[int, int]]:
         cuts = [begin + rows * i // parts for i in range(parts + 1)]
         shares += list(zip(cuts[:-1], cuts[1:], strict=True))
     return shares
+
+
+def split_threads(largest_flops: float) -> int:
+    """Threads the own kernels may split the products of a pass over, when its largest
+    product is ``largest_flops`` FLOPs (see ``_blas_threads.kernel_threads``)."""
+    return kernel_threads(largest_flops, kernels.split_min_flops_())
+
+
+class kernel_split:  # noqa: N801 - used like a function: with kernel_split(threads)
+    """Within the block the calling thread's large products split their rows over
+    ``threads`` threads (``src/simd/pool.h``); nothing to do for 1."""
+
+    __slots__ = ("threads", "previous")
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.previous = 1
+
+    def __enter__(self) -> None:
+        if self.threads > 1:
+            self.previous = kernels.split_threads_(self.threads)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.threads > 1:
+            kernels.split_threads_(self.previous)
 
 
 # the caller feeds one share itself; these threads feed the others
@@ -546,9 +572,11 @@ class Network:
     def forward(self, X: Any) -> np.ndarray:
         """Output activations for X, shape (n, n_outputs): probabilities for sigmoid/softmax.
 
-        Many rows are cut into shares (see :func:`row_shares`) fed forward by up to
+        With the own product kernels, each large product splits its rows over the
+        library's threads (``_blas_threads.kernel_threads`` says how many); otherwise many
+        rows are cut into shares (see :func:`row_shares`) fed forward by up to
         ``split_budget()`` GIL-free threads when the work earns them, each share's
-        products on one BLAS thread; the result does not depend on the thread count.
+        products on one BLAS thread.  The result does not depend on the thread count.
         """
         return self._feed(self._inputs(X, check_finite=False))  # the kernel checks finiteness
 
@@ -557,8 +585,12 @@ class Network:
         network's dtype and width (what the models' fast path hands over)."""
         n = X.shape[0]
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
-        if n < 2 * SPLIT_MIN_ROWS:  # one share, too little work for threads
-            if not self._forward_blas or n * self._largest_layer <= BLAS_ONE_THREAD_MACS:
+        if not self._forward_blas:  # own products: large ones split their rows over threads
+            largest = 2.0 * min(n, PREDICT_CHUNK) * self._largest_layer
+            with kernel_split(split_threads(largest)):
+                finite = self._forward_rows(X, out)
+        elif n < 2 * SPLIT_MIN_ROWS:  # one share, too little work for threads
+            if n * self._largest_layer <= BLAS_ONE_THREAD_MACS:
                 finite = self._forward_rows(X, out)  # no BLAS call, or one on one thread
             else:  # the products earn BLAS threads by their size (see _blas_threads)
                 flops = n * self._row_flops
@@ -750,7 +782,11 @@ class EpochTrainer:
         weighted = sample_weight is not None
         sw = sample_weight if weighted else self.wb[:0]
         # the epoch's products are batch-sized: they get the threads their size earns
-        with limited_blas(epoch_threads(net.layers, self.capacity, split_budget())):
+        budget = split_budget()
+        with (
+            limited_blas(epoch_threads(net.layers, self.capacity, budget)),
+            kernel_split(split_threads(2.0 * self.capacity * net._largest_layer)),
+        ):
             total, correct, t = kernels.train_epoch_(
                 net.params,
                 net.layers,

@@ -17,7 +17,14 @@ import numpy as np
 
 from crash_core._blas_threads import epoch_threads, limited_blas, split_budget
 from crash_core.callbacks import Callback, History
-from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, kernels
+from crash_core.network import (
+    PREDICT_CHUNK,
+    EpochTrainer,
+    Network,
+    kernel_split,
+    kernels,
+    split_threads,
+)
 
 __all__ = ["Dataset", "DivergenceError", "LossWatch", "TrainingRun", "evaluate", "train"]
 
@@ -227,7 +234,11 @@ def evaluate(
         delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
-    with limited_blas(epoch_threads(network.layers, cap, split_budget())):
+    largest = 2.0 * cap * network._largest_layer
+    with (
+        limited_blas(epoch_threads(network.layers, cap, split_budget())),
+        kernel_split(split_threads(largest)),
+    ):
         total, correct = kernels.evaluate_(
             network.params,
             network.layers,

@@ -22,6 +22,10 @@ cdef extern from "simd/gemm.h" nogil:
                     const double* a, int lda, const double* b, int ldb, double beta,
                     double* c, int ldc)
     int cc_vector_bytes()
+    # the threads a large product's rows are split over (src/simd/pool.h)
+    int cc_set_split_threads(int threads)
+    double cc_set_split_min_flops(double flops)
+    long cc_split_products()
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

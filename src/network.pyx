@@ -88,7 +88,8 @@ cdef class Kernels:
     """The network kernels of one ISA level, behind the argument checks.
 
     Its methods are the module's functions (``forward_``, ``evaluate_``,
-    ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``); ``level`` names the ISA level and
+    ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
+    ``split_min_flops_``, ``split_products_``); ``level`` names the ISA level and
     ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does every
     product).
     """
@@ -286,6 +287,24 @@ cdef class Kernels:
                     &dmask[0] if use_dropout else NULL, &rng[0], &correct)
         return total, correct, o.t
 
+    def split_threads_(self, int threads):
+        """Threads over which the calling thread's large products split their rows (1: no
+        split; the helpers are started on first use); returns the previous count.  The
+        result never depends on it: each output element is computed the same way."""
+        return self.table.split_threads(threads)
+
+    def split_min_flops_(self, double flops=-1):
+        """The fewest FLOPs (2 m n k) a product needs to be split: sets it and returns the
+        previous value, or (no argument) only returns it."""
+        cdef double previous = self.table.split_min_flops(flops)
+        if flops < 0:
+            self.table.split_min_flops(previous)
+        return previous
+
+    def split_products_(self):
+        """How many products this level's kernels have split over threads so far."""
+        return self.table.split_products()
+
     def gemm_rm(self, const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
                 bint trans_a=False, bint trans_b=False, double alpha=1.0, double beta=0.0):
         """c = alpha op(a) op(b) + beta c, in place on ``c`` (row-major arrays), through
@@ -340,3 +359,6 @@ evaluate_ = _active.evaluate_
 loss_and_grad_ = _active.loss_and_grad_
 train_epoch_ = _active.train_epoch_
 gemm_rm = _active.gemm_rm
+split_threads_ = _active.split_threads_
+split_min_flops_ = _active.split_min_flops_
+split_products_ = _active.split_products_

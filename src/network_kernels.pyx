@@ -14,7 +14,8 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport gemm, cc_vector_bytes
+from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads, cc_set_split_min_flops,
+                  cc_split_products)
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty
@@ -163,6 +164,9 @@ _table.run_epoch_f = run_epoch[float]
 _table.run_epoch_d = run_epoch[double]
 _table.gemm_f = product[float]
 _table.gemm_d = product[double]
+_table.split_threads = cc_set_split_threads
+_table.split_min_flops = cc_set_split_min_flops
+_table.split_products = cc_split_products
 
 # the kernels' table, for crash_core._kernels.network
 table = PyCapsule_New(&_table, TABLE_NAME, NULL)

@@ -64,6 +64,13 @@ ctypedef void (*gemm_f32)(bint, bint, int, int, int, float, const float*, int, c
 ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
                           const double*, int, double, double*, int) noexcept nogil
 
+# previous = split_threads(threads): threads the calling thread's large products may be split
+# over (src/simd/pool.h); previous = split_min_flops(flops): the smallest product split;
+# split_products(): products split so far
+ctypedef int (*split_threads_fn)(int) noexcept nogil
+ctypedef double (*split_min_flops_fn)(double) noexcept nogil
+ctypedef long (*split_products_fn)() noexcept nogil
+
 
 cdef struct NetworkTable:
     int vector_bytes  # bytes per vector of the own product kernels (0: BLAS does them all)
@@ -77,3 +84,6 @@ cdef struct NetworkTable:
     run_epoch_f64 run_epoch_d
     gemm_f32 gemm_f
     gemm_f64 gemm_d
+    split_threads_fn split_threads
+    split_min_flops_fn split_min_flops
+    split_products_fn split_products

@@ -321,6 +321,9 @@ def test_row_shares_cover_the_rows_within_the_chunks():
 def test_rows_split_over_threads_are_fed_bit_for_bit_as_in_one_pass(monkeypatch, sizes, dtype):
     output = "sigmoid" if sizes[-1] == 1 else "softmax"
     net = Network(sizes, output=output, dtype=dtype, random_state=0)
+    # the shares are how a pass with BLAS products uses threads (with the own products
+    # every large product splits its rows instead: tests/test_split.py)
+    net.__dict__["_forward_blas"] = True
     rng = np.random.default_rng(2)
     X = rng.standard_normal((4200, sizes[0])).astype(dtype)
     monkeypatch.setattr(network_module, "split_budget", lambda: 1)
@@ -392,6 +395,7 @@ def test_rows_are_not_split_onto_cores_other_processes_hold(monkeypatch):
     monkeypatch.setattr(network_module, "SPLIT_MIN_FLOPS", 0)
     monkeypatch.setattr(network_module, "idle_cores", lambda: 1)
     net = Network((16, 32, 3), output="softmax", dtype="float32", random_state=0)
+    net.__dict__["_forward_blas"] = True  # a pass with BLAS products: shares over threads
     X = np.random.default_rng(0).standard_normal((1000, 16)).astype(np.float32)
     net.forward(X)
     assert submitted == []

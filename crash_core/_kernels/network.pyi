@@ -120,6 +120,17 @@ def gemm_rm(
 ) -> None:
     """c = alpha op(a) op(b) + beta c through this level's products (own kernels or BLAS)."""
 
+def split_threads_(threads: int) -> int:
+    """Threads over which the calling thread's large products split their rows (1: none);
+    returns the previous count.  Results do not depend on it."""
+
+def split_min_flops_(flops: float = -1) -> float:
+    """Set the fewest FLOPs a product needs to be split and return the previous value; with
+    no argument only return it."""
+
+def split_products_() -> int:
+    """How many products the kernels have split over threads so far."""
+
 LEVEL: str
 """The ISA level of the module's functions: avx512, avx2 or portable."""
 
@@ -134,6 +145,9 @@ class Kernels:
     loss_and_grad_: Callable[..., tuple[float, int]]
     train_epoch_: Callable[..., tuple[float, int, int]]
     gemm_rm: Callable[..., None]
+    split_threads_: Callable[[int], int]
+    split_min_flops_: Callable[..., float]
+    split_products_: Callable[[], int]
     def __init__(self, level: str, module: ModuleType) -> None: ...
 
 def at_level(level: str) -> Kernels:

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simd/pool.h"
+
 #define CC_MR 6
 #define CC_NV 2
 #define CC_DR 4

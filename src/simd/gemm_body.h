@@ -40,13 +40,16 @@ static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, 
         }
 }
 
-/* The last w < L columns: B's columns are copied into a zero-padded panel, the tile's
- * results go through a buffer. */
-static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, long acs,
-                          const T* B, long ldb, T beta, T* C, long crs, long ccs, T* panel) {
-    T buf[CC_MR * L];
+/* The last w < L columns: B's columns are copied into a zero-padded panel (once per
+ * product, before any row is written), the tiles' results go through a buffer. */
+static void FN(edge_panel)(int w, int k, const T* B, long ldb, T* panel) {
     for (int p = 0; p < k; p++)
         for (int j = 0; j < L; j++) panel[p * L + j] = j < w ? B[(long)p * ldb + j] : 0;
+}
+
+static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, long acs,
+                          T beta, T* C, long crs, long ccs, const T* panel) {
+    T buf[CC_MR * L];
     for (int i = 0; i < m; i += CC_MR) {
         int mr = m - i < CC_MR ? m - i : CC_MR;
         for (int r = 0; r < mr; r++)
@@ -57,7 +60,59 @@ static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, lo
     }
 }
 
-/* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy). */
+/* One product of gemm_axpy, for the threads that share its rows. */
+typedef struct {
+    int n, k;
+    T alpha, beta;
+    const T* A;
+    long ars, acs;
+    const T* B;
+    long ldb;
+    T* C;
+    long crs, ccs;
+    const T* panel; /* the last n % L columns of B, zero-padded (see edge_panel) */
+} FN(axpy_job);
+
+/* Rows [begin, end) of an axpy_job: tiles of CC_MR rows, the last rows in tiles of 2 (a
+ * 1-row tile waits on its loads), then 1. */
+static void FN(axpy_rows)(void* arg, int begin, int end) {
+    const FN(axpy_job)* g = (const FN(axpy_job)*)arg;
+    const int m = end - begin, n = g->n, k = g->k;
+    const long ars = g->ars, acs = g->acs, ldb = g->ldb, crs = g->crs, ccs = g->ccs;
+    const T* A = g->A + begin * ars;
+    T* C = g->C + begin * crs;
+    int j = 0;
+    for (; j + CC_NV * L <= n; j += CC_NV * L) {
+        int i = 0;
+        for (; i + CC_MR <= m; i += CC_MR)
+            FN(tile_axpy)(CC_MR, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
+                          g->beta, C + i * crs + j * ccs, crs, ccs);
+        for (; i + 2 <= m; i += 2)
+            FN(tile_axpy)(2, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
+                          g->beta, C + i * crs + j * ccs, crs, ccs);
+        if (i < m)
+            FN(tile_axpy)(1, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
+                          g->beta, C + i * crs + j * ccs, crs, ccs);
+    }
+    for (; j + L <= n; j += L) {
+        int i = 0;
+        for (; i + CC_MR <= m; i += CC_MR)
+            FN(tile_axpy)(CC_MR, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
+                          g->beta, C + i * crs + j * ccs, crs, ccs);
+        for (; i + 2 <= m; i += 2)
+            FN(tile_axpy)(2, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb, g->beta,
+                          C + i * crs + j * ccs, crs, ccs);
+        if (i < m)
+            FN(tile_axpy)(1, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb, g->beta,
+                          C + i * crs + j * ccs, crs, ccs);
+    }
+    if (j < n)
+        FN(edge_axpy)(m, n - j, k, g->alpha, A, ars, acs, g->beta, C + j * ccs, crs, ccs,
+                      g->panel);
+}
+
+/* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy); large products
+ * share their rows among threads (simd/pool.h). */
 static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, long acs,
                          const T* B, long ldb, T beta, T* C, long crs, long ccs) {
     /* the panel of the last columns, taken before anything is written (on failure BLAS
@@ -65,36 +120,10 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
     T stack[CC_PACK_STACK];
     T* panel = n % L == 0 || (long)k * L <= CC_PACK_STACK
                    ? stack : (T*)malloc(sizeof(T) * (size_t)k * L);
-    int j = 0;
+    FN(axpy_job) job = {n, k, alpha, beta, A, ars, acs, B, ldb, C, crs, ccs, panel};
     if (panel == NULL) return 0;
-    for (; j + CC_NV * L <= n; j += CC_NV * L) {
-        int i = 0;
-        for (; i + CC_MR <= m; i += CC_MR)
-            FN(tile_axpy)(CC_MR, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
-                          C + i * crs + j * ccs, crs, ccs);
-        /* the last rows in tiles of 2 (a 1-row tile waits on its loads) */
-        for (; i + 2 <= m; i += 2)
-            FN(tile_axpy)(2, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
-                          C + i * crs + j * ccs, crs, ccs);
-        if (i < m)
-            FN(tile_axpy)(1, CC_NV, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
-                          C + i * crs + j * ccs, crs, ccs);
-    }
-    for (; j + L <= n; j += L) {
-        int i = 0;
-        for (; i + CC_MR <= m; i += CC_MR)
-            FN(tile_axpy)(CC_MR, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
-                          C + i * crs + j * ccs, crs, ccs);
-        for (; i + 2 <= m; i += 2)
-            FN(tile_axpy)(2, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
-                          C + i * crs + j * ccs, crs, ccs);
-        if (i < m)
-            FN(tile_axpy)(1, 1, k, alpha, A + i * ars, ars, acs, B + j, ldb, beta,
-                          C + i * crs + j * ccs, crs, ccs);
-    }
-    if (j < n)
-        FN(edge_axpy)(m, n - j, k, alpha, A, ars, acs, B + j, ldb, beta, C + j * ccs, crs,
-                      ccs, panel);
+    if (n % L) FN(edge_panel)(n % L, k, B + (n - n % L), ldb, panel);
+    cc_rows_parallel(FN(axpy_rows), &job, m, CC_MR, 2.0 * m * n * k);
     if (panel != stack) free(panel);
     return 1;
 }
@@ -133,27 +162,52 @@ static CC_INLINE void FN(tile_dot)(int MR, int NC, int k, T alpha, const T* A, l
         }
 }
 
+/* One product of gemm_dot, for the threads that share its rows. */
+typedef struct {
+    int n, k;
+    T alpha, beta;
+    const T* A;
+    long lda;
+    const T* Bt;
+    long ldb;
+    T* C;
+    long ldc;
+} FN(dot_job);
+
+/* Rows [begin, end) of a dot_job: CC_DR x CC_DC tiles, then the last columns and rows. */
+static void FN(dot_rows)(void* arg, int begin, int end) {
+    const FN(dot_job)* g = (const FN(dot_job)*)arg;
+    const int n = g->n, k = g->k;
+    const long lda = g->lda, ldb = g->ldb, ldc = g->ldc;
+    const T alpha = g->alpha, beta = g->beta;
+    const T* Bt = g->Bt;
+    int i = begin;
+    for (; i + CC_DR <= end; i += CC_DR) {
+        int j = 0;
+        for (; j + CC_DC <= n; j += CC_DC)
+            FN(tile_dot)(CC_DR, CC_DC, k, alpha, g->A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         g->C + (long)i * ldc + j, ldc);
+        for (; j < n; j++)
+            FN(tile_dot)(CC_DR, 1, k, alpha, g->A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         g->C + (long)i * ldc + j, ldc);
+    }
+    for (; i < end; i++) {
+        int j = 0;
+        for (; j + CC_DC <= n; j += CC_DC)
+            FN(tile_dot)(1, CC_DC, k, alpha, g->A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         g->C + (long)i * ldc + j, ldc);
+        for (; j < n; j++)
+            FN(tile_dot)(1, 1, k, alpha, g->A + i * lda, lda, Bt + j * ldb, ldb, beta,
+                         g->C + (long)i * ldc + j, ldc);
+    }
+}
+
+/* C = alpha A Bt^T + beta C, rows of A against rows of Bt; large products share their
+ * rows among threads (simd/pool.h). */
 static void FN(gemm_dot)(int m, int n, int k, T alpha, const T* A, long lda, const T* Bt,
                          long ldb, T beta, T* C, long ldc) {
-    int i = 0;
-    for (; i + CC_DR <= m; i += CC_DR) {
-        int j = 0;
-        for (; j + CC_DC <= n; j += CC_DC)
-            FN(tile_dot)(CC_DR, CC_DC, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
-                         C + (long)i * ldc + j, ldc);
-        for (; j < n; j++)
-            FN(tile_dot)(CC_DR, 1, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
-                         C + (long)i * ldc + j, ldc);
-    }
-    for (; i < m; i++) {
-        int j = 0;
-        for (; j + CC_DC <= n; j += CC_DC)
-            FN(tile_dot)(1, CC_DC, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
-                         C + (long)i * ldc + j, ldc);
-        for (; j < n; j++)
-            FN(tile_dot)(1, 1, k, alpha, A + i * lda, lda, Bt + j * ldb, ldb, beta,
-                         C + (long)i * ldc + j, ldc);
-    }
+    FN(dot_job) job = {n, k, alpha, beta, A, lda, Bt, ldb, C, ldc};
+    cc_rows_parallel(FN(dot_rows), &job, m, CC_DR, 2.0 * m * n * k);
 }
 
 /* out (k x n, rows of length ldo) = in^T for in (n x k, rows of length ldi): 8 x 8 blocks

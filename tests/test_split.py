@@ -1,0 +1,179 @@
+"""Large products split over the kernels' helper threads (src/simd/pool.h): the result is
+bit for bit the one thread's, for every product shape, ISA level, fit and prediction, and
+the policy (crash_core/_blas_threads.kernel_threads) splits only where it may."""
+
+import multiprocessing
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import crash_core as cc
+import crash_core.network as network_module
+from crash_core import _blas_threads as bt
+from tests.builds import BUILDS, IDS, using
+
+# (m, n, k, trans_a, trans_b): every path of the own products, with rows and columns that
+# are not multiples of a tile
+SHAPES = [
+    (128, 256, 784, False, False),
+    (97, 100, 64, False, False),  # the last 4 columns through the edge panel
+    (61, 33, 300, False, False),  # k * L beyond the stack panel: a heap panel
+    (130, 10, 100, False, False),  # fewer columns than a tile: dot products
+    (784, 256, 128, True, False),  # a weight gradient
+    (100, 12, 64, True, False),  # a narrow weight gradient, as its transpose
+    (128, 256, 128, False, True),  # delta W^T
+    (77, 3, 50, False, True),  # delta w^T of a narrow output
+]
+
+
+# the helper threads need POSIX threads (an MSVC build runs every product on one thread)
+HAVE_POOL = sys.platform != "win32"
+
+
+@pytest.fixture
+def split_everything():
+    """Every product split, whatever its size, for the tests' small shapes."""
+    previous = [b.split_min_flops_(0.0) for b in BUILDS]
+    yield
+    for b, flops in zip(BUILDS, previous, strict=True):
+        b.split_min_flops_(flops)
+        b.split_threads_(1)
+
+
+def _product(build, a, b, shape, threads, beta):
+    m, n, _, ta, tb = shape
+    c = np.linspace(-1, 1, m * n, dtype=a.dtype).reshape(m, n)
+    previous = build.split_threads_(threads)
+    try:
+        build.gemm_rm(a, b, c, ta, tb, alpha=0.5, beta=beta)
+    finally:
+        build.split_threads_(previous)
+    return c
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"{s[0]}x{s[1]}x{s[2]}" for s in SHAPES])
+def test_a_split_product_is_the_one_threads_bit_for_bit(build, dtype, shape, split_everything):
+    m, n, k, ta, tb = shape
+    rng = np.random.default_rng(m * n + k)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    for beta in (0.0, 1.0):
+        before = build.split_products_()
+        one = _product(build, a, b, shape, 1, beta)
+        assert build.split_products_() == before
+        for threads in (2, 3):
+            np.testing.assert_array_equal(_product(build, a, b, shape, threads, beta), one)
+        assert build.split_products_() > before or not HAVE_POOL
+        reference = 0.5 * (a.T if ta else a).astype(np.float64) @ (b.T if tb else b)
+        if beta:
+            reference += np.linspace(-1, 1, m * n).reshape(m, n)
+        atol = 1e-3 if dtype == "float32" else 1e-9
+        np.testing.assert_allclose(one, reference, rtol=1e-4, atol=atol)
+
+
+def _fit(X, y, threads, **params):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(network_module, "split_threads", lambda flops: threads)
+        model = cc.MLPClassifier(epochs=3, batch_size=40, random_state=0, **params).fit(X, y)
+        return model, model.predict_proba(X)
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"optimizer": "sgd", "dtype": "float32"},
+        {"optimizer": "adam", "dropout": 0.2, "l2": 1e-3, "dtype": "float32"},
+        {"optimizer": "momentum", "activation": "tanh", "dtype": "float64"},
+    ],
+    ids=["sgd", "adam-dropout-l2", "momentum-f64"],
+)
+def test_a_fit_on_split_products_is_the_one_threads_bit_for_bit(build, params, split_everything):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 30))
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
+    with using(build):
+        one, p_one = _fit(X, y, 1, hidden_layers=(70, 37), **params)
+        before = build.split_products_()
+        two, p_two = _fit(X, y, 2, hidden_layers=(70, 37), **params)
+        assert build.split_products_() > before or not HAVE_POOL
+    np.testing.assert_array_equal(one.network_.params, two.network_.params)
+    np.testing.assert_array_equal(p_one, p_two)
+    assert one.loss_ == two.loss_
+
+
+def test_the_policy_splits_only_large_products_on_the_main_thread(monkeypatch):
+    monkeypatch.setattr(bt, "free_cores", lambda: 4)
+    assert bt.kernel_threads(1e6, 8e6, budget=8) == 1  # below the threshold
+    assert bt.kernel_threads(1e9, 8e6, budget=1) == 1  # a limit of one thread
+    assert bt.kernel_threads(1e9, 8e6, budget=8) == 4  # no more than the free cores
+    assert bt.kernel_threads(1e9, 8e6, budget=3) == 3
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(bt.kernel_threads(1e9, 8e6)))
+    worker.start()
+    worker.join()
+    assert seen == [1]  # a worker thread (n_jobs restarts, Dask threads) never splits again
+
+
+def test_a_users_threadpool_limits_keeps_the_products_on_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if bt._get_threads() is None:
+        pytest.skip("scipy's OpenBLAS thread controls are not reachable on this platform")
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert network_module.split_threads(1e12) == 1
+
+
+_SPIN = "import sys\nprint('spinning', flush=True)\nwhile True:\n    pass\n"
+
+
+def test_free_cores_sees_another_process_at_once():
+    cpus = bt._usable_cpus()
+    spinner = subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
+    try:
+        assert spinner.stdout.readline().strip() == "spinning"
+        readings = []
+        for _ in range(20):
+            bt._free_cores_seen[0] = -1.0  # no reuse of an earlier reading
+            readings.append(bt.free_cores())
+        # the spinner is runnable at every reading; other processes can only lower the count
+        assert 1 <= min(readings) and max(readings) <= max(1, cpus - 1)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    bt._free_cores_seen[0] = -1.0
+    assert 1 <= bt.free_cores() <= cpus
+
+
+def _child_product(queue):
+    from crash_core._kernels import network as kernels
+
+    kernels.split_min_flops_(0.0)
+    kernels.split_threads_(2)
+    a = np.arange(96 * 40, dtype=np.float64).reshape(96, 40) % 7
+    c = np.zeros((96, 96))
+    kernels.gemm_rm(a, a.T.copy(), c)
+    queue.put(c)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forking a process with threads: Linux only")
+def test_a_forked_child_splits_products_with_helpers_of_its_own(split_everything):
+    from crash_core._kernels import network as kernels
+
+    a = np.arange(96 * 40, dtype=np.float64).reshape(96, 40) % 7
+    c = np.zeros((96, 96))
+    previous = kernels.split_threads_(2)
+    kernels.gemm_rm(a, a.T.copy(), c)  # the parent's helpers exist now
+    kernels.split_threads_(previous)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_product, args=(queue,))
+    child.start()
+    result = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(result, c)
