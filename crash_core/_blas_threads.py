@@ -180,6 +180,12 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _runnable() -> int:
+    """Threads of the whole machine running or ready to run (/proc/loadavg)."""
+    with open("/proc/loadavg", "rb") as f:
+        return int(f.read().split()[3].split(b"/")[0])
+
+
 def _own_runnable() -> int:
     """Threads of this process running or ready to run (the caller among them)."""
     running = 0
@@ -214,9 +220,11 @@ def free_cores() -> int:
         return _free_cores_seen[1]
     cpus = _usable_cpus()
     try:
-        with open("/proc/loadavg", "rb") as f:
-            runnable = int(f.read().split()[3].split(b"/")[0])
-        others = max(0, runnable - _own_runnable())
+        # read before and after this process's threads: one of ours that starts or stops
+        # spinning meanwhile is not taken for another process's
+        before = _runnable()
+        own = _own_runnable()
+        others = max(0, min(before, _runnable()) - own)
         cores = max(1, min(cpus, cpus - others))
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         cores = min(cpus, idle_cores())

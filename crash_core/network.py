@@ -97,10 +97,11 @@ def row_shares(n: int) -> list[tuple[int, int]]:
     return shares
 
 
-def split_threads(largest_flops: float) -> int:
+def split_threads(largest_flops: float, budget: int | None = None) -> int:
     """Threads the own kernels may split the products of a pass over, when its largest
-    product is ``largest_flops`` FLOPs (see ``_blas_threads.kernel_threads``)."""
-    return kernel_threads(largest_flops, kernels.split_min_flops_())
+    product is ``largest_flops`` FLOPs (see ``_blas_threads.kernel_threads``); ``budget``
+    is ``split_budget()`` read before any ``limited_blas`` lowered it."""
+    return kernel_threads(largest_flops, kernels.split_min_flops_(), budget)
 
 
 class kernel_split:  # noqa: N801 - used like a function: with kernel_split(threads)
@@ -783,10 +784,8 @@ class EpochTrainer:
         sw = sample_weight if weighted else self.wb[:0]
         # the epoch's products are batch-sized: they get the threads their size earns
         budget = split_budget()
-        with (
-            limited_blas(epoch_threads(net.layers, self.capacity, budget)),
-            kernel_split(split_threads(2.0 * self.capacity * net._largest_layer)),
-        ):
+        split = split_threads(2.0 * self.capacity * net._largest_layer, budget)
+        with limited_blas(epoch_threads(net.layers, self.capacity, budget)), kernel_split(split):
             total, correct, t = kernels.train_epoch_(
                 net.params,
                 net.layers,

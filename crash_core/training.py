@@ -234,11 +234,9 @@ def evaluate(
         delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
-    largest = 2.0 * cap * network._largest_layer
-    with (
-        limited_blas(epoch_threads(network.layers, cap, split_budget())),
-        kernel_split(split_threads(largest)),
-    ):
+    budget = split_budget()
+    split = split_threads(2.0 * cap * network._largest_layer, budget)
+    with limited_blas(epoch_threads(network.layers, cap, budget)), kernel_split(split):
         total, correct = kernels.evaluate_(
             network.params,
             network.layers,

@@ -78,7 +78,7 @@ def test_a_split_product_is_the_one_threads_bit_for_bit(build, dtype, shape, spl
 
 def _fit(X, y, threads, **params):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(network_module, "split_threads", lambda flops: threads)
+        mp.setattr(network_module, "split_threads", lambda flops, budget=None: threads)
         model = cc.MLPClassifier(epochs=3, batch_size=40, random_state=0, **params).fit(X, y)
         return model, model.predict_proba(X)
 
@@ -118,6 +118,22 @@ def test_the_policy_splits_only_large_products_on_the_main_thread(monkeypatch):
     worker.start()
     worker.join()
     assert seen == [1]  # a worker thread (n_jobs restarts, Dask threads) never splits again
+
+
+def test_an_epoch_splits_when_the_policy_allows(monkeypatch, split_everything):
+    # the budget is read before the epoch lowers the BLAS thread count for its own products
+    monkeypatch.setattr(network_module, "split_budget", lambda: 2)
+    monkeypatch.setattr(bt, "free_cores", lambda: 2)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 20))
+    y = (X[:, 0] > 0).astype(int)
+    before = network_module.kernels.split_products_()
+    cc.MLPClassifier(hidden_layers=(40,), epochs=2, random_state=0).fit(X, y)
+    assert network_module.kernels.split_products_() > before or not HAVE_POOL
+    monkeypatch.setattr(bt, "free_cores", lambda: 1)  # another process holds the other core
+    before = network_module.kernels.split_products_()
+    cc.MLPClassifier(hidden_layers=(40,), epochs=2, random_state=0).fit(X, y)
+    assert network_module.kernels.split_products_() == before
 
 
 def test_a_users_threadpool_limits_keeps_the_products_on_one_thread():
