@@ -12,8 +12,8 @@
  * Tiles: NN and TN products keep a CC_MR x (CC_NV vectors) block of C in registers and
  * stream B's rows (6 x 16 floats on AVX2: 12 accumulators); a TN product with fewer
  * columns than a tile is computed as its transpose (C^T = B^T A, whole vectors along A's
- * rows); NT products transpose B into a panel first; NN products with fewer columns than a
- * tile take dot products of contiguous rows, CC_DR x CC_DC of them at a time.
+ * rows); NT products transpose B into a panel first; NN products with very few columns
+ * (CC_DOT_MAX_N) take dot products of contiguous rows, CC_DR x CC_DC of them at a time.
  */
 #ifndef CRASH_CORE_SIMD_GEMM_H
 #define CRASH_CORE_SIMD_GEMM_H
@@ -43,7 +43,8 @@
  *     transposed by vector shuffles: 32x64x64 0.73-0.77, 128x64x64 0.86-0.88,
  *     128x256x128 0.92: a panel of up to CC_NT_PANEL elements;
  *   NN with fewer columns than a tile (dot products, B transposed): 64x10x128 0.90,
- *     128x10x128 0.87, 32x10x64 1.02 (axpy with an edge panel: 1.26-1.44);
+ *     128x10x128 0.87, 32x10x64 1.02 (axpy with an edge panel: 1.26-1.44); on Zen 4 the
+ *     axpy tiles win from a few columns up (CC_DOT_MAX_N below);
  *   TN with fewer columns than a tile, as its transpose: 128x10x64 0.71, 64x10x64 0.58-0.69,
  *     128x12x64 0.55 (as an NN-style tile: 1.18-1.24);
  *   NT with <= CC_NARROW columns (dot products of W's rows): 32x64x1 0.40-0.45. */
@@ -64,6 +65,18 @@
 #else
 #define CC_VEC_BYTES 16
 #endif
+#endif
+
+/* NN products of at most this many columns take dot products, wider ones the axpy tiles
+ * (the last columns through a zero-padded edge panel).  Measured on a 2-vCPU EPYC (Zen 4),
+ * one thread, 1000 x n x 100 (run twice): with 64-byte vectors the dot form's 16-lane sums
+ * lose from n = 3 (float32, us dot / axpy: n=1 19.6 / 32.3, n=2 35.8 / 32.5, n=3 47.6 /
+ * 32.5, n=6 91.6 / 32.8, n=10 167 / 42; 128 x 16 x 128 27.6 / 6.4); with 32-byte vectors
+ * up to n = L - 1 (float32 n=6 24.9 / 40.0, n=8 66.0 / 19.8, n=10 79.3 / 43.2). */
+#if CC_VEC_BYTES >= 64
+#define CC_DOT_MAX_N(L) 2
+#else
+#define CC_DOT_MAX_N(L) ((L) - 1)
 #endif
 
 #define CC_INLINE inline __attribute__((always_inline))

@@ -282,8 +282,8 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
         /* C^T = B^T A, its rows (over i) A's contiguous rows: few columns of C become
          * few rows of whole vectors */
         return FN(gemm_axpy)(n, m, k, alpha, B, 1, ldb, A, lda, beta, C, 1, ldc);
-    if (!trans_a && n < CC_NV * L) {
-        /* fewer columns than a tile: B's columns become contiguous rows, dot products */
+    if (!trans_a && n <= CC_DOT_MAX_N(L)) {
+        /* a few columns: B's columns become contiguous rows, dot products */
         T stack[CC_PACK_STACK];
         T* bt = stack;
         if (k > CC_NARROW_K) return 0;
