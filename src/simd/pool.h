@@ -17,6 +17,10 @@
  * CC_SPIN_NS waiting for the next one (the products of a training step follow each other
  * within microseconds), then sleeps on a condition variable.  In a forked child the pool
  * starts again from nothing.  Without POSIX threads (MSVC) the caller does everything.
+ *
+ * A caller that got no chunk (a helper woke on its core and ran them all), or waited
+ * longer for a helper's last chunk than half the time it worked (the helper lost its core
+ * to some other thread), runs its products alone for the next CC_REST_NS.
  */
 #ifndef CRASH_CORE_SIMD_POOL_H
 #define CRASH_CORE_SIMD_POOL_H
@@ -33,7 +37,10 @@
  * there; 2^23 splits only where an epoch gained clearly. */
 #define CC_SPLIT_MIN_FLOPS 8388608.0
 /* How long a helper waits for the next product before it sleeps, and the most helpers. */
-#define CC_SPIN_NS 100000L
+#define CC_SPIN_NS 200000L
+/* How long products stay on the calling thread after one waited for a late helper (a
+ * thread of another pool or process held its core): one wasted wait per rest at most. */
+#define CC_REST_NS 20000000L
 #define CC_MAX_HELPERS 15
 /* Chunks per thread: small enough to balance, large enough to keep a tile's rows whole. */
 #define CC_CHUNKS_PER_THREAD 4
@@ -64,8 +71,9 @@ static struct {
     int helpers;          /* helpers started */
     int sleeping;         /* helpers waiting on ``wake`` */
     int busy;             /* a caller holds the helpers */
+    long rest_until;      /* no split before this time (ns, CLOCK_MONOTONIC) */
     int atfork;           /* the fork handler is registered */
-} cc_pool __attribute__((unused)) = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0};
+} cc_pool __attribute__((unused)) = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0};
 
 static inline void cc_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -81,11 +89,11 @@ static inline long cc_now_ns(void) {
     return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* Claim chunks of the job until none is left. */
-static inline void cc_job_work(cc_job* job) {
-    for (;;) {
+/* Claim chunks of the job until none is left; the number claimed. */
+static inline int cc_job_work(cc_job* job) {
+    for (int claimed = 0;; claimed++) {
         int begin = __atomic_fetch_add(&job->next, job->chunk, __ATOMIC_ACQ_REL);
-        if (begin >= job->m) return;
+        if (begin >= job->m) return claimed;
         job->fn(job->arg, begin, begin + job->chunk < job->m ? begin + job->chunk : job->m);
     }
 }
@@ -124,6 +132,7 @@ static inline void cc_pool_forget(void) {
     pthread_cond_init(&cc_pool.wake, NULL);
     cc_pool.job = NULL;
     cc_pool.helpers = cc_pool.sleeping = cc_pool.busy = 0;
+    cc_pool.rest_until = 0;
 }
 
 /* Start helpers until there are ``wanted`` (the caller holds the lock); the number running. */
@@ -150,11 +159,17 @@ static inline int cc_pool_start(int wanted) {
 /* fn(arg, begin, end) over rows [0, m) cut at multiples of ``step``, on the calling thread
  * and the helpers when the product (``flops``) earns them. */
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
-    int threads = cc_split_threads, free_pool = 0, chunks;
+    int threads = cc_split_threads, free_pool = 0, chunks, mine;
+    long started, worked;
     cc_job job;
     if (threads < 2 || flops < cc_split_min_flops || m < 2 * step ||
         !__atomic_compare_exchange_n(&cc_pool.busy, &free_pool, 1, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED)) {
+        fn(arg, 0, m);
+        return;
+    }
+    if (cc_pool.rest_until && cc_now_ns() < cc_pool.rest_until) { /* helpers resting */
+        __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
         fn(arg, 0, m);
         return;
     }
@@ -173,11 +188,19 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
         if (cc_pool.sleeping) pthread_cond_broadcast(&cc_pool.wake);
     }
     pthread_mutex_unlock(&cc_pool.lock);
-    cc_job_work(&job);
+    started = cc_now_ns();
+    mine = cc_job_work(&job);
     pthread_mutex_lock(&cc_pool.lock);
     cc_pool.job = NULL; /* no helper takes it from now on */
     pthread_mutex_unlock(&cc_pool.lock);
+    worked = cc_now_ns() - started;
     while (__atomic_load_n(&job.refs, __ATOMIC_ACQUIRE) > 0) cc_pause(); /* their last chunks */
+    /* A helper with a core of its own finishes its last chunk about when the caller
+     * does.  One that held the product up lost its core to some other thread; one that
+     * ran every chunk while the caller got none took the caller's core (the scheduler
+     * woke it there): either way rest the helpers for a while. */
+    if (mine == 0 || cc_now_ns() - started - worked > worked / 2)
+        cc_pool.rest_until = cc_now_ns() + CC_REST_NS;
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
 }
 
