@@ -199,7 +199,7 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
      * does.  One that held the product up lost its core to some other thread; one that
      * ran every chunk while the caller got none took the caller's core (the scheduler
      * woke it there): either way rest the helpers for a while. */
-    if (mine == 0 || cc_now_ns() - started - worked > worked / 2)
+    if ((mine == 0 || cc_now_ns() - started - worked > worked / 2) && cc_split_min_flops > 0)
         cc_pool.rest_until = cc_now_ns() + CC_REST_NS;
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
 }
@@ -212,10 +212,12 @@ static inline int cc_set_split_threads(int threads) {
     return previous;
 }
 
-/* Products of fewer FLOPs stay on the calling thread (tests lower it); returns the old. */
+/* Products of fewer FLOPs stay on the calling thread; returns the old value.  At 0 (the
+ * tests') every product is split and the helpers never rest. */
 static inline double cc_set_split_min_flops(double flops) {
     double previous = cc_split_min_flops;
     cc_split_min_flops = flops;
+    cc_pool.rest_until = 0;
     return previous;
 }
 
