@@ -21,6 +21,12 @@ cdef extern from "simd/gemm.h" nogil:
     int cc_gemm_f64(int trans_a, int trans_b, int m, int n, int k, double alpha,
                     const double* a, int lda, const double* b, int ldb, double beta,
                     double* c, int ldc)
+    int cc_gemm_forward_f32(int m, int n, int k, const float* a, int lda, const float* b,
+                            int ldb, float* c, int ldc, const float* bias, int relu,
+                            int* nonfinite)
+    int cc_gemm_forward_f64(int m, int n, int k, const double* a, int lda, const double* b,
+                            int ldb, double* c, int ldc, const double* bias, int relu,
+                            int* nonfinite)
     int cc_vector_bytes()
     # the threads a large product's rows are split over (src/simd/pool.h)
     int cc_set_split_threads(int threads)
@@ -46,6 +52,18 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating 
             return
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
               &beta, c, &ldc)
+
+
+cdef inline bint gemm_forward(int m, int n, int k, const floating* a, int lda,
+                              const floating* b, int ldb, floating* c, int ldc,
+                              const floating* bias, bint relu, int* nonfinite) noexcept nogil:
+    """C = f(A B + bias) (f: max(., 0) when ``relu``, else the identity) in one pass over C,
+    ``*nonfinite`` set when some A B + bias is NaN or infinite (NULL: not checked); False,
+    touching nothing, for a shape the own kernels leave to ``gemm``."""
+    if floating is float:
+        return cc_gemm_forward_f32(m, n, k, a, lda, b, ldb, c, ldc, bias, relu, nonfinite)
+    else:
+        return cc_gemm_forward_f64(m, n, k, a, lda, b, ldb, c, ldc, bias, relu, nonfinite)
 
 
 cdef inline void axpy(int n, floating alpha, const floating* x, floating* y) noexcept nogil:

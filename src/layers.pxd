@@ -7,8 +7,9 @@
 
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from blas cimport gemm
-from activations cimport add_bias_activate, multiply_derivative, derivative
+from blas cimport gemm, gemm_forward
+from activations cimport (add_bias_activate, multiply_derivative, derivative, RELU, SIGMOID,
+                         TANH, vsigmoid, vtanh)
 from losses cimport output_activation
 from random cimport next_u64, drop_threshold
 
@@ -54,27 +55,41 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
     """
     cdef Py_ssize_t li, i, n_in, n_out, off = 0
     cdef bint bad = False
+    cdef int kind, overflow = 0
     cdef const floating* inp = x
+    cdef const floating* bias
     cdef floating* out
     for li in range(n_layers):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
         out = acts + off
-        gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
-             params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
-        if nonfinite != NULL:
-            for i in range(rows * n_out):
-                bad = bad | ((out[i] - out[i]) != 0)
-            if bad:
+        bias = params + layers[4 * li + 3]
+        kind = kinds[li] if li < n_layers - 1 else 3  # the output layer's logits: z + b
+        # the own kernels add the bias, apply ReLU and check z in the product's epilogue,
+        # while the tile is in registers; other shapes take separate passes
+        if gemm_forward(rows, n_out, n_in, inp, n_in, params + layers[4 * li + 2], n_out,
+                        out, n_out, bias, kind == RELU,
+                        &overflow if nonfinite != NULL else NULL):
+            if overflow:
                 nonfinite[0] = True
+            if kind == SIGMOID:
+                vsigmoid(out, rows * n_out)
+            elif kind == TANH:
+                vtanh(out, rows * n_out)
+        else:
+            gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
+                 params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
+            if nonfinite != NULL:
+                for i in range(rows * n_out):
+                    bad = bad | ((out[i] - out[i]) != 0)
+                if bad:
+                    nonfinite[0] = True
+            add_bias_activate(out, bias, rows, n_out, kind)
         if li < n_layers - 1:
-            add_bias_activate(out, params + layers[4 * li + 3], rows, n_out, kinds[li])
             if rates != NULL and rates[li] > 0:
                 dropout(out, dmask + off, rows * n_out, rates[li], kinds[li], rng)
-        else:
-            add_bias_activate(out, params + layers[4 * li + 3], rows, n_out, 3)
-            if apply_output:
-                output_activation(out, rows, n_out, out_kind)
+        elif apply_output:
+            output_activation(out, rows, n_out, out_kind)
         inp = out
         off += cap * n_out
 

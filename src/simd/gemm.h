@@ -85,6 +85,9 @@
 
 typedef float cc_vf __attribute__((vector_size(CC_VEC_BYTES), aligned(4)));
 typedef double cc_vd __attribute__((vector_size(CC_VEC_BYTES), aligned(8)));
+/* integer vectors of the same lanes, for masks (a comparison of cc_vf gives a cc_vfi) */
+typedef int cc_vfi __attribute__((vector_size(CC_VEC_BYTES)));
+typedef long long cc_vdi __attribute__((vector_size(CC_VEC_BYTES)));
 
 /* The kernels want full unrolling and scalar replacement of their register tiles, which
  * GCC does at -O3; the modules around them are built at -O2. */
@@ -117,24 +120,28 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 
 #define T float
 #define V cc_vf
+#define VI cc_vfi
 #define V8 cc_v8f
 #define L (CC_VEC_BYTES / 4)
 #define FN(name) cc_##name##_f32
 #include "simd/gemm_body.h"
 #undef T
 #undef V
+#undef VI
 #undef V8
 #undef L
 #undef FN
 
 #define T double
 #define V cc_vd
+#define VI cc_vdi
 #define V8 cc_v8d
 #define L (CC_VEC_BYTES / 8)
 #define FN(name) cc_##name##_f64
 #include "simd/gemm_body.h"
 #undef T
 #undef V
+#undef VI
 #undef V8
 #undef L
 #undef FN
@@ -156,6 +163,16 @@ static int cc_gemm_f32(int ta, int tb, int m, int n, int k, float alpha, const f
 }
 static int cc_gemm_f64(int ta, int tb, int m, int n, int k, double alpha, const double* A,
                        int lda, const double* B, int ldb, double beta, double* C, int ldc) {
+    return 0;
+}
+static int cc_gemm_forward_f32(int m, int n, int k, const float* A, int lda, const float* B,
+                               int ldb, float* C, int ldc, const float* bias, int relu,
+                               int* nonfinite) {
+    return 0;
+}
+static int cc_gemm_forward_f64(int m, int n, int k, const double* A, int lda,
+                               const double* B, int ldb, double* C, int ldc,
+                               const double* bias, int relu, int* nonfinite) {
     return 0;
 }
 static int cc_vector_bytes(void) { return 0; }

@@ -5,12 +5,23 @@
  * pairwise, then the last k % L terms), so a row's result never depends on how many rows
  * share the call. */
 
+/* What a forward product does to its outputs before storing them (tile_axpy with ccs == 1):
+ * z = product + bias[column] (``bias`` NULL: nothing added), then max(z, 0) when ``relu``;
+ * ``bad`` (NULL: no check) accumulates z - z, which stays 0 unless some z is NaN or
+ * infinite. */
+typedef struct {
+    const T* bias;
+    int relu;
+    V* bad;
+} FN(epilogue);
+
 /* C(r, c) = alpha sum_p opA(r, p) B[p, c] + beta C(r, c) for MR rows and NV vectors of
  * columns: opA(r, p) = A[r ars + p acs], B rows contiguous, C(r, c) = C[r crs + c ccs]
- * (ccs == 1: vector stores; else C is written transposed, lane by lane). */
+ * (ccs == 1: vector stores; else C is written transposed, lane by lane).  ``e`` (NULL:
+ * none) is applied with vector stores only; its bias is read at the tile's columns. */
 static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, long ars,
                                     long acs, const T* B, long ldb, T beta, T* C, long crs,
-                                    long ccs) {
+                                    long ccs, const FN(epilogue)* e) {
     V acc[CC_MR][CC_NV];
     CC_UNROLL for (int r = 0; r < CC_MR; r++)
         CC_UNROLL for (int v = 0; v < CC_NV; v++) acc[r][v] = (V){0};
@@ -28,6 +39,11 @@ static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, 
             if (ccs == 1) {
                 T* c = C + r * crs + v * L;
                 if (beta != 0) out += FN(load)(c) * beta;
+                if (e != NULL) {
+                    if (e->bias != NULL) out += FN(load)(e->bias + v * L);
+                    if (e->bad != NULL) *e->bad += out - out;
+                    if (e->relu) out = (V)((VI)out & (VI)(out > 0));
+                }
                 FN(store)(c, out);
             } else {
                 T lanes[L];
@@ -48,13 +64,21 @@ static void FN(edge_panel)(int w, int k, const T* B, long ldb, T* panel) {
 }
 
 static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, long acs,
-                          T beta, T* C, long crs, long ccs, const T* panel) {
-    T buf[CC_MR * L];
+                          T beta, T* C, long crs, long ccs, const T* panel,
+                          const FN(epilogue)* e) {
+    T buf[CC_MR * L], bias[L];
+    FN(epilogue) edge;
+    if (e != NULL) { /* the bias's last columns, zero-padded: whole vectors read it */
+        for (int j = 0; j < L; j++) bias[j] = e->bias != NULL && j < w ? e->bias[j] : 0;
+        edge = *e;
+        edge.bias = bias;
+    }
     for (int i = 0; i < m; i += CC_MR) {
         int mr = m - i < CC_MR ? m - i : CC_MR;
         for (int r = 0; r < mr; r++)
             for (int j = 0; j < w; j++) buf[r * L + j] = C[(i + r) * crs + j * ccs];
-        FN(tile_axpy)(mr, 1, k, alpha, A + i * ars, ars, acs, panel, L, beta, buf, L, 1);
+        FN(tile_axpy)(mr, 1, k, alpha, A + i * ars, ars, acs, panel, L, beta, buf, L, 1,
+                      e != NULL ? &edge : NULL);
         for (int r = 0; r < mr; r++)
             for (int j = 0; j < w; j++) C[(i + r) * crs + j * ccs] = buf[r * L + j];
     }
@@ -71,6 +95,9 @@ typedef struct {
     T* C;
     long crs, ccs;
     const T* panel; /* the last n % L columns of B, zero-padded (see edge_panel) */
+    const T* bias;  /* the forward epilogue (see FN(epilogue)); NULL with relu 0: none */
+    int relu;
+    int* nonfinite; /* set to 1 when some z is NaN or infinite (NULL: not checked) */
 } FN(axpy_job);
 
 /* Rows [begin, end) of an axpy_job: tiles of CC_MR rows, the last rows in tiles of 2 (a
@@ -81,51 +108,72 @@ static void FN(axpy_rows)(void* arg, int begin, int end) {
     const long ars = g->ars, acs = g->acs, ldb = g->ldb, crs = g->crs, ccs = g->ccs;
     const T* A = g->A + begin * ars;
     T* C = g->C + begin * crs;
+    V bad = (V){0};
+    FN(epilogue) epi = {g->bias, g->relu, g->nonfinite != NULL ? &bad : NULL};
+    const FN(epilogue)* e = g->bias != NULL || g->relu || g->nonfinite != NULL ? &epi : NULL;
     int j = 0;
     for (; j + CC_NV * L <= n; j += CC_NV * L) {
         int i = 0;
+        epi.bias = g->bias != NULL ? g->bias + j : NULL;
         for (; i + CC_MR <= m; i += CC_MR)
             FN(tile_axpy)(CC_MR, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs);
+                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
         for (; i + 2 <= m; i += 2)
             FN(tile_axpy)(2, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs);
+                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
         if (i < m)
             FN(tile_axpy)(1, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs);
+                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
     }
     for (; j + L <= n; j += L) {
         int i = 0;
+        epi.bias = g->bias != NULL ? g->bias + j : NULL;
         for (; i + CC_MR <= m; i += CC_MR)
             FN(tile_axpy)(CC_MR, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs);
+                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
         for (; i + 2 <= m; i += 2)
             FN(tile_axpy)(2, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb, g->beta,
-                          C + i * crs + j * ccs, crs, ccs);
+                          C + i * crs + j * ccs, crs, ccs, e);
         if (i < m)
             FN(tile_axpy)(1, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb, g->beta,
-                          C + i * crs + j * ccs, crs, ccs);
+                          C + i * crs + j * ccs, crs, ccs, e);
     }
-    if (j < n)
+    if (j < n) {
+        epi.bias = g->bias != NULL ? g->bias + j : NULL;
         FN(edge_axpy)(m, n - j, k, g->alpha, A, ars, acs, g->beta, C + j * ccs, crs, ccs,
-                      g->panel);
+                      g->panel, e);
+    }
+    if (g->nonfinite != NULL) {
+        T lanes[L];
+        memcpy(lanes, &bad, sizeof(V));
+        for (int l = 0; l < L; l++)
+            if (lanes[l] != 0) __atomic_store_n(g->nonfinite, 1, __ATOMIC_RELAXED);
+    }
 }
 
 /* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy); large products
  * share their rows among threads (simd/pool.h). */
-static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, long acs,
-                         const T* B, long ldb, T beta, T* C, long crs, long ccs) {
+static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long ars,
+                                  long acs, const T* B, long ldb, T beta, T* C, long crs,
+                                  long ccs, const T* bias, int relu, int* nonfinite) {
     /* the panel of the last columns, taken before anything is written (on failure BLAS
      * does the whole product) */
     T stack[CC_PACK_STACK];
     T* panel = n % L == 0 || (long)k * L <= CC_PACK_STACK
                    ? stack : (T*)malloc(sizeof(T) * (size_t)k * L);
-    FN(axpy_job) job = {n, k, alpha, beta, A, ars, acs, B, ldb, C, crs, ccs, panel};
+    FN(axpy_job) job = {n, k, alpha, beta, A, ars, acs, B, ldb, C, crs, ccs, panel,
+                        bias, relu, nonfinite};
     if (panel == NULL) return 0;
     if (n % L) FN(edge_panel)(n % L, k, B + (n - n % L), ldb, panel);
     cc_rows_parallel(FN(axpy_rows), &job, m, CC_MR, 2.0 * m * n * k);
     if (panel != stack) free(panel);
     return 1;
+}
+
+static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, long acs,
+                         const T* B, long ldb, T beta, T* C, long crs, long ccs) {
+    return FN(gemm_axpy_epilogue)(m, n, k, alpha, A, ars, acs, B, ldb, beta, C, crs, ccs,
+                                  NULL, 0, NULL);
 }
 
 /* Sum of a vector's lanes, pairwise in a fixed order. */
@@ -296,4 +344,16 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
     }
     if (trans_a) return FN(gemm_axpy)(m, n, k, alpha, A, 1, lda, B, ldb, beta, C, ldc, 1);
     return FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, B, ldb, beta, C, ldc, 1);
+}
+
+/* The forward product of a layer with its epilogue: row-major C (m x n) = f(A B + bias)
+ * with A m x k, B k x n, f the identity or max(., 0) (``relu``); ``*nonfinite`` is set to 1
+ * when some A B + bias is NaN or infinite.  Returns 0, touching nothing, for the shapes the
+ * axpy tiles do not take (the caller then multiplies and applies the rest itself). */
+static CC_UNUSED int FN(gemm_forward)(int m, int n, int k, const T* A, int lda, const T* B,
+                                      int ldb, T* C, int ldc, const T* bias, int relu,
+                                      int* nonfinite) {
+    if (m <= 0 || n <= CC_DOT_MAX_N(L) || k <= 0 || k > CC_OWN_MAX_K) return 0;
+    return FN(gemm_axpy_epilogue)(m, n, k, 1, A, lda, 1, B, ldb, 0, C, ldc, 1, bias, relu,
+                                  nonfinite);
 }
