@@ -186,27 +186,37 @@ def _runnable() -> int:
         return int(f.read().split()[3].split(b"/")[0])
 
 
-def _own_runnable() -> int:
-    """Threads of this process running or ready to run (the caller among them)."""
-    running = 0
+# the name of the kernels' helper threads (CC_HELPER_NAME in src/simd/pool.h)
+HELPER_NAME = b"crash_core"
+
+
+def _own_runnable() -> tuple[int, int]:
+    """(threads of this process running or ready to run, the caller among them; how many
+    of them are the kernels' helpers)."""
+    running = helpers = 0
     for task in os.listdir("/proc/self/task"):
         try:
             with open(f"/proc/self/task/{task}/stat", "rb") as f:
                 stat = f.read()
         except OSError:  # the thread ended meanwhile
             continue
-        state = stat.rfind(b")") + 2  # the state follows the command name's parenthesis
-        running += stat[state : state + 1] == b"R"
-    return max(1, running)
+        close = stat.rfind(b")")  # the state follows the name in parentheses
+        if stat[close + 2 : close + 3] == b"R":
+            running += 1
+            helpers += stat[stat.find(b"(") + 1 : close] == HELPER_NAME
+    return max(1, running), helpers
 
 
-def _other_runnable() -> int:
-    """Runnable threads of other processes: the machine's, read before and after this
-    process's own, so that one of ours that starts or stops meanwhile is not taken for
-    another process's; it can still hide one (ours stopped between the readings)."""
+def _other_runnable(strict: bool) -> int:
+    """Runnable threads that compete with the kernels: other processes' (the machine's,
+    read before and after this process's own, so that one of ours that starts or stops
+    meanwhile is not taken for another process's; it can still hide one that stopped
+    between the readings), and with ``strict`` this process's other threads too (another
+    library's pool spinning between its products), never the caller or the helpers."""
     before = _runnable()
-    own = _own_runnable()
-    return max(0, min(before, _runnable()) - own)
+    own, helpers = _own_runnable()
+    others = max(0, min(before, _runnable()) - own)
+    return others + max(0, own - helpers - 1) if strict else others
 
 
 # free_cores() takes the most of this many readings (one can miss another process, see
@@ -214,42 +224,47 @@ def _other_runnable() -> int:
 # and reuses a reading this young
 FREE_CORES_SAMPLES = 2
 FREE_CORES_TTL = 0.02
-_free_cores_seen = [-1.0, 1]  # [monotonic time, cores]
+_free_cores_seen: dict[bool, tuple[float, int]] = {}  # strict -> (monotonic time, cores)
 
 
-def free_cores() -> int:
-    """Cores that other processes leave free at this instant: the usable cores less the
+def free_cores(strict: bool = False) -> int:
+    """Cores that other threads leave free at this instant: the usable cores less the
     runnable threads of other processes (the count in /proc/loadavg less this process's
-    runnable threads), 1 to the usable cores; a reading younger than FREE_CORES_TTL
-    seconds is reused.  Where there is no /proc, ``idle_cores()`` (the 1-minute load
-    average).
+    runnable threads), and with ``strict`` less this process's own other runnable threads
+    too, 1 to the usable cores; a reading younger than FREE_CORES_TTL seconds is reused.
+    Where there is no /proc, ``idle_cores()`` (the 1-minute load average).
 
-    Unlike the load average this sees another process the moment it starts.  This
-    process's own threads do not count: a BLAS thread that spins between its products
-    yields to the kernels' helpers, which take fewer rows where they find less time."""
+    Unlike the load average this sees another process the moment it starts.  An epoch
+    does not count this process's threads (a BLAS pool that spins for a while after its
+    products): its helpers take fewer rows where they find less time, and rest after a
+    product they held up (src/simd/pool.h).  A prediction, a few hundred microseconds that
+    one such wait would triple, counts them (``strict``)."""
     now = time.monotonic()
-    if now - _free_cores_seen[0] < FREE_CORES_TTL:
-        return _free_cores_seen[1]
+    seen = _free_cores_seen.get(strict)
+    if seen is not None and now - seen[0] < FREE_CORES_TTL:
+        return seen[1]
     cpus = _usable_cpus()
     try:
-        others = max(_other_runnable() for _ in range(FREE_CORES_SAMPLES))
+        others = max(_other_runnable(strict) for _ in range(FREE_CORES_SAMPLES))
         cores = max(1, min(cpus, cpus - others))
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         cores = min(cpus, idle_cores())
-    _free_cores_seen[:] = [now, cores]
+    _free_cores_seen[strict] = (now, cores)
     return cores
 
 
-def kernel_threads(largest_flops: float, min_flops: float, budget: int | None = None) -> int:
+def kernel_threads(
+    largest_flops: float, min_flops: float, budget: int | None = None, strict: bool = False
+) -> int:
     """Threads the own kernels may split products over in a pass whose largest product is
     ``largest_flops`` FLOPs: 1 below ``min_flops`` (the kernels' split threshold) or off the
-    main thread (``split_budget``), else the budget up to ``free_cores()``."""
+    main thread (``split_budget``), else the budget up to ``free_cores(strict)``."""
     if largest_flops < min_flops:
         return 1
     budget = split_budget() if budget is None else int(budget)
     if budget < 2:
         return 1
-    return max(1, min(budget, free_cores()))
+    return max(1, min(budget, free_cores(strict)))
 
 
 def threads_earned(flops: float, budget: int | None = None) -> int:

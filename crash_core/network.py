@@ -97,11 +97,12 @@ def row_shares(n: int) -> list[tuple[int, int]]:
     return shares
 
 
-def split_threads(largest_flops: float, budget: int | None = None) -> int:
+def split_threads(largest_flops: float, budget: int | None = None, strict: bool = False) -> int:
     """Threads the own kernels may split the products of a pass over, when its largest
     product is ``largest_flops`` FLOPs (see ``_blas_threads.kernel_threads``); ``budget``
-    is ``split_budget()`` read before any ``limited_blas`` lowered it."""
-    return kernel_threads(largest_flops, kernels.split_min_flops_(), budget)
+    is ``split_budget()`` read before any ``limited_blas`` lowered it; ``strict`` counts
+    this process's other busy threads as taken cores (a prediction)."""
+    return kernel_threads(largest_flops, kernels.split_min_flops_(), budget, strict)
 
 
 class kernel_split:  # noqa: N801 - used like a function: with kernel_split(threads)
@@ -588,7 +589,7 @@ class Network:
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         if not self._forward_blas:  # own products: large ones split their rows over threads
             largest = 2.0 * min(n, PREDICT_CHUNK) * self._largest_layer
-            with kernel_split(split_threads(largest)):
+            with kernel_split(split_threads(largest, strict=True)):
                 finite = self._forward_rows(X, out)
         elif n < 2 * SPLIT_MIN_ROWS:  # one share, too little work for threads
             if n * self._largest_layer <= BLAS_ONE_THREAD_MACS:

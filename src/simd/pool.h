@@ -18,9 +18,10 @@
  * within microseconds), then sleeps on a condition variable.  In a forked child the pool
  * starts again from nothing.  Without POSIX threads (MSVC) the caller does everything.
  *
- * A caller that got no chunk (a helper woke on its core and ran them all), or waited
- * longer for a helper's last chunk than half the time it worked (the helper lost its core
- * to some other thread), runs its products alone for the next CC_REST_NS.
+ * A caller that got no chunk or shared its CPU with a helper (the scheduler woke the
+ * helper on the caller's core), or waited longer for a helper's last chunk than half the
+ * time it worked (the helper lost its core to some other thread), runs its products alone
+ * for the next CC_REST_NS.
  */
 #ifndef CRASH_CORE_SIMD_POOL_H
 #define CRASH_CORE_SIMD_POOL_H
@@ -42,6 +43,8 @@
  * thread of another pool or process held its core): one wasted wait per rest at most. */
 #define CC_REST_NS 20000000L
 #define CC_MAX_HELPERS 15
+/* The helpers' thread name (crash_core/_blas_threads.py reads it in /proc). */
+#define CC_HELPER_NAME "crash_core"
 /* Chunks per thread: small enough to balance, large enough to keep a tile's rows whole. */
 #define CC_CHUNKS_PER_THREAD 4
 
@@ -49,7 +52,11 @@ typedef void (*cc_rows_fn)(void* arg, int begin, int end);
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
 #define CC_HAVE_POOL 1
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1 /* sched_getcpu */
+#endif
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 static __thread int cc_split_threads __attribute__((unused)) = 1;
@@ -59,8 +66,9 @@ typedef struct {
     cc_rows_fn fn;
     void* arg;
     int m, chunk;
-    int next; /* the first row nobody has claimed */
-    int refs; /* helpers inside the job */
+    int next;   /* the first row nobody has claimed */
+    int refs;   /* helpers inside the job */
+    int shared; /* a helper ran a chunk on the CPU the caller ended on */
 } cc_job;
 
 static struct {
@@ -89,6 +97,15 @@ static inline long cc_now_ns(void) {
     return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
+/* The CPU the calling thread runs on (-1: unknown). */
+static inline int cc_cpu(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
 /* Claim chunks of the job until none is left; the number claimed. */
 static inline int cc_job_work(cc_job* job) {
     for (int claimed = 0;; claimed++) {
@@ -101,6 +118,9 @@ static inline int cc_job_work(cc_job* job) {
 static __attribute__((unused)) void* cc_helper(void* unused) {
     unsigned long seen = __atomic_load_n(&cc_pool.posted, __ATOMIC_ACQUIRE);
     (void)unused;
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), CC_HELPER_NAME); /* the policy tells them apart */
+#endif
     for (;;) {
         cc_job* job;
         long until = cc_now_ns() + CC_SPIN_NS;
@@ -119,7 +139,9 @@ static __attribute__((unused)) void* cc_helper(void* unused) {
         if (job != NULL) __atomic_add_fetch(&job->refs, 1, __ATOMIC_ACQ_REL);
         pthread_mutex_unlock(&cc_pool.lock);
         if (job != NULL) {
-            cc_job_work(job);
+            int cpu = cc_cpu();
+            if (cc_job_work(job) > 0 && cpu >= 0)
+                __atomic_store_n(&job->shared, cpu, __ATOMIC_RELAXED);
             __atomic_sub_fetch(&job->refs, 1, __ATOMIC_ACQ_REL);
         }
     }
@@ -181,6 +203,7 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
     job.chunk = ((m + chunks - 1) / chunks + step - 1) / step * step;
     job.next = 0;
     job.refs = 0;
+    job.shared = -1;
     pthread_mutex_lock(&cc_pool.lock);
     if (cc_pool_start(threads - 1) > 0) {
         cc_pool.job = &job;
@@ -197,9 +220,12 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
     while (__atomic_load_n(&job.refs, __ATOMIC_ACQUIRE) > 0) cc_pause(); /* their last chunks */
     /* A helper with a core of its own finishes its last chunk about when the caller
      * does.  One that held the product up lost its core to some other thread; one that
-     * ran every chunk while the caller got none took the caller's core (the scheduler
-     * woke it there): either way rest the helpers for a while. */
-    if ((mine == 0 || cc_now_ns() - started - worked > worked / 2) && cc_split_min_flops > 0)
+     * ran on the caller's CPU, or ran every chunk while the caller got none, took the
+     * caller's core (the scheduler woke it there, the other one being busy): either way
+     * rest the helpers for a while. */
+    if ((mine == 0 || cc_now_ns() - started - worked > worked / 2 ||
+         (job.shared >= 0 && job.shared == cc_cpu())) &&
+        cc_split_min_flops > 0)
         cc_pool.rest_until = cc_now_ns() + CC_REST_NS;
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
 }
