@@ -37,6 +37,10 @@ done
 
 tests=(tests/test_kernels.py tests/test_network.py tests/test_training.py tests/test_hostile.py)
 [ -e "$work/tests/test_microkernels.py" ] && tests+=(tests/test_microkernels.py)
+# products split over the helper threads, and the forward epilogue
+for extra in tests/test_split.py tests/test_epilogue.py; do
+    [ -e "$work/$extra" ] && tests+=("$extra")
+done
 run() {
     (
         cd "$work"
