@@ -68,6 +68,7 @@ typedef struct {
     int m, chunk;
     int next;   /* the first row nobody has claimed */
     int refs;   /* helpers inside the job */
+    int room;   /* how many helpers may join it */
     int shared; /* a helper ran a chunk on the CPU the caller ended on */
 } cc_job;
 
@@ -81,7 +82,8 @@ static struct {
     int busy;             /* a caller holds the helpers */
     long rest_until;      /* no split before this time (ns, CLOCK_MONOTONIC) */
     int atfork;           /* the fork handler is registered */
-} cc_pool __attribute__((unused)) = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0};
+} cc_pool __attribute__((unused)) = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0};
 
 static inline void cc_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -136,7 +138,13 @@ static __attribute__((unused)) void* cc_helper(void* unused) {
         }
         seen = cc_pool.posted;
         job = cc_pool.job;
-        if (job != NULL) __atomic_add_fetch(&job->refs, 1, __ATOMIC_ACQ_REL);
+        /* a product split over fewer threads than there are helpers takes only some */
+        if (job != NULL && job->room > 0) {
+            job->room--;
+            __atomic_add_fetch(&job->refs, 1, __ATOMIC_ACQ_REL);
+        } else {
+            job = NULL;
+        }
         pthread_mutex_unlock(&cc_pool.lock);
         if (job != NULL) {
             int cpu = cc_cpu();
@@ -203,6 +211,7 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
     job.chunk = ((m + chunks - 1) / chunks + step - 1) / step * step;
     job.next = 0;
     job.refs = 0;
+    job.room = threads - 1;
     job.shared = -1;
     pthread_mutex_lock(&cc_pool.lock);
     if (cc_pool_start(threads - 1) > 0) {
