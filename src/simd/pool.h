@@ -189,10 +189,12 @@ static inline int cc_pool_start(int wanted) {
 /* fn(arg, begin, end) over rows [0, m) cut at multiples of ``step``, on the calling thread
  * and the helpers when the product (``flops``) earns them. */
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
-    int threads = cc_split_threads, free_pool = 0, chunks, mine;
+    int threads, free_pool = 0, chunks, mine;
     long started, worked;
     cc_job job;
-    if (threads < 2 || flops < cc_split_min_flops || m < 2 * step ||
+    /* the size first: a small product does not read the thread-local count (a call into
+     * the dynamic linker's TLS lookup in a shared module) */
+    if (flops < cc_split_min_flops || m < 2 * step || (threads = cc_split_threads) < 2 ||
         !__atomic_compare_exchange_n(&cc_pool.busy, &free_pool, 1, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED)) {
         fn(arg, 0, m);
