@@ -296,10 +296,7 @@ cdef class Kernels:
     def split_min_flops_(self, double flops=-1):
         """The fewest FLOPs (2 m n k) a product needs to be split: sets it and returns the
         previous value, or (no argument) only returns it."""
-        cdef double previous = self.table.split_min_flops(flops)
-        if flops < 0:
-            self.table.split_min_flops(previous)
-        return previous
+        return self.table.split_min_flops(flops)
 
     def split_products_(self):
         """How many products this level's kernels have split over threads so far."""

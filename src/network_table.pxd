@@ -65,8 +65,8 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
                           const double*, int, double, double*, int) noexcept nogil
 
 # previous = split_threads(threads): threads the calling thread's large products may be split
-# over (src/simd/pool.h); previous = split_min_flops(flops): the smallest product split;
-# split_products(): products split so far
+# over (src/simd/pool.h); previous = split_min_flops(flops): the smallest product split
+# (flops < 0: only read); split_products(): products split so far
 ctypedef int (*split_threads_fn)(int) noexcept nogil
 ctypedef double (*split_min_flops_fn)(double) noexcept nogil
 ctypedef long (*split_products_fn)() noexcept nogil

@@ -249,12 +249,15 @@ static inline int cc_set_split_threads(int threads) {
     return previous;
 }
 
-/* Products of fewer FLOPs stay on the calling thread; returns the old value.  At 0 (the
- * tests') every product is split and the helpers never rest. */
+/* Products of fewer FLOPs stay on the calling thread; sets the threshold and returns the
+ * old value, or (``flops`` < 0) only returns it.  At 0 (the tests') every product is split
+ * and the helpers never rest; setting it ends a rest. */
 static inline double cc_set_split_min_flops(double flops) {
     double previous = cc_split_min_flops;
-    cc_split_min_flops = flops;
-    cc_pool.rest_until = 0;
+    if (flops >= 0) {
+        cc_split_min_flops = flops;
+        cc_pool.rest_until = 0;
+    }
     return previous;
 }
 
@@ -278,7 +281,7 @@ static inline int cc_set_split_threads(int threads) {
 }
 static inline double cc_set_split_min_flops(double flops) {
     double previous = cc_split_min_flops;
-    cc_split_min_flops = flops;
+    if (flops >= 0) cc_split_min_flops = flops;
     return previous;
 }
 
