@@ -24,11 +24,10 @@ thread).  So:
   kernels' split threshold, then the budget, but no more threads than there are cores no
   other process wants right now (``free_cores()``: from the runnable count in
   /proc/loadavg; a helper that finds its core taken by a thread of this process just
-  takes fewer rows).  A forward pass whose
-  products go to BLAS splits its rows into chunks fed to up to ``split_budget()``
-  GIL-free threads, each multiplying on one BLAS thread, but to no more threads than
-  there are cores that other processes leave idle (``idle_cores()``, from the load
-  average).
+  takes fewer rows).  A forward pass whose products go to BLAS splits its rows into
+  chunks fed to up to ``split_budget()`` GIL-free threads, each multiplying on one BLAS
+  thread, but to no more threads than there are cores that other processes leave idle
+  (``idle_cores()``, from the load average).
 
 OpenBLAS's thread count is one number for the whole process, so ``limited_blas(n)``
 lowers it for as long as ANY caller needs it lowered (a count of holders, not a

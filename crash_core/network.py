@@ -105,6 +105,28 @@ def split_threads(largest_flops: float, budget: int | None = None, strict: bool 
     return kernel_threads(largest_flops, kernels.split_min_flops_(), budget, strict)
 
 
+class batch_threads:  # noqa: N801 - used like a function: with batch_threads(net, cap)
+    """The threads of a pass over batches of ``cap`` rows (an epoch, an evaluation): the
+    BLAS thread count its products earn (``epoch_threads``) and the own kernels' split
+    (``split_threads``), both from one reading of the budget, taken before the first of
+    them lowers the BLAS count."""
+
+    __slots__ = ("blas", "split")
+
+    def __init__(self, net: Network, cap: int) -> None:
+        budget = split_budget()
+        self.blas = limited_blas(epoch_threads(net.layers, cap, budget))
+        self.split = kernel_split(split_threads(2.0 * cap * net._largest_layer, budget))
+
+    def __enter__(self) -> None:
+        self.blas.__enter__()
+        self.split.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.split.__exit__(*exc)
+        self.blas.__exit__(*exc)
+
+
 class kernel_split:  # noqa: N801 - used like a function: with kernel_split(threads)
     """Within the block the calling thread's large products split their rows over
     ``threads`` threads (``src/simd/pool.h``); nothing to do for 1."""
@@ -784,9 +806,7 @@ class EpochTrainer:
         weighted = sample_weight is not None
         sw = sample_weight if weighted else self.wb[:0]
         # the epoch's products are batch-sized: they get the threads their size earns
-        budget = split_budget()
-        split = split_threads(2.0 * self.capacity * net._largest_layer, budget)
-        with limited_blas(epoch_threads(net.layers, self.capacity, budget)), kernel_split(split):
+        with batch_threads(net, self.capacity):
             total, correct, t = kernels.train_epoch_(
                 net.params,
                 net.layers,

@@ -15,16 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._blas_threads import epoch_threads, limited_blas, split_budget
 from crash_core.callbacks import Callback, History
-from crash_core.network import (
-    PREDICT_CHUNK,
-    EpochTrainer,
-    Network,
-    kernel_split,
-    kernels,
-    split_threads,
-)
+from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, batch_threads, kernels
 
 __all__ = ["Dataset", "DivergenceError", "LossWatch", "TrainingRun", "evaluate", "train"]
 
@@ -234,9 +226,7 @@ def evaluate(
         delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
-    budget = split_budget()
-    split = split_threads(2.0 * cap * network._largest_layer, budget)
-    with limited_blas(epoch_threads(network.layers, cap, budget)), kernel_split(split):
+    with batch_threads(network, cap):
         total, correct = kernels.evaluate_(
             network.params,
             network.layers,

@@ -100,48 +100,46 @@ typedef struct {
     int* nonfinite; /* set to 1 when some z is NaN or infinite (NULL: not checked) */
 } FN(axpy_job);
 
-/* Rows [begin, end) of an axpy_job: tiles of CC_MR rows, the last rows in tiles of 2 (a
- * 1-row tile waits on its loads), then 1. */
+/* Rows [0, m) of the NV vectors of columns at j: tiles of CC_MR rows, the last rows in
+ * tiles of 2 (a 1-row tile waits on its loads), then 1. */
+static CC_INLINE void FN(axpy_column)(int NV, int j, int m, const FN(axpy_job)* g, const T* A,
+                                      T* C, const FN(epilogue)* e) {
+    const long ars = g->ars, acs = g->acs, crs = g->crs, ccs = g->ccs;
+    int i = 0;
+    for (; i + CC_MR <= m; i += CC_MR)
+        FN(tile_axpy)(CC_MR, NV, g->k, g->alpha, A + i * ars, ars, acs, g->B + j, g->ldb,
+                      g->beta, C + i * crs + j * ccs, crs, ccs, e);
+    for (; i + 2 <= m; i += 2)
+        FN(tile_axpy)(2, NV, g->k, g->alpha, A + i * ars, ars, acs, g->B + j, g->ldb, g->beta,
+                      C + i * crs + j * ccs, crs, ccs, e);
+    if (i < m)
+        FN(tile_axpy)(1, NV, g->k, g->alpha, A + i * ars, ars, acs, g->B + j, g->ldb, g->beta,
+                      C + i * crs + j * ccs, crs, ccs, e);
+}
+
+/* Rows [begin, end) of an axpy_job: column blocks of CC_NV vectors, then of one, then the
+ * edge. */
 static void FN(axpy_rows)(void* arg, int begin, int end) {
     const FN(axpy_job)* g = (const FN(axpy_job)*)arg;
-    const int m = end - begin, n = g->n, k = g->k;
-    const long ars = g->ars, acs = g->acs, ldb = g->ldb, crs = g->crs, ccs = g->ccs;
-    const T* A = g->A + begin * ars;
-    T* C = g->C + begin * crs;
+    const int m = end - begin, n = g->n;
+    const T* A = g->A + begin * g->ars;
+    T* C = g->C + begin * g->crs;
     V bad = (V){0};
     FN(epilogue) epi = {g->bias, g->relu, g->nonfinite != NULL ? &bad : NULL};
     const FN(epilogue)* e = g->bias != NULL || g->relu || g->nonfinite != NULL ? &epi : NULL;
     int j = 0;
     for (; j + CC_NV * L <= n; j += CC_NV * L) {
-        int i = 0;
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
-        for (; i + CC_MR <= m; i += CC_MR)
-            FN(tile_axpy)(CC_MR, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
-        for (; i + 2 <= m; i += 2)
-            FN(tile_axpy)(2, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
-        if (i < m)
-            FN(tile_axpy)(1, CC_NV, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
+        FN(axpy_column)(CC_NV, j, m, g, A, C, e);
     }
     for (; j + L <= n; j += L) {
-        int i = 0;
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
-        for (; i + CC_MR <= m; i += CC_MR)
-            FN(tile_axpy)(CC_MR, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb,
-                          g->beta, C + i * crs + j * ccs, crs, ccs, e);
-        for (; i + 2 <= m; i += 2)
-            FN(tile_axpy)(2, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb, g->beta,
-                          C + i * crs + j * ccs, crs, ccs, e);
-        if (i < m)
-            FN(tile_axpy)(1, 1, k, g->alpha, A + i * ars, ars, acs, g->B + j, ldb, g->beta,
-                          C + i * crs + j * ccs, crs, ccs, e);
+        FN(axpy_column)(1, j, m, g, A, C, e);
     }
     if (j < n) {
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
-        FN(edge_axpy)(m, n - j, k, g->alpha, A, ars, acs, g->beta, C + j * ccs, crs, ccs,
-                      g->panel, e);
+        FN(edge_axpy)(m, n - j, g->k, g->alpha, A, g->ars, g->acs, g->beta, C + j * g->ccs,
+                      g->crs, g->ccs, g->panel, e);
     }
     if (g->nonfinite != NULL) {
         T lanes[L];
