@@ -75,8 +75,9 @@ static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, lo
     }
     for (int i = 0; i < m; i += CC_MR) {
         int mr = m - i < CC_MR ? m - i : CC_MR;
-        for (int r = 0; r < mr; r++)
-            for (int j = 0; j < w; j++) buf[r * L + j] = C[(i + r) * crs + j * ccs];
+        if (beta != 0) /* beta == 0 never reads C */
+            for (int r = 0; r < mr; r++)
+                for (int j = 0; j < w; j++) buf[r * L + j] = C[(i + r) * crs + j * ccs];
         FN(tile_axpy)(mr, 1, k, alpha, A + i * ars, ars, acs, panel, L, beta, buf, L, 1,
                       e != NULL ? &edge : NULL);
         for (int r = 0; r < mr; r++)
