@@ -32,6 +32,9 @@ cdef extern from "simd/gemm.h" nogil:
     int cc_set_split_threads(int threads)
     double cc_set_split_min_flops(double flops)
     long cc_split_products()
+    # the largest share of nonzeros in A for which a product skips A's zeros (gemm_body.h)
+    double cc_set_sparse_density(double density)
+    long cc_sparse_products()
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

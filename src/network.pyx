@@ -89,7 +89,8 @@ cdef class Kernels:
 
     Its methods are the module's functions (``forward_``, ``evaluate_``,
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
-    ``split_min_flops_``, ``split_products_``); ``level`` names the ISA level and
+    ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
+    ``sparse_products_``); ``level`` names the ISA level and
     ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does every
     product).
     """
@@ -302,6 +303,16 @@ cdef class Kernels:
         """How many products this level's kernels have split over threads so far."""
         return self.table.split_products()
 
+    def sparse_density_(self, double density=-1):
+        """The largest share of nonzeros in a product's A for which the product skips A's
+        zeros (ReLU activations, masked deltas; 0: never): sets it and returns the previous
+        value, or (no argument) only returns it.  The result never depends on it."""
+        return self.table.sparse_density(density)
+
+    def sparse_products_(self):
+        """How many products this level's kernels have run skipping A's zeros so far."""
+        return self.table.sparse_products()
+
     def gemm_rm(self, const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
                 bint trans_a=False, bint trans_b=False, double alpha=1.0, double beta=0.0):
         """c = alpha op(a) op(b) + beta c, in place on ``c`` (row-major arrays), through
@@ -359,3 +370,5 @@ gemm_rm = _active.gemm_rm
 split_threads_ = _active.split_threads_
 split_min_flops_ = _active.split_min_flops_
 split_products_ = _active.split_products_
+sparse_density_ = _active.sparse_density_
+sparse_products_ = _active.sparse_products_

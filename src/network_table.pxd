@@ -70,6 +70,10 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
 ctypedef int (*split_threads_fn)(int) noexcept nogil
 ctypedef double (*split_min_flops_fn)(double) noexcept nogil
 ctypedef long (*split_products_fn)() noexcept nogil
+# previous = sparse_density(density): the largest share of nonzeros in A for which a
+# product skips A's zeros (src/simd/gemm_body.h; density < 0: only read); sparse_products():
+# products that skipped zeros so far
+ctypedef double (*sparse_density_fn)(double) noexcept nogil
 
 
 cdef struct NetworkTable:
@@ -87,3 +91,5 @@ cdef struct NetworkTable:
     split_threads_fn split_threads
     split_min_flops_fn split_min_flops
     split_products_fn split_products
+    sparse_density_fn sparse_density
+    split_products_fn sparse_products

@@ -37,8 +37,8 @@ done
 
 tests=(tests/test_kernels.py tests/test_network.py tests/test_training.py tests/test_hostile.py)
 [ -e "$work/tests/test_microkernels.py" ] && tests+=(tests/test_microkernels.py)
-# products split over the helper threads, and the forward epilogue
-for extra in tests/test_split.py tests/test_epilogue.py; do
+# products split over the helper threads, the forward epilogue, the products skipping zeros
+for extra in tests/test_split.py tests/test_epilogue.py tests/test_sparse.py; do
     [ -e "$work/$extra" ] && tests+=("$extra")
 done
 run() {

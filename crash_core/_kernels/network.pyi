@@ -131,6 +131,14 @@ def split_min_flops_(flops: float = -1) -> float:
 def split_products_() -> int:
     """How many products the kernels have split over threads so far."""
 
+def sparse_density_(density: float = -1) -> float:
+    """Set the largest share of nonzeros in a product's A for which it skips A's zeros (0:
+    never) and return the previous value; with no argument only return it.  Results do not
+    depend on it."""
+
+def sparse_products_() -> int:
+    """How many products the kernels have run skipping A's zeros so far."""
+
 LEVEL: str
 """The ISA level of the module's functions: avx512, avx2 or portable."""
 
@@ -148,6 +156,8 @@ class Kernels:
     split_threads_: Callable[[int], int]
     split_min_flops_: Callable[..., float]
     split_products_: Callable[[], int]
+    sparse_density_: Callable[..., float]
+    sparse_products_: Callable[[], int]
     def __init__(self, level: str, module: ModuleType) -> None: ...
 
 def at_level(level: str) -> Kernels:

@@ -15,6 +15,19 @@ typedef struct {
     V* bad;
 } FN(epilogue);
 
+/* One vector of a tile's outputs, ``out`` = alpha times its sums, made ready to store at
+ * ``c``: + beta c (beta == 0: c is not read), then the epilogue ``e`` (NULL: none), its
+ * bias read at vector ``v`` of the tile's columns. */
+static CC_INLINE V FN(finish)(V out, T beta, const T* c, const FN(epilogue)* e, int v) {
+    if (beta != 0) out += FN(load)(c) * beta;
+    if (e != NULL) {
+        if (e->bias != NULL) out += FN(load)(e->bias + v * L);
+        if (e->bad != NULL) *e->bad += out - out;
+        if (e->relu) out = (V)((VI)out & (VI)(out > 0));
+    }
+    return out;
+}
+
 /* C(r, c) = alpha sum_p opA(r, p) B[p, c] + beta C(r, c) for MR rows and NV vectors of
  * columns: opA(r, p) = A[r ars + p acs], B rows contiguous, C(r, c) = C[r crs + c ccs]
  * (ccs == 1: vector stores; else C is written transposed, lane by lane).  ``e`` (NULL:
@@ -38,13 +51,7 @@ static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, 
             V out = acc[r][v] * alpha;
             if (ccs == 1) {
                 T* c = C + r * crs + v * L;
-                if (beta != 0) out += FN(load)(c) * beta;
-                if (e != NULL) {
-                    if (e->bias != NULL) out += FN(load)(e->bias + v * L);
-                    if (e->bad != NULL) *e->bad += out - out;
-                    if (e->relu) out = (V)((VI)out & (VI)(out > 0));
-                }
-                FN(store)(c, out);
+                FN(store)(c, FN(finish)(out, beta, c, e, v));
             } else {
                 T lanes[L];
                 memcpy(lanes, &out, sizeof(V));
@@ -150,6 +157,132 @@ static void FN(axpy_rows)(void* arg, int begin, int end) {
     }
 }
 
+/* ReLU zeroes about half of a hidden layer's activations, and the derivative mask the same
+ * share of its delta, so the products that read them (the next layer's forward product
+ * A W, the backward delta W^T) may skip the zero terms: each row of A is reduced to the
+ * positions of its nonzeros, and only those rows of B are multiplied in.  Every output
+ * element still sums its (nonzero) terms in the order of p in one accumulator lane, and
+ * adding the skipped 0 * B[p, c] (+0 or -0) never changes a sum, so the result is bit for
+ * bit the dense tiles' (for finite B: 0 * inf would have been NaN). */
+
+/* The positions p < k where a0[p] != 0 or a1[p] != 0 (NaN included), in increasing order,
+ * into ``idx`` (room for k + 16 entries); returns how many.  a1 == a0 for one row. */
+static CC_INLINE int FN(nonzeros)(const T* a0, const T* a1, int k, int* idx) {
+    int c = 0, p = 0;
+#ifdef CC_COMPRESS
+    __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(L);
+    for (; p + L <= k; p += L) {
+        VI nz = (VI)(FN(load)(a0 + p) != (V){0}) | (VI)(FN(load)(a1 + p) != (V){0});
+        unsigned mask = sizeof(T) == 4 ? _mm512_movepi32_mask((__m512i)nz)
+                                       : _mm512_movepi64_mask((__m512i)nz);
+        _mm512_storeu_si512(idx + c, _mm512_maskz_compress_epi32((__mmask16)mask, iota));
+        c += __builtin_popcount(mask);
+        iota = _mm512_add_epi32(iota, step);
+    }
+#endif
+    for (; p < k; p++) {
+        idx[c] = p;
+        c += a0[p] != 0 || a1[p] != 0;
+    }
+    return c;
+}
+
+/* The share of nonzeros in the first rows of A (m x k, rows of length lda): the sample
+ * that decides between the dense and the sparse row kernels. */
+static double FN(density)(int m, int k, const T* A, long lda) {
+    long nz = 0;
+    int rows = m < CC_SPARSE_SAMPLE ? m : CC_SPARSE_SAMPLE;
+    for (int i = 0; i < rows; i++) {
+        const T* a = A + i * lda;
+        VI count = (VI){0};
+        int p = 0;
+        for (; p + L <= k; p += L) count -= (VI)(FN(load)(a + p) != (V){0});
+        for (int l = 0; l < L; l++) nz += count[l];
+        for (; p < k; p++) nz += a[p] != 0;
+    }
+    return (double)nz / ((double)rows * k);
+}
+
+/* R (1 or 2) rows of C over NV vectors of columns: row r sums a_r[p] B[p, :] over the c
+ * positions idx where some of the R rows is nonzero (each B row loaded once for both;
+ * a row's zero terms among them add 0); the epilogue is tile_axpy's. */
+static CC_INLINE void FN(tile_sparse)(int R, int NV, const int* idx, int c, const T* a0,
+                                      const T* a1, const T* B, long ldb, T alpha, T beta,
+                                      T* C0, T* C1, const FN(epilogue)* e) {
+    V acc[2][4];
+    CC_UNROLL for (int r = 0; r < 2; r++)
+        CC_UNROLL for (int v = 0; v < 4; v++) acc[r][v] = (V){0};
+    for (int t = 0; t < c; t++) {
+        const long p = idx[t];
+        const T* b = B + p * ldb;
+        V x0 = FN(splat)(a0[p]), x1 = FN(splat)(a1[p]);
+        CC_UNROLL for (int v = 0; v < NV; v++) {
+            V bv = FN(load)(b + v * L);
+            acc[0][v] += x0 * bv;
+            if (R == 2) acc[1][v] += x1 * bv;
+        }
+    }
+    CC_UNROLL for (int r = 0; r < R; r++)
+        CC_UNROLL for (int v = 0; v < NV; v++) {
+            T* c = (r == 0 ? C0 : C1) + v * L;
+            FN(store)(c, FN(finish)(acc[r][v] * alpha, beta, c, e, v));
+        }
+}
+
+/* Rows [begin, end) of an axpy_job (acs == 1, ccs == 1) through tile_sparse: pairs of
+ * rows, each over column blocks of up to four vectors, the last n % L columns from the edge
+ * panel through a buffer. */
+static void FN(sparse_rows)(void* arg, int begin, int end) {
+    const FN(axpy_job)* g = (const FN(axpy_job)*)arg;
+    const int n = g->n, k = g->k, w = n % L;
+    const long ars = g->ars, crs = g->crs, ldb = g->ldb;
+    int idx[CC_OWN_MAX_K + 16];
+    T buf[2][L], bias[L];
+    V bad = (V){0};
+    FN(epilogue) epi = {g->bias, g->relu, g->nonfinite != NULL ? &bad : NULL}, edge = epi;
+    const FN(epilogue)* e = g->bias != NULL || g->relu || g->nonfinite != NULL ? &epi : NULL;
+    if (w) { /* the bias's last columns, zero-padded */
+        for (int l = 0; l < L; l++) bias[l] = g->bias != NULL && l < w ? g->bias[n - w + l] : 0;
+        edge.bias = bias;
+    }
+    for (int i = begin; i < end; i += 2) {
+        const int R = end - i >= 2 ? 2 : 1;
+        const T* a0 = g->A + i * ars;
+        const T* a1 = a0 + (R == 2 ? ars : 0);
+        T* C0 = g->C + i * crs;
+        T* C1 = C0 + (R == 2 ? crs : 0);
+        const int c = FN(nonzeros)(a0, a1, k, idx);
+#define CC_SPARSE_CASE(NV, B, ldb, c0, c1, e)                                                \
+    if (R == 2)                                                                              \
+        FN(tile_sparse)(2, NV, idx, c, a0, a1, B, ldb, g->alpha, g->beta, c0, c1, e);        \
+    else                                                                                     \
+        FN(tile_sparse)(1, NV, idx, c, a0, a1, B, ldb, g->alpha, g->beta, c0, c1, e);
+        for (int j = 0; j + L <= n - w; j += 4 * L) {
+            const int nv = (n - w - j) / L;
+            epi.bias = g->bias != NULL ? g->bias + j : NULL;
+            if (nv >= 4) { CC_SPARSE_CASE(4, g->B + j, ldb, C0 + j, C1 + j, e) }
+            else if (nv == 3) { CC_SPARSE_CASE(3, g->B + j, ldb, C0 + j, C1 + j, e) }
+            else if (nv == 2) { CC_SPARSE_CASE(2, g->B + j, ldb, C0 + j, C1 + j, e) }
+            else { CC_SPARSE_CASE(1, g->B + j, ldb, C0 + j, C1 + j, e) }
+        }
+        if (w) {
+            for (int r = 0; r < R; r++)
+                for (int l = 0; l < L; l++)
+                    buf[r][l] = g->beta != 0 && l < w ? (r ? C1 : C0)[n - w + l] : 0;
+            CC_SPARSE_CASE(1, g->panel, L, buf[0], buf[1], e != NULL ? &edge : NULL)
+            for (int r = 0; r < R; r++) memcpy((r ? C1 : C0) + n - w, buf[r], sizeof(T) * w);
+        }
+#undef CC_SPARSE_CASE
+    }
+    if (g->nonfinite != NULL) {
+        T lanes[L];
+        memcpy(lanes, &bad, sizeof(V));
+        for (int l = 0; l < L; l++)
+            if (lanes[l] != 0) __atomic_store_n(g->nonfinite, 1, __ATOMIC_RELAXED);
+    }
+}
+
 /* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy); large products
  * share their rows among threads (simd/pool.h). */
 static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long ars,
@@ -164,6 +297,16 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
                         bias, relu, nonfinite};
     if (panel == NULL) return 0;
     if (n % L) FN(edge_panel)(n % L, k, B + (n - n % L), ldb, panel);
+    if (acs == 1 && ccs == 1 && beta == 0 && k >= CC_SPARSE_MIN_K && n > 2 * L &&
+        (long)k * n * (long)sizeof(T) <= CC_SPARSE_MAX_B && cc_sparse_density > 0) {
+        double density = FN(density)(m, k, A, ars);
+        if (density <= cc_sparse_density) {
+            __atomic_fetch_add(&cc_sparse_count, 1, __ATOMIC_RELAXED);
+            cc_rows_parallel(FN(sparse_rows), &job, m, 2, 2.0 * m * n * k * density);
+            if (panel != stack) free(panel);
+            return 1;
+        }
+    }
     cc_rows_parallel(FN(axpy_rows), &job, m, CC_MR, 2.0 * m * n * k);
     if (panel != stack) free(panel);
     return 1;
