@@ -23,6 +23,7 @@ from crash_core._validation import (
     validate_X_y,
 )
 from crash_core.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+from crash_core.models._common import COUNTED_SPAN, counted_classes
 
 
 class _ArrayLike:
@@ -361,6 +362,36 @@ def test_encode_labels(y, classes):
     assert classes_.tolist() == classes
     assert idx.dtype == np.intp
     assert classes_[idx].tolist() == list(y)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 1, 3, 2]),
+        np.array([-7, 40, -7, 0, 40], dtype=np.int32),
+        np.array([255, 0, 3], dtype=np.uint8),
+        np.array([2**62, 5, 2**62], dtype=np.int64),  # too wide a span to count: None
+        np.arange(-3, 1000, 7)[::-1].copy(),
+    ],
+)
+def test_counted_classes_are_encode_labels_classes(y):
+    counted = counted_classes(y)
+    if np.ptp(y) >= COUNTED_SPAN:
+        assert counted is None
+        return
+    classes_, idx = counted
+    expected_classes, expected_idx = encode_labels(y)
+    assert classes_.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(classes_, expected_classes)
+    assert idx.dtype == np.intp
+    np.testing.assert_array_equal(idx, expected_idx)
+
+
+def test_counted_classes_leave_other_labels_to_the_full_check():
+    assert counted_classes(np.array([1.0, 2.0])) is None
+    assert counted_classes(np.array([True, False])) is None
+    assert counted_classes(np.array([], dtype=int)) is None
+    assert counted_classes(np.array([[1, 2]])) is None
 
 
 def test_encode_labels_mixed_types():
