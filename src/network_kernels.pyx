@@ -21,7 +21,7 @@ from layers cimport forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty
 from network_table cimport NetworkTable, TABLE_NAME
-from prefetch cimport request_row
+from prefetch cimport prefetch_row
 
 
 cdef bint forward_rows(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
@@ -136,8 +136,8 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         prefetching = (rows + ahead - start) * (nf + k) * sizeof(floating) <= PREFETCH_BYTES
         if prefetching:
             for i in range(start, half):
-                request_row(X + order[i] * nf, nf)
-                request_row(Y + order[i] * k, k)
+                prefetch_row(X + order[i] * nf, nf, True)
+                prefetch_row(Y + order[i] * k, k, True)
         if W == NULL:
             wsum = rows
         elif wsum <= 0:
@@ -150,8 +150,8 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         correct[0] += batch_correct
         if prefetching:
             for i in range(half, ahead):
-                request_row(X + order[i] * nf, nf)
-                request_row(Y + order[i] * k, k)
+                prefetch_row(X + order[i] * nf, nf, True)
+                prefetch_row(Y + order[i] * k, k, True)
         if fused:
             backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
                      kinds, xb, rows, cap, acts, rates, dmask, delta, spare)
