@@ -60,13 +60,14 @@ cdef inline floating subtract_max(floating* z, Py_ssize_t k) noexcept nogil:
 
 
 cdef inline floating normalize(floating* e, Py_ssize_t k) noexcept nogil:
-    """e <- e / sum e; returns the sum."""
+    """e <- e (1 / sum e) (one division a row, not one per class); returns the sum."""
     cdef Py_ssize_t j
-    cdef floating s = 0
+    cdef floating s = 0, inverse
     for j in range(k):
         s = s + e[j]
+    inverse = 1 / s
     for j in range(k):
-        e[j] = e[j] / s
+        e[j] = e[j] * inverse
     return s
 
 
