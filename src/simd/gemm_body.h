@@ -15,6 +15,14 @@ typedef struct {
     V* bad;
 } FN(epilogue);
 
+/* Set *nonfinite when some lane of ``bad`` (the epilogue's running z - z) is not 0. */
+static CC_INLINE void FN(report_nonfinite)(V bad, int* nonfinite) {
+    T lanes[L];
+    memcpy(lanes, &bad, sizeof(V));
+    for (int l = 0; l < L; l++)
+        if (lanes[l] != 0) __atomic_store_n(nonfinite, 1, __ATOMIC_RELAXED);
+}
+
 /* One vector of a tile's outputs, ``out`` = alpha times its sums, made ready to store at
  * ``c``: + beta c (beta == 0: c is not read), then the epilogue ``e`` (NULL: none), its
  * bias read at vector ``v`` of the tile's columns. */
@@ -149,12 +157,7 @@ static void FN(axpy_rows)(void* arg, int begin, int end) {
         FN(edge_axpy)(m, n - j, g->k, g->alpha, A, g->ars, g->acs, g->beta, C + j * g->ccs,
                       g->crs, g->ccs, g->panel, e);
     }
-    if (g->nonfinite != NULL) {
-        T lanes[L];
-        memcpy(lanes, &bad, sizeof(V));
-        for (int l = 0; l < L; l++)
-            if (lanes[l] != 0) __atomic_store_n(g->nonfinite, 1, __ATOMIC_RELAXED);
-    }
+    if (g->nonfinite != NULL) FN(report_nonfinite)(bad, g->nonfinite);
 }
 
 /* ReLU zeroes about half of a hidden layer's activations, and the derivative mask the same
@@ -275,12 +278,7 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
         }
 #undef CC_SPARSE_CASE
     }
-    if (g->nonfinite != NULL) {
-        T lanes[L];
-        memcpy(lanes, &bad, sizeof(V));
-        for (int l = 0; l < L; l++)
-            if (lanes[l] != 0) __atomic_store_n(g->nonfinite, 1, __ATOMIC_RELAXED);
-    }
+    if (g->nonfinite != NULL) FN(report_nonfinite)(bad, g->nonfinite);
 }
 
 /* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy); large products
