@@ -84,8 +84,7 @@ cdef double loss_and_grad(const floating* params, floating* grad, const Py_ssize
 
 
 cdef inline void copy_row(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
-    """dst[:n] = src[:n], inlined (a call to memcpy per row of a batch cost more than the
-    copy)."""
+    """dst[:n] = src[:n], inlined: a row of a batch is a few cache lines, not worth a call."""
     cdef Py_ssize_t j
     for j in range(n):
         dst[j] = src[j]
@@ -130,7 +129,7 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         # one trains (src/prefetch.pxd), half before the forward pass and half before the
         # backward one, nearer their use.  Digits-like 64-128-10, batch 64, Zen 4: the row
         # copies of a shuffled epoch cost 1-3 us a step more than of rows in order when
-        # X's rows were asked for into L1 and Y's not at all; now 0.2
+        # X's rows were asked for into L1 and Y's not at all; now 0.2 us
         ahead = min(start + cap, n)
         half = start + (ahead - start) // 2
         prefetching = (rows + ahead - start) * (nf + k) * sizeof(floating) <= PREFETCH_BYTES
