@@ -50,7 +50,8 @@
  *   NT with <= CC_NARROW columns (dot products of W's rows): 32x64x1 0.40-0.45. */
 #define CC_OWN_MAX_K 4096
 /* Elements of a transposed panel kept on the stack (larger ones are allocated; at most
- * two such frames nest, 64 KiB of doubles, well inside a small thread stack), and the
+ * two such frames nest, 64 KiB of doubles, and the sparse rows' positions add 16 KiB: well
+ * inside a small thread stack), and the
  * largest panel an NT product transposes (bigger ones go to OpenBLAS). */
 #define CC_PACK_STACK 4096
 #define CC_NT_PANEL 65536
