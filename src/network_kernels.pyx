@@ -129,7 +129,7 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         # one trains (src/prefetch.pxd), half before the forward pass and half before the
         # backward one, nearer their use.  Digits-like 64-128-10, batch 64, Zen 4: the row
         # copies of a shuffled epoch cost 1-3 us a step more than of rows in order when
-        # X's rows were asked for into L1 and Y's not at all; now 0.2 us
+        # X's rows were asked for into L1 and Y's not at all; now 0.2-0.8 us
         ahead = min(start + cap, n)
         half = start + (ahead - start) // 2
         prefetching = (rows + ahead - start) * (nf + k) * sizeof(floating) <= PREFETCH_BYTES
