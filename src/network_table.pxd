@@ -65,15 +65,13 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
                           const double*, int, double, double*, int) noexcept nogil
 
 # previous = split_threads(threads): threads the calling thread's large products may be split
-# over (src/simd/pool.h); previous = split_min_flops(flops): the smallest product split
-# (flops < 0: only read); split_products(): products split so far
+# over (src/simd/pool.h); previous = split_min_flops(flops): the smallest product split;
+# previous = sparse_density(density): the largest share of nonzeros in A for which a product
+# skips A's zeros (src/simd/gemm_body.h; both settings only read with a value < 0);
+# split_products(), sparse_products(): how many products were split, skipped zeros so far
 ctypedef int (*split_threads_fn)(int) noexcept nogil
-ctypedef double (*split_min_flops_fn)(double) noexcept nogil
-ctypedef long (*split_products_fn)() noexcept nogil
-# previous = sparse_density(density): the largest share of nonzeros in A for which a
-# product skips A's zeros (src/simd/gemm_body.h; density < 0: only read); sparse_products():
-# products that skipped zeros so far
-ctypedef double (*sparse_density_fn)(double) noexcept nogil
+ctypedef double (*setting_fn)(double) noexcept nogil
+ctypedef long (*count_fn)() noexcept nogil
 
 
 cdef struct NetworkTable:
@@ -89,7 +87,7 @@ cdef struct NetworkTable:
     gemm_f32 gemm_f
     gemm_f64 gemm_d
     split_threads_fn split_threads
-    split_min_flops_fn split_min_flops
-    split_products_fn split_products
-    sparse_density_fn sparse_density
-    split_products_fn sparse_products
+    setting_fn split_min_flops
+    count_fn split_products
+    setting_fn sparse_density
+    count_fn sparse_products

@@ -58,7 +58,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 
-#define CC_UNUSED_VAR __attribute__((unused))
+#define CC_UNUSED __attribute__((unused))
 
 #ifndef CC_VEC_BYTES
 #if defined(__AVX512F__)
@@ -100,8 +100,8 @@
 #define CC_SPARSE_MAX_B 32768
 #define CC_SPARSE_SAMPLE 8
 #define CC_SPARSE_MIN_K 16
-static double cc_sparse_density CC_UNUSED_VAR = CC_SPARSE_DENSITY;
-static long cc_sparse_count CC_UNUSED_VAR = 0; /* products the sparse kernels took */
+static double cc_sparse_density CC_UNUSED = CC_SPARSE_DENSITY;
+static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took */
 
 /* AVX-512 compresses a row's nonzero positions 16 at a time; elsewhere a scalar loop. */
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && CC_VEC_BYTES == 64
@@ -111,7 +111,6 @@ static long cc_sparse_count CC_UNUSED_VAR = 0; /* products the sparse kernels to
 
 #define CC_INLINE inline __attribute__((always_inline))
 #define CC_UNROLL _Pragma("GCC unroll 16")
-#define CC_UNUSED __attribute__((unused))
 
 typedef float cc_vf __attribute__((vector_size(CC_VEC_BYTES), aligned(4)));
 typedef double cc_vd __attribute__((vector_size(CC_VEC_BYTES), aligned(8)));

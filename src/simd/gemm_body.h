@@ -36,6 +36,17 @@ static CC_INLINE V FN(finish)(V out, T beta, const T* c, const FN(epilogue)* e, 
     return out;
 }
 
+/* The epilogue of the last w < L columns: ``e`` with its bias (read from its first column)
+ * copied into ``padded`` and zero-padded, so that whole vectors read it; NULL for none. */
+static CC_INLINE const FN(epilogue)* FN(edge_epilogue)(const FN(epilogue)* e, int w,
+                                                       T* padded, FN(epilogue)* edge) {
+    if (e == NULL) return NULL;
+    for (int j = 0; j < L; j++) padded[j] = e->bias != NULL && j < w ? e->bias[j] : 0;
+    *edge = *e;
+    edge->bias = padded;
+    return edge;
+}
+
 /* C(r, c) = alpha sum_p opA(r, p) B[p, c] + beta C(r, c) for MR rows and NV vectors of
  * columns: opA(r, p) = A[r ars + p acs], B rows contiguous, C(r, c) = C[r crs + c ccs]
  * (ccs == 1: vector stores; else C is written transposed, lane by lane).  ``e`` (NULL:
@@ -83,18 +94,13 @@ static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, lo
                           const FN(epilogue)* e) {
     T buf[CC_MR * L], bias[L];
     FN(epilogue) edge;
-    if (e != NULL) { /* the bias's last columns, zero-padded: whole vectors read it */
-        for (int j = 0; j < L; j++) bias[j] = e->bias != NULL && j < w ? e->bias[j] : 0;
-        edge = *e;
-        edge.bias = bias;
-    }
+    const FN(epilogue)* ee = FN(edge_epilogue)(e, w, bias, &edge);
     for (int i = 0; i < m; i += CC_MR) {
         int mr = m - i < CC_MR ? m - i : CC_MR;
         if (beta != 0) /* beta == 0 never reads C */
             for (int r = 0; r < mr; r++)
                 for (int j = 0; j < w; j++) buf[r * L + j] = C[(i + r) * crs + j * ccs];
-        FN(tile_axpy)(mr, 1, k, alpha, A + i * ars, ars, acs, panel, L, beta, buf, L, 1,
-                      e != NULL ? &edge : NULL);
+        FN(tile_axpy)(mr, 1, k, alpha, A + i * ars, ars, acs, panel, L, beta, buf, L, 1, ee);
         for (int r = 0; r < mr; r++)
             for (int j = 0; j < w; j++) C[(i + r) * crs + j * ccs] = buf[r * L + j];
     }
@@ -115,6 +121,17 @@ typedef struct {
     int relu;
     int* nonfinite; /* set to 1 when some z is NaN or infinite (NULL: not checked) */
 } FN(axpy_job);
+
+/* The epilogue of a job's rows (NULL: none), its non-finite check accumulating in ``bad``;
+ * the caller points its bias at each block of columns. */
+static CC_INLINE const FN(epilogue)* FN(job_epilogue)(const FN(axpy_job)* g, V* bad,
+                                                      FN(epilogue)* epi) {
+    *bad = (V){0};
+    epi->bias = g->bias;
+    epi->relu = g->relu;
+    epi->bad = g->nonfinite != NULL ? bad : NULL;
+    return g->bias != NULL || g->relu || g->nonfinite != NULL ? epi : NULL;
+}
 
 /* Rows [0, m) of the NV vectors of columns at j: tiles of CC_MR rows, the last rows in
  * tiles of 2 (a 1-row tile waits on its loads), then 1. */
@@ -140,9 +157,9 @@ static void FN(axpy_rows)(void* arg, int begin, int end) {
     const int m = end - begin, n = g->n;
     const T* A = g->A + begin * g->ars;
     T* C = g->C + begin * g->crs;
-    V bad = (V){0};
-    FN(epilogue) epi = {g->bias, g->relu, g->nonfinite != NULL ? &bad : NULL};
-    const FN(epilogue)* e = g->bias != NULL || g->relu || g->nonfinite != NULL ? &epi : NULL;
+    V bad;
+    FN(epilogue) epi;
+    const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
     int j = 0;
     for (; j + CC_NV * L <= n; j += CC_NV * L) {
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
@@ -233,21 +250,22 @@ static CC_INLINE void FN(tile_sparse)(int R, int NV, const int* idx, int c, cons
         }
 }
 
-/* Rows [begin, end) of an axpy_job (acs == 1, ccs == 1) through tile_sparse: pairs of
- * rows, each over column blocks of up to four vectors, the last n % L columns from the edge
- * panel through a buffer. */
+/* Rows [begin, end) of an axpy_job (acs == 1, ccs == 1, beta == 0: C is never read)
+ * through tile_sparse: pairs of rows, each over column blocks of up to four vectors, the
+ * last n % L columns from the edge panel through a buffer. */
 static void FN(sparse_rows)(void* arg, int begin, int end) {
     const FN(axpy_job)* g = (const FN(axpy_job)*)arg;
     const int n = g->n, k = g->k, w = n % L;
     const long ars = g->ars, crs = g->crs, ldb = g->ldb;
     int idx[CC_OWN_MAX_K + 16];
     T buf[2][L], bias[L];
-    V bad = (V){0};
-    FN(epilogue) epi = {g->bias, g->relu, g->nonfinite != NULL ? &bad : NULL}, edge = epi;
-    const FN(epilogue)* e = g->bias != NULL || g->relu || g->nonfinite != NULL ? &epi : NULL;
-    if (w) { /* the bias's last columns, zero-padded */
-        for (int l = 0; l < L; l++) bias[l] = g->bias != NULL && l < w ? g->bias[n - w + l] : 0;
-        edge.bias = bias;
+    V bad;
+    FN(epilogue) epi, edge;
+    const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
+    const FN(epilogue)* ee = NULL;
+    if (w) {
+        epi.bias = g->bias != NULL ? g->bias + n - w : NULL;
+        ee = FN(edge_epilogue)(e, w, bias, &edge);
     }
     for (int i = begin; i < end; i += 2) {
         const int R = end - i >= 2 ? 2 : 1;
@@ -258,9 +276,9 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
         const int c = FN(nonzeros)(a0, a1, k, idx);
 #define CC_SPARSE_CASE(NV, B, ldb, c0, c1, e)                                                \
     if (R == 2)                                                                              \
-        FN(tile_sparse)(2, NV, idx, c, a0, a1, B, ldb, g->alpha, g->beta, c0, c1, e);        \
+        FN(tile_sparse)(2, NV, idx, c, a0, a1, B, ldb, g->alpha, 0, c0, c1, e);              \
     else                                                                                     \
-        FN(tile_sparse)(1, NV, idx, c, a0, a1, B, ldb, g->alpha, g->beta, c0, c1, e);
+        FN(tile_sparse)(1, NV, idx, c, a0, a1, B, ldb, g->alpha, 0, c0, c1, e);
         for (int j = 0; j + L <= n - w; j += 4 * L) {
             const int nv = (n - w - j) / L;
             epi.bias = g->bias != NULL ? g->bias + j : NULL;
@@ -270,10 +288,7 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
             else { CC_SPARSE_CASE(1, g->B + j, ldb, C0 + j, C1 + j, e) }
         }
         if (w) {
-            for (int r = 0; r < R; r++)
-                for (int l = 0; l < L; l++)
-                    buf[r][l] = g->beta != 0 && l < w ? (r ? C1 : C0)[n - w + l] : 0;
-            CC_SPARSE_CASE(1, g->panel, L, buf[0], buf[1], e != NULL ? &edge : NULL)
+            CC_SPARSE_CASE(1, g->panel, L, buf[0], buf[1], ee)
             for (int r = 0; r < R; r++) memcpy((r ? C1 : C0) + n - w, buf[r], sizeof(T) * w);
         }
 #undef CC_SPARSE_CASE

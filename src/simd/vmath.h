@@ -16,8 +16,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 
-typedef int cc_vi32 __attribute__((vector_size(CC_VEC_BYTES)));
-typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
+/* integer lanes for masks: gemm.h's cc_vfi and cc_vdi */
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
@@ -26,7 +25,7 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 
 #define T float
 #define V cc_vf
-#define VI cc_vi32
+#define VI cc_vfi
 #define L (CC_VEC_BYTES / 4)
 #define FN(name) cc_##name##_f32
 #define EXP_LO -87.33654f
@@ -54,7 +53,7 @@ typedef long long cc_vi64 __attribute__((vector_size(CC_VEC_BYTES)));
 
 #define T double
 #define V cc_vd
-#define VI cc_vi64
+#define VI cc_vdi
 #define L (CC_VEC_BYTES / 8)
 #define FN(name) cc_##name##_f64
 #define EXP_LO -708.3964185322641
