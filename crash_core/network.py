@@ -28,7 +28,6 @@ from crash_core._blas_threads import (
     BLAS_ONE_THREAD_MACS,
     FLOPS_PER_THREAD,
     SPLIT_MIN_FLOPS,
-    epoch_threads,
     idle_cores,
     kernel_threads,
     limited_blas,
@@ -115,7 +114,8 @@ class batch_threads:  # noqa: N801 - used like a function: with batch_threads(ne
 
     def __init__(self, net: Network, cap: int) -> None:
         budget = split_budget()
-        self.blas = limited_blas(epoch_threads(net.layers, cap, budget))
+        # epoch_threads(net.layers, cap, budget), from the widest layer the network keeps
+        self.blas = limited_blas(threads_earned(2.0 * cap * net._largest_layer, budget))
         self.split = kernel_split(split_threads(2.0 * cap * net._largest_layer, budget))
 
     def __enter__(self) -> None:

@@ -27,6 +27,11 @@ cdef extern from "simd/gemm.h" nogil:
     int cc_gemm_forward_f64(int m, int n, int k, const double* a, int lda, const double* b,
                             int ldb, double* c, int ldc, const double* bias, int relu,
                             int* nonfinite)
+    # b = alpha (sum of D's rows) + beta b (beta == 0: b not read); 0 where not built
+    int cc_column_sums_f32(int m, int n, const float* d, long ldd, float alpha, float beta,
+                           float* b)
+    int cc_column_sums_f64(int m, int n, const double* d, long ldd, double alpha,
+                           double beta, double* b)
     int cc_vector_bytes()
     # the threads a large product's rows are split over (src/simd/pool.h)
     int cc_set_split_threads(int threads)
@@ -85,3 +90,22 @@ cdef inline floating dot(int n, const floating* x, const floating* y) noexcept n
         return sdot(&n, <float*> x, &one, <float*> y, &one)
     else:
         return ddot(&n, <double*> x, &one, <double*> y, &one)
+
+
+cdef inline void column_sums(int m, int n, const floating* d, floating alpha, floating beta,
+                             floating* b) noexcept nogil:
+    """b = alpha sum_i d[i, :] + beta b for d (m x n, row-major); beta == 0 never reads b (a
+    NaN there stays out).  Each column sums its rows in order."""
+    cdef int i, j
+    cdef floating acc
+    if floating is float:
+        if cc_column_sums_f32(m, n, d, n, alpha, beta, b):
+            return
+    else:
+        if cc_column_sums_f64(m, n, d, n, alpha, beta, b):
+            return
+    for j in range(n):
+        acc = 0
+        for i in range(m):
+            acc = acc + d[i * n + j]
+        b[j] = acc * alpha + b[j] * beta if beta != 0 else acc * alpha

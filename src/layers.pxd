@@ -7,7 +7,7 @@
 
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from blas cimport gemm, gemm_forward
+from blas cimport gemm, gemm_forward, column_sums
 from activations cimport (add_bias_activate, multiply_derivative, derivative, RELU, SIGMOID,
                          TANH, vsigmoid, vtanh)
 from losses cimport output_activation
@@ -109,7 +109,6 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
     """
     cdef Py_ssize_t li, i, j, n_in, n_out, prev_off = 0
     cdef const floating* a_prev
-    cdef floating* gb
     cdef floating* swap
     for li in range(n_layers - 1, -1, -1):
         n_in = layers[4 * li]
@@ -123,12 +122,7 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
             a_prev = x
         gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
              beta, dest + layers[4 * li + 2], n_out)
-        gb = dest + layers[4 * li + 3]
-        for j in range(n_out):
-            gb[j] = 0 if beta == 0 else beta * gb[j]  # 0 * NaN would be NaN
-        for i in range(rows):
-            for j in range(n_out):
-                gb[j] = gb[j] + alpha * delta[i * n_out + j]
+        column_sums(rows, n_out, delta, alpha, beta, dest + layers[4 * li + 3])
         if li == 0:
             break
         if rates != NULL and rates[li - 1] > 0:

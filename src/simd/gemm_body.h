@@ -331,6 +331,35 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
                                   NULL, 0, NULL);
 }
 
+/* b = alpha sum_i D[i, :] + beta b for D (m x n, rows of length ldd; beta == 0: b is not
+ * read): a layer's bias gradient, its delta summed over the batch (and, with alpha = -lr,
+ * beta = 1, the plain SGD step on the bias).  Each column sums its rows in order in one
+ * accumulator lane, four vectors of columns at a time in registers: a running sum kept in
+ * b itself waited on a store and a reload for every row.  Returns 1 (0 is the build
+ * without vector types, where the caller sums). */
+static CC_UNUSED int FN(column_sums)(int m, int n, const T* D, long ldd, T alpha, T beta,
+                                     T* b) {
+    int j = 0;
+    for (; j + 4 * L <= n; j += 4 * L) {
+        V acc[4] = {(V){0}, (V){0}, (V){0}, (V){0}};
+        for (int i = 0; i < m; i++)
+            CC_UNROLL for (int v = 0; v < 4; v++) acc[v] += FN(load)(D + i * ldd + j + v * L);
+        CC_UNROLL for (int v = 0; v < 4; v++)
+            FN(store)(b + j + v * L, FN(finish)(acc[v] * alpha, beta, b + j + v * L, NULL, 0));
+    }
+    for (; j + L <= n; j += L) {
+        V acc = (V){0};
+        for (int i = 0; i < m; i++) acc += FN(load)(D + i * ldd + j);
+        FN(store)(b + j, FN(finish)(acc * alpha, beta, b + j, NULL, 0));
+    }
+    for (; j < n; j++) {
+        T acc = 0;
+        for (int i = 0; i < m; i++) acc += D[i * ldd + j];
+        b[j] = beta != 0 ? acc * alpha + b[j] * beta : acc * alpha;
+    }
+    return 1;
+}
+
 /* Sum of a vector's lanes, pairwise in a fixed order. */
 static CC_INLINE T FN(hsum)(V x) {
     T s[L];
