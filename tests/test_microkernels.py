@@ -176,6 +176,12 @@ int gemm_f64(int ta, int tb, int m, int n, int k, double alpha, const double* a,
     return cc_gemm_f64(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 int width(void) { return cc_vector_bytes(); }
+int column_sums_f32(int m, int n, const float* d, float alpha, float beta, float* b) {
+    return cc_column_sums_f32(m, n, d, n, alpha, beta, b);
+}
+int column_sums_f64(int m, int n, const double* d, double alpha, double beta, double* b) {
+    return cc_column_sums_f64(m, n, d, n, alpha, beta, b);
+}
 void exp_f32(float* x, long n) { cc_exp_f32(x, n); }
 void exp_f64(double* x, long n) { cc_exp_f64(x, n); }
 void log1p_f32(float* x, long n) { cc_log1p_unit_f32(x, n); }
@@ -261,6 +267,29 @@ def test_every_vector_width_tiles_correctly(tilings, width, dtype, shape):
         return
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert_allclose(c, exact, rtol=rtol, atol=rtol * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, n", [(1, 1), (7, 3), (32, 64), (23, 83), (5, 130), (64, 10)])
+def test_column_sums_add_each_column_in_order(tilings, width, dtype, m, n):
+    """The bias gradient: b = alpha sum_i d[i, :] (+ beta b), each column summed row after
+    row (numpy's cumsum is that order), at every vector width; beta = 0 never reads b."""
+    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    fn = getattr(tilings[width], f"column_sums_{'f32' if dtype == np.float32 else 'f64'}")
+    ptr = ctypes.POINTER(ctype)
+    fn.argtypes = [ctypes.c_int, ctypes.c_int, ptr, ctype, ctype, ptr]
+    rng = np.random.default_rng(m * 1000 + n)
+    d = rng.normal(size=(m, n)).astype(dtype)
+    in_order = np.cumsum(d, axis=0, dtype=dtype)[-1]
+    b = np.full(n, np.nan, dtype=dtype)  # beta = 0: the NaN must not reach the sums
+    assert fn(m, n, d.ctypes.data_as(ptr), -0.25, 0.0, b.ctypes.data_as(ptr))
+    assert_array_equal(b, in_order * dtype(-0.25))
+    b0 = rng.normal(size=n).astype(dtype)
+    b = b0.copy()
+    assert fn(m, n, d.ctypes.data_as(ptr), 0.5, 2.0, b.ctypes.data_as(ptr))
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    assert_allclose(b, 0.5 * in_order + 2 * b0, rtol=rtol, atol=rtol * np.abs(b0).max())
 
 
 # the maximum errors src/simd/vmath.h documents, in units of the type's epsilon
