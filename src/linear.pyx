@@ -18,7 +18,7 @@ from activations cimport fexp, flog, fabs_
 from losses cimport bce_from, vlog1p_unit, CHUNK
 from optimizers cimport penalty_grad
 from libc.stdint cimport uint64_t
-from random cimport next_u64
+from random cimport next_below
 from prefetch cimport prefetch_row
 
 # rows ahead of the current one whose memory is requested early, so a shuffled pass
@@ -34,7 +34,7 @@ def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
         raise ValueError("shuffle: rng must hold 4 uint64 words")
     with nogil:
         for i in range(order.shape[0] - 1, 0, -1):
-            j = <Py_ssize_t> (next_u64(&rng[0]) % <uint64_t> (i + 1))
+            j = <Py_ssize_t> next_below(&rng[0], <uint64_t> (i + 1))
             tmp = order[i]
             order[i] = order[j]
             order[j] = tmp

@@ -7,6 +7,7 @@ cross-entropy, ``perceptron_step``, ``gradient_descent_step`` against the course
 are proven in ``tests/test_functional.py`` and not repeated here.
 """
 
+import itertools
 import warnings
 
 import numpy as np
@@ -98,9 +99,12 @@ def test_perceptron_one_vs_rest_on_separable_blobs():
 def test_perceptron_multiclass_iris():
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    model = cc.Perceptron(epochs=200, random_state=0).fit(X, y)
-    assert_array_equal(model.classes_, [0, 1, 2])
-    assert model.score(X, y) >= 0.9
+    # versicolor is not separable from the rest: the algorithm never settles, and the
+    # weights after the last epoch score 0.67-0.97 depending on the shuffles, so the
+    # claim is about a typical fit (the median of five seeds), not about one seed
+    models = [cc.Perceptron(epochs=200, random_state=seed).fit(X, y) for seed in range(5)]
+    assert_array_equal(models[0].classes_, [0, 1, 2])
+    assert np.median([model.score(X, y) for model in models]) >= 0.9
 
 
 def test_perceptron_string_labels():
@@ -211,6 +215,28 @@ def test_logistic_full_batch_is_mean_gradient_descent(breast_cancer):
         w, b = w + 0.5 * X.T @ error / len(y), b + 0.5 * error.mean()
     assert_allclose(model.coef_.ravel(), w, rtol=1e-12, atol=1e-14)
     assert_allclose(model.intercept_[0], b, rtol=1e-12, atol=1e-14)
+
+
+def test_the_kernels_shuffle_draws_every_order_alike():
+    """linear.shuffle (the per-point models' epochs): Fisher-Yates over an unbiased draw in
+    [0, i] per position, so each of the 24 orders of 4 items comes up about 1/24 of the time
+    and the same state gives the same orders."""
+    from crash_core._kernels import linear
+
+    rng = np.array([1, 2, 3, 4], dtype=np.uint64)
+    seen = {}
+    for _ in range(24_000):
+        order = np.arange(4, dtype=np.intp)
+        linear.shuffle(order, rng)
+        seen[tuple(order)] = seen.get(tuple(order), 0) + 1
+    assert sorted(seen) == sorted(itertools.permutations(range(4)))
+    # each count is Binomial(24000, 1/24): mean 1000, sd 31
+    assert all(850 < count < 1150 for count in seen.values()), seen
+    again = np.arange(4, dtype=np.intp)
+    linear.shuffle(again, np.array([1, 2, 3, 4], dtype=np.uint64))
+    first = np.arange(4, dtype=np.intp)
+    linear.shuffle(first, np.array([1, 2, 3, 4], dtype=np.uint64))
+    assert_array_equal(again, first)
 
 
 def test_logistic_regression_multiclass():
