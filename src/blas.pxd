@@ -32,6 +32,11 @@ cdef extern from "simd/gemm.h" nogil:
                            float* b)
     int cc_column_sums_f64(int m, int n, const double* d, long ldd, double alpha,
                            double beta, double* b)
+    int cc_gemm_backward_f32(int m, int n, int k, const float* a, int lda, const float* bt,
+                             int ldb, float* c, int ldc, const float* act, int dkind)
+    int cc_gemm_backward_f64(int m, int n, int k, const double* a, int lda,
+                             const double* bt, int ldb, double* c, int ldc,
+                             const double* act, int dkind)
     int cc_vector_bytes()
     # the threads a large product's rows are split over (src/simd/pool.h)
     int cc_set_split_threads(int threads)
@@ -72,6 +77,18 @@ cdef inline bint gemm_forward(int m, int n, int k, const floating* a, int lda,
         return cc_gemm_forward_f32(m, n, k, a, lda, b, ldb, c, ldc, bias, relu, nonfinite)
     else:
         return cc_gemm_forward_f64(m, n, k, a, lda, b, ldb, c, ldc, bias, relu, nonfinite)
+
+
+cdef inline bint gemm_backward(int m, int n, int k, const floating* a, int lda,
+                               const floating* bt, int ldb, floating* c, int ldc,
+                               const floating* act, int kind) noexcept nogil:
+    """C = (A Bt^T) * f'(z), the derivative of activation ``kind`` (activations.pxd's code)
+    taken from ``act`` = f(z) (laid out like C) in the product's epilogue; False, touching
+    nothing, for a shape the own kernels leave to ``gemm`` and a separate pass."""
+    if floating is float:
+        return cc_gemm_backward_f32(m, n, k, a, lda, bt, ldb, c, ldc, act, kind + 1)
+    else:
+        return cc_gemm_backward_f64(m, n, k, a, lda, bt, ldb, c, ldc, act, kind + 1)
 
 
 cdef inline void axpy(int n, floating alpha, const floating* x, floating* y) noexcept nogil:

@@ -7,7 +7,7 @@
 
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from blas cimport gemm, gemm_forward, column_sums
+from blas cimport gemm, gemm_forward, gemm_backward, column_sums
 from activations cimport (add_bias_activate, multiply_derivative, derivative, RELU, SIGMOID,
                          TANH, vsigmoid, vtanh)
 from losses cimport output_activation
@@ -110,14 +110,23 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
     cdef Py_ssize_t li, i, j, n_in, n_out, prev_off = 0
     cdef const floating* a_prev
     cdef floating* swap
+    cdef bint dropped, derived
     for li in range(n_layers - 1, -1, -1):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
+        derived = False
         if li > 0:
             prev_off = act_offset(layers, li - 1, cap)
             a_prev = acts + prev_off
-            gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
-                 params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
+            dropped = rates != NULL and rates[li - 1] > 0
+            # delta W^T times f'(z) of the layer below, in the product's epilogue where
+            # the own kernels take the shape (without dropout, whose mask is its own pass)
+            derived = not dropped and gemm_backward(
+                rows, n_in, n_out, delta, n_out, params + layers[4 * li + 2], n_out, spare,
+                n_in, a_prev, kinds[li - 1])
+            if not derived:
+                gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
+                     params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
         else:
             a_prev = x
         gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
@@ -125,10 +134,10 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
         column_sums(rows, n_out, delta, alpha, beta, dest + layers[4 * li + 3])
         if li == 0:
             break
-        if rates != NULL and rates[li - 1] > 0:
+        if dropped:
             for i in range(rows * n_in):
                 spare[i] = spare[i] * dmask[prev_off + i]
-        else:
+        elif not derived:
             multiply_derivative(spare, a_prev, rows * n_in, kinds[li - 1])
         swap = delta
         delta = spare

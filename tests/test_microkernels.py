@@ -109,21 +109,13 @@ def test_a_rows_product_does_not_depend_on_the_other_rows(module, dtype, n, k):
         assert_array_equal(part, whole[rows])
 
 
-@pytest.mark.parametrize("module", LEVELS)
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("out", ["sigmoid", "softmax", "identity"])
-def test_each_level_computes_the_oracles_loss_and_gradient(module, dtype, out):
-    k = {"sigmoid": 1, "softmax": 3, "identity": 2}[out]
-    rng = np.random.default_rng(5)
-    net = Network(
-        (6, 20, 17, k), activation="relu", output=out, dtype=np.dtype(dtype).name, random_state=0
-    )
-    X = rng.normal(size=(23, 6)).astype(dtype)
-    y = rng.integers(0, 2, 23) if out == "sigmoid" else rng.integers(0, 3, 23)
-    Y = net.targets(y if out != "identity" else rng.normal(size=(23, k)), 23)
+def assert_oracles_loss_and_gradient(module, net, X, Y):
+    """The level's loss_and_grad_ for ``net`` on (X, Y) is the oracle's, within the dtype's
+    tolerance."""
+    n, dtype, widths = X.shape[0], X.dtype, net.layer_sizes[1:]
     grad = np.empty_like(net.params)
-    acts = np.empty(23 * (20 + 17 + k), dtype=dtype)
-    delta, spare = np.empty(23 * 20, dtype=dtype), np.empty(23 * 20, dtype=dtype)
+    acts = np.empty(n * sum(widths), dtype=dtype)
+    delta, spare = np.empty(n * max(widths), dtype=dtype), np.empty(n * max(widths), dtype=dtype)
     loss, _ = module.loss_and_grad_(
         net.params,
         grad,
@@ -146,6 +138,41 @@ def test_each_level_computes_the_oracles_loss_and_gradient(module, dtype, out):
     got_w, got_b = net.split(grad)
     for g, w in zip(got_w + got_b, gW + gb, strict=True):
         assert_allclose(g, w, rtol=rtol, atol=rtol * np.abs(w).max())
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", ["sigmoid", "softmax", "identity"])
+def test_each_level_computes_the_oracles_loss_and_gradient(module, dtype, out):
+    k = {"sigmoid": 1, "softmax": 3, "identity": 2}[out]
+    rng = np.random.default_rng(5)
+    net = Network(
+        (6, 20, 17, k), activation="relu", output=out, dtype=np.dtype(dtype).name, random_state=0
+    )
+    X = rng.normal(size=(23, 6)).astype(dtype)
+    y = rng.integers(0, 2, 23) if out == "sigmoid" else rng.integers(0, 3, 23)
+    Y = net.targets(y if out != "identity" else rng.normal(size=(23, k)), 23)
+    assert_oracles_loss_and_gradient(module, net, X, Y)
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_the_backward_products_epilogue_applies_each_derivative(module, dtype, activation):
+    """Hidden layers of whole vectors (32, 16 units) take delta W^T with f'(z) in the
+    product's epilogue (gemm_backward); the gradient is still the oracle's, and a network
+    whose widths are not whole vectors (a separate pass) agrees with it too."""
+    rng = np.random.default_rng(8)
+    for sizes in [(5, 32, 16, 3), (5, 33, 17, 3)]:
+        net = Network(
+            sizes,
+            activation=activation,
+            output="softmax",
+            dtype=np.dtype(dtype).name,
+            random_state=1,
+        )
+        X = rng.normal(size=(21, 5)).astype(dtype)
+        assert_oracles_loss_and_gradient(module, net, X, net.targets(rng.integers(0, 3, 21), 21))
 
 
 def test_the_levels_predict_alike():

@@ -49,6 +49,11 @@
  *     128x12x64 0.55 (as an NN-style tile: 1.18-1.24);
  *   NT with <= CC_NARROW columns (dot products of W's rows): 32x64x1 0.40-0.45. */
 #define CC_OWN_MAX_K 4096
+/* The activations whose derivative a backward product's epilogue applies: activations.pxd's
+ * codes (SIGMOID 0, TANH 1, RELU 2) plus one, 0 for none. */
+#define CC_DERIV_SIGMOID 1
+#define CC_DERIV_TANH 2
+#define CC_DERIV_RELU 3
 /* Elements of a transposed panel kept on the stack (larger ones are allocated; at most
  * two such frames nest, 64 KiB of doubles, and the sparse rows' positions add 16 KiB: well
  * inside a small thread stack), and the
@@ -223,6 +228,16 @@ static int cc_column_sums_f32(int m, int n, const float* D, long ldd, float alph
 }
 static int cc_column_sums_f64(int m, int n, const double* D, long ldd, double alpha,
                               double beta, double* b) {
+    return 0;
+}
+static int cc_gemm_backward_f32(int m, int n, int k, const float* A, int lda,
+                                const float* Bt, int ldb, float* C, int ldc, const float* act,
+                                int dkind) {
+    return 0;
+}
+static int cc_gemm_backward_f64(int m, int n, int k, const double* A, int lda,
+                                const double* Bt, int ldb, double* C, int ldc,
+                                const double* act, int dkind) {
     return 0;
 }
 static int cc_vector_bytes(void) { return 0; }

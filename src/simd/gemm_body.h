@@ -5,14 +5,19 @@
  * pairwise, then the last k % L terms), so a row's result never depends on how many rows
  * share the call. */
 
-/* What a forward product does to its outputs before storing them (tile_axpy with ccs == 1):
- * z = product + bias[column] (``bias`` NULL: nothing added), then max(z, 0) when ``relu``;
- * ``bad`` (NULL: no check) accumulates z - z, which stays 0 unless some z is NaN or
- * infinite. */
+/* What a product does to its outputs before storing them (tile_axpy with ccs == 1).
+ * Forward: z = product + bias[column] (``bias`` NULL: nothing added), then max(z, 0) when
+ * ``relu``; ``bad`` (NULL: no check) accumulates z - z, which stays 0 unless some z is NaN
+ * or infinite.  Backward (delta W^T): the product times f'(z) of the layer below, read
+ * from its activations a = f(z) (``deriv``, laid out like C from ``c0``) by ``dkind``
+ * (CC_DERIV_*; 0: none). */
 typedef struct {
     const T* bias;
     int relu;
     V* bad;
+    const T* deriv;
+    const T* c0;
+    int dkind;
 } FN(epilogue);
 
 /* Set *nonfinite when some lane of ``bad`` (the epilogue's running z - z) is not 0. */
@@ -32,6 +37,12 @@ static CC_INLINE V FN(finish)(V out, T beta, const T* c, const FN(epilogue)* e, 
         if (e->bias != NULL) out += FN(load)(e->bias + v * L);
         if (e->bad != NULL) *e->bad += out - out;
         if (e->relu) out = (V)((VI)out & (VI)(out > 0));
+        if (e->dkind) {  /* as activations.pxd's multiply_derivative */
+            V a = FN(load)(e->deriv + (c - e->c0));
+            if (e->dkind == CC_DERIV_RELU) out = (V)((VI)out & (VI)(a > 0));
+            else if (e->dkind == CC_DERIV_SIGMOID) out = out * a * ((T)1 - a);
+            else out = out * ((T)1 - a * a);
+        }
     }
     return out;
 }
@@ -120,6 +131,8 @@ typedef struct {
     const T* bias;  /* the forward epilogue (see FN(epilogue)); NULL with relu 0: none */
     int relu;
     int* nonfinite; /* set to 1 when some z is NaN or infinite (NULL: not checked) */
+    const T* deriv; /* the backward epilogue (see FN(epilogue)); dkind 0: none */
+    int dkind;
 } FN(axpy_job);
 
 /* The epilogue of a job's rows (NULL: none), its non-finite check accumulating in ``bad``;
@@ -130,7 +143,10 @@ static CC_INLINE const FN(epilogue)* FN(job_epilogue)(const FN(axpy_job)* g, V* 
     epi->bias = g->bias;
     epi->relu = g->relu;
     epi->bad = g->nonfinite != NULL ? bad : NULL;
-    return g->bias != NULL || g->relu || g->nonfinite != NULL ? epi : NULL;
+    epi->deriv = g->deriv;
+    epi->c0 = g->C;
+    epi->dkind = g->dkind;
+    return g->bias != NULL || g->relu || g->nonfinite != NULL || g->dkind ? epi : NULL;
 }
 
 /* Rows [0, m) of the NV vectors of columns at j: tiles of CC_MR rows, the last rows in
@@ -300,14 +316,15 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
  * share their rows among threads (simd/pool.h). */
 static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long ars,
                                   long acs, const T* B, long ldb, T beta, T* C, long crs,
-                                  long ccs, const T* bias, int relu, int* nonfinite) {
+                                  long ccs, const T* bias, int relu, int* nonfinite,
+                                  const T* deriv, int dkind) {
     /* the panel of the last columns, taken before anything is written (on failure BLAS
      * does the whole product) */
     T stack[CC_PACK_STACK];
     T* panel = n % L == 0 || (long)k * L <= CC_PACK_STACK
                    ? stack : (T*)malloc(sizeof(T) * (size_t)k * L);
     FN(axpy_job) job = {n, k, alpha, beta, A, ars, acs, B, ldb, C, crs, ccs, panel,
-                        bias, relu, nonfinite};
+                        bias, relu, nonfinite, deriv, dkind};
     if (panel == NULL) return 0;
     if (n % L) FN(edge_panel)(n % L, k, B + (n - n % L), ldb, panel);
     if (acs == 1 && ccs == 1 && beta == 0 && k >= CC_SPARSE_MIN_K && n > 2 * L &&
@@ -328,7 +345,7 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
 static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, long acs,
                          const T* B, long ldb, T beta, T* C, long crs, long ccs) {
     return FN(gemm_axpy_epilogue)(m, n, k, alpha, A, ars, acs, B, ldb, beta, C, crs, ccs,
-                                  NULL, 0, NULL);
+                                  NULL, 0, NULL, NULL, 0);
 }
 
 /* b = alpha sum_i D[i, :] + beta b for D (m x n, rows of length ldd; beta == 0: b is not
@@ -483,13 +500,14 @@ static void FN(transpose)(int n, int k, const T* in, long ldi, T* out, long ldo)
  * n k <= CC_NT_PANEL) is transposed into a k x n panel (on the stack up to CC_PACK_STACK
  * elements), then multiplied in axpy form. */
 static int FN(gemm_nt)(int m, int n, int k, T alpha, const T* A, int lda, const T* Bt,
-                       int ldb, T beta, T* C, int ldc) {
+                       int ldb, T beta, T* C, int ldc, const T* deriv, int dkind) {
     T stack[CC_PACK_STACK];
     T* panel = (long)n * k <= CC_PACK_STACK ? stack : (T*)malloc(sizeof(T) * (size_t)n * k);
     int ok;
     if (panel == NULL) return 0;
     FN(transpose)(n, k, Bt, ldb, panel, n);
-    ok = FN(gemm_axpy)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1);
+    ok = FN(gemm_axpy_epilogue)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1, NULL, 0,
+                                NULL, deriv, dkind);
     if (panel != stack) free(panel);
     return ok;
 }
@@ -505,7 +523,7 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
         if (n <= CC_NARROW)  /* B's few columns are Bt's contiguous rows: dot products */
             FN(gemm_dot)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         else if ((long)n * k <= CC_NT_PANEL)
-            return FN(gemm_nt)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+            return FN(gemm_nt)(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
         else
             return 0;
         return 1;
@@ -539,5 +557,19 @@ static CC_UNUSED int FN(gemm_forward)(int m, int n, int k, const T* A, int lda, 
                                       int* nonfinite) {
     if (m <= 0 || n <= CC_DOT_MAX_N(L) || k <= 0 || k > CC_OWN_MAX_K) return 0;
     return FN(gemm_axpy_epilogue)(m, n, k, 1, A, lda, 1, B, ldb, 0, C, ldc, 1, bias, relu,
-                                  nonfinite);
+                                  nonfinite, NULL, 0);
+}
+
+/* The backward product of a layer with the derivative of the activation below in its
+ * epilogue: row-major C (m x n) = (A Bt^T) * f'(z), f'(z) taken from that layer's
+ * activations ``act`` (m x n, rows of length ldc) by ``dkind`` (CC_DERIV_*), as
+ * multiply_derivative would in a pass of its own.  Returns 0, touching nothing, for the
+ * shapes it does not take (NT products gemm leaves to dot products or to BLAS, columns
+ * that are not whole vectors): the caller then multiplies and applies f'(z) itself. */
+static CC_UNUSED int FN(gemm_backward)(int m, int n, int k, const T* A, int lda, const T* Bt,
+                                       int ldb, T* C, int ldc, const T* act, int dkind) {
+    if (m <= 0 || n <= CC_NARROW || n % L || k <= 0 || k > CC_OWN_MAX_K ||
+        (long)n * k > CC_NT_PANEL)
+        return 0;
+    return FN(gemm_nt)(m, n, k, 1, A, lda, Bt, ldb, 0, C, ldc, act, dkind);
 }
