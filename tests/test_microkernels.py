@@ -66,6 +66,13 @@ SHAPES = [
     (False, False, 70, 20, 30),  # a big batch
     (False, False, 3, 2, 1100),  # narrow with a long k: BLAS
     (False, False, 3, 20, 4100),  # a k beyond CC_OWN_MAX_K: BLAS
+    # edge panels: whole-vector rows of B with the lanes past the edge cleared, and the last
+    # rows (whose loads would run past B) element by element
+    (False, False, 4, 15, 1),
+    (False, False, 4, 17, 2),
+    (False, False, 5, 10, 3),
+    (False, False, 6, 31, 9),
+    (True, False, 9, 18, 2),
 ]
 
 
@@ -173,6 +180,24 @@ def test_the_backward_products_epilogue_applies_each_derivative(module, dtype, a
         )
         X = rng.normal(size=(21, 5)).astype(dtype)
         assert_oracles_loss_and_gradient(module, net, X, net.targets(rng.integers(0, 3, 21), 21))
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_an_edge_panel_reads_nothing_past_its_columns(module, dtype):
+    """The last 17 % L columns of W go through a zero-padded panel whose rows are loaded a
+    whole vector at a time: the lanes past the edge read the next row of W, and must be
+    cleared, or a huge weight there (finite in its own column) overflows in a padded lane
+    and the forward pass reports a non-finite input that is not there."""
+    net = Network((2, 17, 1), activation="relu", output="sigmoid", dtype=np.dtype(dtype).name)
+    w1 = net.weights[0]
+    w1[...] = 0.5
+    w1[1, 0] = np.finfo(dtype).max / 4  # x[1] = 0: column 0's output stays finite
+    X = np.array([[10.0, 0.0]], dtype=dtype)
+    out = np.empty((1, 1), dtype=dtype)
+    acts = np.empty(18, dtype=dtype)
+    assert module.forward_(net.params, net.layers, net.kinds, net.out_kind, X, out, acts, 1)
+    assert np.isfinite(out).all()
 
 
 def test_the_levels_predict_alike():

@@ -94,9 +94,22 @@ static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, 
 }
 
 /* The last w < L columns: B's columns are copied into a zero-padded panel (once per
- * product, before any row is written), the tiles' results go through a buffer. */
+ * product, before any row is written), the tiles' results go through a buffer.  A row is
+ * one whole-vector load with the lanes from w on cleared, as long as the load ends inside
+ * B (whose last row ends w elements in: the lanes past w read the next row or the gap
+ * between rows); the last rows, whose loads would run past B, go element by element.
+ * (Element by element throughout, a 100 x 2 edge cost a tanh network of 20-100-50-3 units
+ * at batch 16 a tenth of its training step on Zen 4.) */
 static void FN(edge_panel)(int w, int k, const T* B, long ldb, T* panel) {
-    for (int p = 0; p < k; p++)
+    T lanes[L];
+    VI keep;
+    /* rows p <= whole read B[p ldb, p ldb + L) inside the last row's end, (k - 1) ldb + w */
+    const long whole = (k - 1) - (L - w + ldb - 1) / ldb;
+    int p = 0;
+    for (int j = 0; j < L; j++) lanes[j] = j < w ? (T)1 : (T)0;
+    keep = (VI)(FN(load)(lanes) != (V){0});
+    for (; p <= whole; p++) FN(store)(panel + p * L, (V)((VI)FN(load)(B + p * ldb) & keep));
+    for (; p < k; p++)
         for (int j = 0; j < L; j++) panel[p * L + j] = j < w ? B[(long)p * ldb + j] : 0;
 }
 
