@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from crash_core._kernels import linear as linear_kernels
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, batch_threads, kernels
 
@@ -321,13 +322,20 @@ def train(
     last_finite = np.empty_like(network.params)
     watch = LossWatch(run.learning_rate)
     has_accuracy = network.output != "identity"
+    # the rows' order, shuffled in place each epoch by the kernels' Fisher-Yates shuffle
+    # (a uniform shuffle of any order is uniform) from a generator state drawn from rng:
+    # 10,000 rows in 27 us against 100 us for a new rng.permutation(n), no allocation
+    order = np.arange(n, dtype=np.intp)
+    shuffle_state = rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)
+    shuffle_state[0] |= np.uint64(1)  # xoshiro's state is never all zeros
     for epoch in range(first_epoch, first_epoch + epochs):
         if lr_schedule is not None:
             run.learning_rate_ = _checked_lr(lr_schedule(epoch, run.learning_rate), epoch)
         for cb in callbacks:
             cb.on_epoch_begin(epoch, {})
         lr = _checked_lr(run.learning_rate_, epoch)
-        order = rng.permutation(n) if shuffle else np.arange(n)
+        if shuffle:
+            linear_kernels.shuffle(order, shuffle_state)
         last_finite[...] = network.params
         total, correct = trainer.run(data.X, data.Y, order, lr, l1, l2, data.sample_weight)
         loss = total / data.total_weight

@@ -207,6 +207,36 @@ def test_mini_batches_take_one_step_per_batch(regression):
     assert model._optimizer_state.t == 8
 
 
+def test_each_epoch_visits_every_row_in_a_new_seeded_order(monkeypatch, regression):
+    """fit shuffles the rows' order in place every epoch: each epoch's order is a
+    permutation of all rows, the epochs' orders differ, and the seed fixes them;
+    shuffle=False keeps the rows in order."""
+    seen = []
+    run = EpochTrainer.run
+
+    def spy(self, X, Y, order, *args, **kwargs):
+        seen.append(np.array(order, copy=True))
+        return run(self, X, Y, order, *args, **kwargs)
+
+    monkeypatch.setattr(EpochTrainer, "run", spy)
+    X, y = regression
+
+    def orders(**params):
+        seen.clear()
+        cc.MLPRegressor(hidden_layers=(3,), batch_size=8, epochs=4, **params).fit(X, y)
+        return [order.copy() for order in seen]
+
+    first = orders(random_state=0)
+    assert len(first) == 4
+    for order in first:
+        assert_array_equal(np.sort(order), np.arange(len(y)))
+    assert len({tuple(order) for order in first}) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(first, orders(random_state=0), strict=True))
+    assert not np.array_equal(first[0], orders(random_state=1)[0])
+    for order in orders(random_state=0, shuffle=False):
+        assert_array_equal(order, np.arange(len(y)))
+
+
 # ------------------------------------------------------------------------------- dropout
 def dropout_model(seed, rate=0.5, **params):
     return cc.MLPClassifier(
