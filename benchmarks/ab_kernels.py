@@ -1,0 +1,105 @@
+"""Two builds of the network kernels in one process: epochs of each, alternating.
+
+The machine these benchmarks run on is shared and noisy: two runs of a script minutes apart
+can differ by 20%.  This script loads another build of one level's kernel module (a
+``network_kernels*.so`` copied aside before a change) next to the installed one and trains
+the same epochs with each, alternating which goes first, so that both see the same
+machine.  It prints the median and the best epoch time of each and their ratio
+(installed / other), per network.
+
+    cp crash_core/_kernels/network_kernels_avx512.*.so /tmp/old/   # before the change
+    ... change, rebuild ...
+    python benchmarks/ab_kernels.py /tmp/old/network_kernels_avx512.*.so [--repeats 31]
+
+Only the kernels differ: both run under the installed argument checks and buffers, so a
+build whose epoch kernel expects other buffers than the installed ``EpochTrainer`` makes
+cannot be compared this way.  Importing this module does no work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import time
+
+import numpy as np
+
+# name: (layer sizes, batch, hidden activation, output)
+NETWORKS = {
+    "tiny": ((2, 64, 64, 1), 32, "relu", "sigmoid"),
+    "digits": ((64, 128, 10), 64, "relu", "softmax"),
+    "tanh": ((20, 100, 50, 3), 16, "tanh", "softmax"),
+    "edges": ((30, 100, 100, 3), 32, "relu", "softmax"),
+}
+
+
+def load_build(path: str):
+    """The kernels of the module file at ``path`` (its level read from its name)."""
+    from crash_core._kernels import network
+
+    name = os.path.basename(path).split(".")[0]
+    level = name.rpartition("_")[2] if name != "network_kernels" else "portable"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return network.Kernels(level, module), network.at_level(level)
+
+
+def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096) -> dict:
+    """Seconds per epoch of plain SGD on random data, each build in turn."""
+    from crash_core.network import EpochTrainer, Network
+
+    sizes, batch, activation, output = NETWORKS[name]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    y = rng.integers(0, max(2, sizes[-1]), n)
+    times = {label: [] for label in kernels}
+    for r in range(repeats):
+        labels = list(kernels) if r % 2 else list(kernels)[::-1]
+        for label in labels:
+            net = Network(sizes, activation=activation, output=output, dtype="float32")
+            Y = net.targets(y, n)
+            trainer = EpochTrainer(net, batch, "sgd")
+            order = np.random.default_rng(r).permutation(n)
+            t0 = time.perf_counter()
+            kernels[label].train_epoch_(
+                net.params, net.layers, net.kinds, net.out_kind, X, Y, trainer.wb[:0], False,
+                order, batch, 0, 0.01, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0,
+                trainer.state.state1, trainer.state.state2, trainer.rates, False, trainer.rng,
+                trainer.grad, trainer.xb, trainer.yb, trainer.wb, trainer.acts, trainer.delta,
+                trainer.spare, trainer.dmask,
+            )  # fmt: skip
+            times[label].append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    from threadpoolctl import threadpool_limits
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("other", help="another build's network_kernels*.so")
+    parser.add_argument("--networks", default=",".join(NETWORKS))
+    parser.add_argument("--repeats", type=int, default=31)
+    args = parser.parse_args()
+    other, installed = load_build(args.other)
+    kernels = {"installed": installed, "other": other}
+    print(f"{installed.level} level; ratio = installed / other (one thread, float32)")
+    with threadpool_limits(1):
+        for name in args.networks.split(","):
+            sizes, batch = NETWORKS[name][:2]
+            times = epoch_times(kernels, name, args.repeats)
+            steps = -(-4096 // batch)
+            med = {k: statistics.median(v) / steps * 1e6 for k, v in times.items()}
+            best = {k: min(v) / steps * 1e6 for k, v in times.items()}
+            label = "-".join(map(str, sizes))
+            print(
+                f"{name:7s} {label:16s} b{batch:<3d} median {med['installed']:7.2f} / "
+                f"{med['other']:7.2f} µs/step = {med['installed'] / med['other']:.3f}; "
+                f"best {best['installed'] / best['other']:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
