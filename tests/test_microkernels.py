@@ -73,6 +73,12 @@ SHAPES = [
     (False, False, 5, 10, 3),
     (False, False, 6, 31, 9),
     (True, False, 9, 18, 2),
+    # a narrow weight gradient multiplied into a buffer and transposed into C (8 x 8 blocks
+    # and the rest element by element), and row counts that end in a tile of 4
+    (True, False, 128, 10, 64),
+    (True, False, 20, 9, 33),
+    (False, False, 10, 40, 7),
+    (True, False, 16, 64, 32),
 ]
 
 
