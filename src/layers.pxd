@@ -114,7 +114,7 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
     for li in range(n_layers - 1, -1, -1):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
-        derived = False
+        derived = dropped = False
         if li > 0:
             prev_off = act_offset(layers, li - 1, cap)
             a_prev = acts + prev_off
