@@ -11,9 +11,9 @@ machine.  It prints the median and the best epoch time of each and their ratio
     ... change, rebuild ...
     python benchmarks/ab_kernels.py /tmp/old/network_kernels_avx512.*.so [--repeats 31]
 
-Only the kernels differ: both run under the installed argument checks and buffers, so a
-build whose epoch kernel expects other buffers than the installed ``EpochTrainer`` makes
-cannot be compared this way.  Importing this module does no work.
+Only the kernels differ: both run through the installed ``EpochTrainer.run`` and argument
+checks, so a build whose epoch kernel expects other buffers than the installed trainer
+makes cannot be compared this way.  Importing this module does no work.
 """
 
 from __future__ import annotations
@@ -48,8 +48,13 @@ def load_build(path: str):
 
 
 def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096) -> dict:
-    """Seconds per epoch of plain SGD on random data, each build in turn."""
+    """Seconds per epoch of plain SGD on random data, each build in turn: the same
+    ``EpochTrainer.run`` a fit makes, with the network kernels' ``train_epoch_`` swapped
+    for the build's while it runs."""
+    from unittest import mock
+
     from crash_core.network import EpochTrainer, Network
+    from crash_core.network import kernels as active
 
     sizes, batch, activation, output = NETWORKS[name]
     rng = np.random.default_rng(0)
@@ -60,18 +65,13 @@ def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096) -> dict:
         labels = list(kernels) if r % 2 else list(kernels)[::-1]
         for label in labels:
             net = Network(sizes, activation=activation, output=output, dtype="float32")
-            Y = net.targets(y, n)
             trainer = EpochTrainer(net, batch, "sgd")
+            Y = net.targets(y, n)
             order = np.random.default_rng(r).permutation(n)
-            t0 = time.perf_counter()
-            kernels[label].train_epoch_(
-                net.params, net.layers, net.kinds, net.out_kind, X, Y, trainer.wb[:0], False,
-                order, batch, 0, 0.01, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0,
-                trainer.state.state1, trainer.state.state2, trainer.rates, False, trainer.rng,
-                trainer.grad, trainer.xb, trainer.yb, trainer.wb, trainer.acts, trainer.delta,
-                trainer.spare, trainer.dmask,
-            )  # fmt: skip
-            times[label].append(time.perf_counter() - t0)
+            with mock.patch.object(active, "train_epoch_", kernels[label].train_epoch_):
+                t0 = time.perf_counter()
+                trainer.run(X, Y, order, 0.01)
+                times[label].append(time.perf_counter() - t0)
     return times
 
 
