@@ -13,6 +13,8 @@ cdef extern from "simd/vmath.h" nogil:
     void cc_exp_f64(double* x, long n)
     void cc_log1p_unit_f32(float* x, long n)
     void cc_log1p_unit_f64(double* x, long n)
+    void cc_log_f32(float* x, long n)
+    void cc_log_f64(double* x, long n)
     void cc_sigmoid_f32(float* x, long n)
     void cc_sigmoid_f64(double* x, long n)
     void cc_tanh_f32(float* x, long n)

@@ -6,8 +6,8 @@
 #   identity + squared error:         L = 0.5 sum_j (z_j - y_j)^2
 
 from cython cimport floating
-from activations cimport (vsigmoid, flog, fabs_, cc_exp_f32, cc_exp_f64,
-                          cc_log1p_unit_f32, cc_log1p_unit_f64)
+from activations cimport (vsigmoid, fabs_, cc_exp_f32, cc_exp_f64, cc_log1p_unit_f32,
+                          cc_log1p_unit_f64, cc_log_f32, cc_log_f64)
 
 cdef enum:
     CHUNK = 256  # elements whose ln(1 + e) one stack buffer holds
@@ -19,6 +19,14 @@ cdef inline void vexp(floating* x, Py_ssize_t n) noexcept nogil:
         cc_exp_f32(x, n)
     else:
         cc_exp_f64(x, n)
+
+
+cdef inline void vlog(floating* x, Py_ssize_t n) noexcept nogil:
+    """x <- ln x in place, a vector at a time."""
+    if floating is float:
+        cc_log_f32(x, n)
+    else:
+        cc_log_f64(x, n)
 
 
 cdef inline void vlog1p_unit(floating* x, Py_ssize_t n) noexcept nogil:
@@ -103,8 +111,9 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
     logarithms of a whole block are taken a vector at a time.
     """
     cdef Py_ssize_t i, j, q, start, stop, n = rows * k
-    cdef floating wi, zj, s
+    cdef floating wi, zj
     cdef floating soft[CHUNK]
+    cdef double factor[CHUNK]
     cdef double total = 0, row_loss, ysum
     cdef floating* zi
     cdef const floating* yi
@@ -140,19 +149,29 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
                 row_loss -= y[i * k + j] * zi[j]
             total += (1 if w == NULL else w[i]) * row_loss
         vexp(z, n)
-        for i in range(rows):
-            wi = 1 if w == NULL else w[i]
-            zi = z + i * k
-            yi = y + i * k
-            di = delta + i * k
-            s = normalize(zi, k)
-            ysum = 0
-            for j in range(k):
-                ysum += yi[j]
-                di[j] = scale * wi * (zi[j] - yi[j])
-            total += wi * ysum * flog(s)
-            if argmax(zi, k) == argmax(yi, k):
-                correct[0] += 1
+        # the rows' sums s and their factors w_i sum_j y_j a chunk at a time, then the
+        # chunk's logarithms a vector at a time (one call of the C library's log a row
+        # was a fifth of the loss of 64 rows of 10 classes on Zen 4)
+        start = 0
+        while start < rows:
+            stop = min(start + CHUNK, rows)
+            for i in range(start, stop):
+                wi = 1 if w == NULL else w[i]
+                zi = z + i * k
+                yi = y + i * k
+                di = delta + i * k
+                soft[i - start] = normalize(zi, k)
+                ysum = 0
+                for j in range(k):
+                    ysum += yi[j]
+                    di[j] = scale * wi * (zi[j] - yi[j])
+                factor[i - start] = wi * ysum
+                if argmax(zi, k) == argmax(yi, k):
+                    correct[0] += 1
+            vlog(soft, stop - start)
+            for i in range(start, stop):
+                total += factor[i - start] * soft[i - start]
+            start = stop
         return total
     for i in range(rows):
         wi = 1 if w == NULL else w[i]

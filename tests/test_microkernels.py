@@ -244,6 +244,8 @@ void exp_f32(float* x, long n) { cc_exp_f32(x, n); }
 void exp_f64(double* x, long n) { cc_exp_f64(x, n); }
 void log1p_f32(float* x, long n) { cc_log1p_unit_f32(x, n); }
 void log1p_f64(double* x, long n) { cc_log1p_unit_f64(x, n); }
+void log_f32(float* x, long n) { cc_log_f32(x, n); }
+void log_f64(double* x, long n) { cc_log_f64(x, n); }
 void sigmoid_f32(float* x, long n) { cc_sigmoid_f32(x, n); }
 void sigmoid_f64(double* x, long n) { cc_sigmoid_f64(x, n); }
 void tanh_f32(float* x, long n) { cc_tanh_f32(x, n); }
@@ -394,6 +396,31 @@ def test_vector_log1p_within_its_documented_error(tilings, width, dtype):
     assert got[~nz].max() == 0
     rel = np.abs(got[nz] - want[nz]) / want[nz]
     assert float(rel.max()) <= MAX_ULP * np.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vector_log_within_its_documented_error(tilings, width, dtype):
+    log = _vector_fn(tilings[width], "log", dtype)
+    info = np.finfo(dtype)
+    x = np.concatenate(
+        [
+            np.geomspace(info.smallest_subnormal, info.max, 200_003, dtype=np.float64)
+            if dtype == np.float64
+            else np.geomspace(1e-45, 3.4e38, 200_003),
+            np.linspace(0.5, 2.0, 100_001),  # across the split at sqrt(2) and around 1
+            np.linspace(1.0, 10.0, 100_001),  # the sums of a softmax's exponentials
+        ]
+    ).astype(dtype)
+    x = x[(x > 0) & np.isfinite(x)]
+    want = np.log(x.astype(np.longdouble))
+    err = np.abs(log(x).astype(np.longdouble) - want)
+    # 3 ulp of the result (src/simd/vmath.h); ln 1 = 0 exactly
+    assert float((err / np.spacing(np.abs(want).astype(dtype))).max()) <= 3.0
+    assert log(np.array([1.0], dtype=dtype))[0] == 0
+    special = log(np.array([0.0, -0.0, np.inf, -1.0, np.nan, -np.inf], dtype=dtype))
+    assert special[0] == -np.inf and special[1] == -np.inf and special[2] == np.inf
+    assert np.isnan(special[3:]).all()
 
 
 @pytest.mark.parametrize("width", [16, 32, 64])

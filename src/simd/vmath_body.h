@@ -74,7 +74,30 @@ static CC_INLINE V FN(tanh_v)(V z) {
     return FN(select)((VI)(a < (T)0.55), z * s, FN(select)(negative, -big, big));
 }
 
-enum { FN(op_exp), FN(op_log1p), FN(op_sigmoid), FN(op_tanh) };
+/* ln x = e ln 2 + ln(1 + f) with x = 2^e (1 + f), 1 + f in [sqrt(1/2), sqrt(2)) (ln 2
+ * split in two as in exp_v, so e ln 2 is exact; subnormal x scaled by 2^MANT first), ln(1 + f)
+ * by log1p_v's series (|t| <= 0.172 here).  0 gives -inf, inf gives inf, x < 0 and NaN give
+ * NaN. */
+static CC_INLINE V FN(log_v)(V x) {
+    VI subnormal = (VI)(x < NORMAL_MIN);
+    V xs = FN(select)(subnormal, x * (T)(1LL << MANT), x);
+    VI bits = (VI)xs;
+    VI e = ((bits >> MANT) & ((VI){0} + (2 * BIAS + 1))) - BIAS;
+    e -= subnormal & ((VI){0} + MANT);
+    V m = (V)((bits & ((VI){0} + ((((__typeof__(bits[0]))1) << MANT) - 1))) |
+              ((VI){0} + ((__typeof__(bits[0]))BIAS << MANT)));
+    VI high = (VI)(m > (T)1.4142135623730951);
+    m = FN(select)(high, m * (T)0.5, m);
+    e -= high;  /* the comparison's lanes are -1 where true */
+    V n = __builtin_convertvector(e, V);
+    V y = n * (T)1.4286068203094172321e-6 + FN(log1p_v)(m - (T)1);
+    y = y + n * (T)0.693145751953125;
+    y = FN(select)((VI)(x == (T)0), (V){0} - (T)__builtin_inf(), y);
+    y = FN(select)((VI)(x == (T)__builtin_inf()), x, y);
+    return FN(select)((VI)(x < (T)0) | (VI)(x != x), (V){0} + (T)__builtin_nan(""), y);
+}
+
+enum { FN(op_exp), FN(op_log1p), FN(op_sigmoid), FN(op_tanh), FN(op_log) };
 
 /* x[i] <- f(x[i]) for i < n in place, whole vectors then the tail through a padded one
  * (same polynomial, same result). */
@@ -93,6 +116,7 @@ static CC_INLINE void FN(apply)(T* x, long n, int op) {
         if (op == FN(op_exp)) v = FN(exp_v)(v);
         else if (op == FN(op_log1p)) v = FN(log1p_v)(v);
         else if (op == FN(op_sigmoid)) v = FN(sigmoid_v)(v);
+        else if (op == FN(op_log)) v = FN(log_v)(v);
         else v = FN(tanh_v)(v);
         if (whole) {
             FN(store)(x + i, v);
@@ -108,6 +132,9 @@ static CC_UNUSED void FN(exp)(T* x, long n) { FN(apply)(x, n, FN(op_exp)); }
 
 /* x[i] <- ln(1 + x[i]) for i < n, in place; each x[i] in [0, 1]. */
 static CC_UNUSED void FN(log1p_unit)(T* x, long n) { FN(apply)(x, n, FN(op_log1p)); }
+
+/* x[i] <- ln x[i] for i < n, in place. */
+static CC_UNUSED void FN(log)(T* x, long n) { FN(apply)(x, n, FN(op_log)); }
 
 /* x[i] <- sigmoid(x[i]) for i < n, in place. */
 static CC_UNUSED void FN(sigmoid)(T* x, long n) { FN(apply)(x, n, FN(op_sigmoid)); }
