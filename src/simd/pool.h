@@ -21,7 +21,7 @@
  * A caller that got no chunk or shared its CPU with a helper (the scheduler woke the
  * helper on the caller's core), or waited longer for a helper's last chunk than half the
  * time it worked (the helper lost its core to some other thread), runs its products alone
- * for the next CC_REST_NS.
+ * for a while: 1 ms after a lone late product, up to CC_REST_NS while they keep coming.
  */
 #ifndef CRASH_CORE_SIMD_POOL_H
 #define CRASH_CORE_SIMD_POOL_H
@@ -40,7 +40,15 @@
 /* How long a helper waits for the next product before it sleeps, and the most helpers. */
 #define CC_SPIN_NS 200000L
 /* How long products stay on the calling thread after one waited for a late helper (a
- * thread of another pool or process held its core): one wasted wait per rest at most. */
+ * thread of another pool or process held its core): one wasted wait per rest at most.
+ * The first rest is CC_REST_MIN_NS; each late product after a rest doubles it, up to
+ * CC_REST_NS, and each product on time halves it again.  A lone late product (a helper
+ * woken from its sleep, a few microseconds of the host's own) then costs one short rest,
+ * while a core that stays taken soon costs one wait per CC_REST_NS.  (A fixed 20 ms rest:
+ * 784-256-128-10 / b128 on two threads on a quiet 2-vCPU Zen 4 host rested 2-3 times a
+ * two-epoch fit, each after a wait of 35 us to 3.5 ms, and ran 20 ms on one thread each
+ * time.) */
+#define CC_REST_MIN_NS 1000000L
 #define CC_REST_NS 20000000L
 #define CC_MAX_HELPERS 15
 /* The helpers' thread name (crash_core/_blas_threads.py reads it in /proc). */
@@ -81,9 +89,10 @@ static struct {
     int sleeping;         /* helpers waiting on ``wake`` */
     int busy;             /* a caller holds the helpers */
     long rest_until;      /* no split before this time (ns, CLOCK_MONOTONIC) */
+    long rest_next;       /* the next rest's length (0: CC_REST_MIN_NS) */
     int atfork;           /* the fork handler is registered */
 } cc_pool __attribute__((unused)) = {
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0};
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0, 0};
 
 static inline void cc_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -162,7 +171,7 @@ static inline void cc_pool_forget(void) {
     pthread_cond_init(&cc_pool.wake, NULL);
     cc_pool.job = NULL;
     cc_pool.helpers = cc_pool.sleeping = cc_pool.busy = 0;
-    cc_pool.rest_until = 0;
+    cc_pool.rest_until = cc_pool.rest_next = 0;
 }
 
 /* Start helpers until there are ``wanted`` (the caller holds the lock); the number running. */
@@ -236,8 +245,13 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
      * rest the helpers for a while. */
     if ((mine == 0 || cc_now_ns() - started - worked > worked / 2 ||
          (job.shared >= 0 && job.shared == cc_cpu())) &&
-        cc_split_min_flops > 0)
-        cc_pool.rest_until = cc_now_ns() + CC_REST_NS;
+        cc_split_min_flops > 0) {
+        long rest = cc_pool.rest_next > CC_REST_MIN_NS ? cc_pool.rest_next : CC_REST_MIN_NS;
+        cc_pool.rest_until = cc_now_ns() + rest;
+        cc_pool.rest_next = 2 * rest < CC_REST_NS ? 2 * rest : CC_REST_NS;
+    } else {
+        cc_pool.rest_next /= 2;
+    }
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
 }
 
