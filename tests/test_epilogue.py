@@ -11,7 +11,7 @@ from tests import oracle
 from tests.builds import BUILDS, IDS, using
 
 # widths with tiles, edge columns and few columns at every vector width
-SIZES = [(7, 40, 33, 5), (64, 100, 10), (3, 17, 1), (12, 96, 3, 2)]
+SIZES = [(7, 40, 33, 5), (64, 100, 10), (3, 17, 1), (12, 96, 3, 2), (2, 64, 64, 1)]
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)

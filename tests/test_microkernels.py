@@ -62,6 +62,12 @@ SHAPES = [
     (False, True, 5, 1, 1),
     (False, True, 5, 100, 100),  # an NT panel too big for the stack: allocated
     (False, True, 3, 300, 300),  # an NT panel too big to transpose: BLAS
+    # k <= CC_SMALL_K: B's rows held in registers, rows in pairs (the last alone), blocks of
+    # up to four vectors of columns and the edge
+    (False, False, 13, 100, 4),
+    (False, False, 7, 70, 2),
+    (True, False, 21, 50, 3),
+    (False, True, 9, 70, 2),
     (False, False, 40, 20, 300),  # a long k
     (False, False, 70, 20, 30),  # a big batch
     (False, False, 3, 2, 1100),  # narrow with a long k: BLAS
