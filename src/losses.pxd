@@ -9,6 +9,29 @@ from cython cimport floating
 from activations cimport (vsigmoid, fabs_, cc_exp_f32, cc_exp_f64, cc_log1p_unit_f32,
                           cc_log1p_unit_f64, cc_log_f32, cc_log_f64)
 
+# Softmax rows of 4 to 64 classes, L rows at a time (src/simd/vmath_body.h): probabilities
+# in place and, given targets, the output delta, the weighted loss and the correct count,
+# the same to the bit as the element-by-element code below; 0 (touching nothing) for
+# other widths and where not built.
+cdef extern from "simd/vmath.h" nogil:
+    int cc_softmax_rows_f32(float* z, long rows, int k, const float* y, const float* w,
+                            float scale, float* delta, double* total, long* correct)
+    int cc_softmax_rows_f64(double* z, long rows, int k, const double* y, const double* w,
+                            double scale, double* delta, double* total, long* correct)
+
+
+cdef inline bint softmax_rows(floating* z, Py_ssize_t rows, Py_ssize_t k, const floating* y,
+                              const floating* w, floating scale, floating* delta,
+                              double* total, long* correct) noexcept nogil:
+    """Softmax of each row of z in place and, with targets y (NULL: none), the delta, the
+    loss (added to ``total``) and the correct count (added to ``correct``); False,
+    touching nothing, for the widths the vector code leaves to the caller."""
+    if floating is float:
+        return cc_softmax_rows_f32(z, rows, <int> k, y, w, scale, delta, total, correct)
+    else:
+        return cc_softmax_rows_f64(z, rows, <int> k, y, w, scale, delta, total, correct)
+
+
 cdef enum:
     CHUNK = 256  # elements whose ln(1 + e) one stack buffer holds
 
@@ -86,6 +109,9 @@ cdef inline void output_activation(floating* z, Py_ssize_t rows, Py_ssize_t k,
     if kind == OUT_SIGMOID:
         vsigmoid(z, rows * k)
     elif kind == OUT_SOFTMAX:
+        if softmax_rows(z, rows, k, <const floating*> NULL, <const floating*> NULL, 1,
+                        <floating*> NULL, NULL, NULL):
+            return
         for i in range(rows):
             subtract_max(z + i * k, k)
         vexp(z, rows * k)
@@ -118,6 +144,7 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
     cdef floating* zi
     cdef const floating* yi
     cdef floating* di
+    cdef long hits = 0
     correct[0] = 0
     if kind == OUT_SIGMOID:
         # e = exp(-|z|) for the block (held in delta), ln(1 + e) a chunk at a time
@@ -139,6 +166,10 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
             start = stop
         return total
     if kind == OUT_SOFTMAX:
+        if softmax_rows(z, rows, k, y, w, scale, delta, &total, &hits):
+            correct[0] = hits
+            return total
+        # element by element (few classes, many classes, no vector types):
         # L = -sum_j y_j (z_j - m - ln s) with m = max z, s = sum_j e^(z_j - m);
         # p_j = e^(z_j - m) / s, from the same exponentials (rows sum to 1)
         for i in range(rows):

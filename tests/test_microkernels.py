@@ -252,6 +252,14 @@ void log1p_f32(float* x, long n) { cc_log1p_unit_f32(x, n); }
 void log1p_f64(double* x, long n) { cc_log1p_unit_f64(x, n); }
 void log_f32(float* x, long n) { cc_log_f32(x, n); }
 void log_f64(double* x, long n) { cc_log_f64(x, n); }
+int softmax_f32(float* z, long rows, int k, const float* y, const float* w, float scale,
+                float* delta, double* total, long* correct) {
+    return cc_softmax_rows_f32(z, rows, k, y, w, scale, delta, total, correct);
+}
+int softmax_f64(double* z, long rows, int k, const double* y, const double* w, double scale,
+                double* delta, double* total, long* correct) {
+    return cc_softmax_rows_f64(z, rows, k, y, w, scale, delta, total, correct);
+}
 void sigmoid_f32(float* x, long n) { cc_sigmoid_f32(x, n); }
 void sigmoid_f64(double* x, long n) { cc_sigmoid_f64(x, n); }
 void tanh_f32(float* x, long n) { cc_tanh_f32(x, n); }
@@ -427,6 +435,57 @@ def test_vector_log_within_its_documented_error(tilings, width, dtype):
     special = log(np.array([0.0, -0.0, np.inf, -1.0, np.nan, -np.inf], dtype=dtype))
     assert special[0] == -np.inf and special[1] == -np.inf and special[2] == np.inf
     assert np.isnan(special[3:]).all()
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, k", [(1, 4), (5, 4), (64, 10), (17, 16), (9, 33), (3, 64)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_rows_match_the_oracle(tilings, width, dtype, rows, k, weighted):
+    """A row in each lane: probabilities, delta, loss and correct count of every row (the
+    last group of rows partial), against the oracle's softmax and cross-entropy."""
+    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    fn = getattr(tilings[width], f"softmax_{'f32' if dtype == np.float32 else 'f64'}")
+    ptr = ctypes.c_void_p
+    fn.argtypes = [ptr, ctypes.c_long, ctypes.c_int, ptr, ptr, ctype, ptr, ptr, ptr]
+    rng = np.random.default_rng(rows * 100 + k)
+    z = (rng.normal(size=(rows, k)) * 4).astype(dtype)
+    y = np.eye(k, dtype=dtype)[rng.integers(0, k, rows)]
+    y[0] = rng.dirichlet(np.ones(k)).astype(dtype)  # a soft target
+    z[-1, :2] = z[-1].max() + 1  # a tie: the first largest counts
+    y[-1] = 0
+    y[-1, 1] = 1
+    w = rng.random(rows).astype(dtype)
+    p, delta = z.copy(), np.full_like(z, np.nan)
+    total, correct = np.zeros(1), np.zeros(1, dtype=np.int64)
+    assert (
+        fn(
+            p.ctypes.data,
+            rows,
+            k,
+            y.ctypes.data,
+            w.ctypes.data if weighted else None,
+            0.25,
+            delta.ctypes.data,
+            total.ctypes.data,
+            correct.ctypes.data,
+        )
+        == 1
+    )
+    want = oracle.softmax(z.astype(np.float64))
+    weights = w.astype(np.float64) if weighted else np.ones(rows)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    assert_allclose(p, want, rtol=tol * 4, atol=tol)
+    assert_allclose(delta, 0.25 * weights[:, None] * (want - y), rtol=tol * 4, atol=tol)
+    losses = oracle.row_losses(z.astype(np.float64), y.astype(np.float64), "softmax")
+    assert_allclose(total[0], float((weights * losses).sum()), rtol=tol * 10)
+    assert correct[0] == oracle.correct(want, y, "softmax")
+    probabilities = z.copy()  # without targets: the same probabilities, nothing else read
+    assert fn(probabilities.ctypes.data, rows, k, None, None, 1.0, None, None, None) == 1
+    assert_array_equal(probabilities, p)
+    few = z[:, :3].copy()  # fewer than 4 classes are left to the caller, untouched
+    assert fn(few.ctypes.data, rows, 3, None, None, 1.0, None, None, None) == 0
+    assert_array_equal(few, z[:, :3])
 
 
 @pytest.mark.parametrize("width", [16, 32, 64])

@@ -97,6 +97,103 @@ static CC_INLINE V FN(log_v)(V x) {
     return FN(select)((VI)(x < (T)0) | (VI)(x != x), (V){0} + (T)__builtin_nan(""), y);
 }
 
+enum { FN(softmax_max_k) = 64 };
+
+/* The R <= L rows of k values at x (rows k apart) into a class-major block: out[j L + r] =
+ * x[r k + j] (gemm_body.h's transpose), the lanes past R zero. */
+static CC_INLINE void FN(to_lanes)(const T* x, int R, int k, T* out) {
+    if (R < L) memset(out, 0, sizeof(T) * (size_t)k * L);
+    FN(transpose)(R, k, x, k, out, L, 0);
+}
+
+/* The inverse of to_lanes: x[r k + j] = block[j L + r] for the R rows. */
+static CC_INLINE void FN(from_lanes)(const T* block, int R, int k, T* x) {
+    FN(transpose)(k, R, block, L, x, k, 0);
+}
+
+/* Softmax of each of ``rows`` rows of k logits (rows k apart) in place, L rows at a time
+ * with a row in each lane: the rows' classes are copied into a class-major block, so that
+ * each step below is one vector operation for L rows, and the results copied back.  Per
+ * row, in the order of the element-by-element code in losses.pxd (so the probabilities
+ * and deltas are the same to the bit): m = max_j z_j, e_j = e^(z_j - m), s = e_0 + e_1 +
+ * ... + e_(k-1), p_j = e_j (1 / s).  With targets y (NULL: the probabilities only):
+ * delta = (scale w_i) (p - y) (w NULL: every w_i = 1); w_i L_i, L_i = ln s sum_j y_j -
+ * sum_j y_j (z_j - m), added to *total row by row; *correct counts the rows whose first
+ * largest p is at y's first largest.  Returns 0, touching nothing, for k < 4 and k >
+ * softmax_max_k: the caller computes those element by element.  (Zen 4, float32: 64 rows
+ * of 10 classes 2.5-2.8 us element by element, 1.2-1.3 us this way; 16 rows of 3 classes
+ * 0.16-0.24 us either way, 64 rows of 2 classes 0.42-0.51 against 0.60-0.67 us.) */
+static CC_UNUSED int FN(softmax_rows)(T* z, long rows, int k, const T* y, const T* w, T scale,
+                                      T* delta, double* total, long* correct) {
+    T zt[FN(softmax_max_k) * L], yt[FN(softmax_max_k) * L], lanes[L];
+    long hits = 0;
+    double losses = 0;
+    if (k < 4 || k > FN(softmax_max_k)) return 0;
+    for (long g = 0; g < rows; g += L) {
+        const int R = rows - g < L ? (int)(rows - g) : L;
+        FN(to_lanes)(z + g * k, R, k, zt);
+        if (y != NULL) FN(to_lanes)(y + g * k, R, k, yt);
+        V m = FN(load)(zt);
+        for (int j = 1; j < k; j++) {
+            V zj = FN(load)(zt + j * L);
+            m = FN(select)((VI)(zj > m), zj, m);
+        }
+        V sum = (V){0}, yz = (V){0}, ysum = (V){0};
+        for (int j = 0; j < k; j++) {
+            V zs = FN(load)(zt + j * L) - m;
+            if (y != NULL) {
+                V yj = FN(load)(yt + j * L);
+                yz += yj * zs;
+                ysum += yj;
+            }
+            V e = FN(exp_v)(zs);
+            FN(store)(zt + j * L, e);
+            sum = j == 0 ? e : sum + e;
+        }
+        const V inverse = (T)1 / sum;
+        V pbest = (V){0}, pat = (V){0}, ybest = (V){0}, yat = (V){0};
+        V factor = (V){0};
+        if (y != NULL) {
+            for (int r = 0; r < L; r++) lanes[r] = r < R ? scale * (w != NULL ? w[g + r] : (T)1) : 0;
+            factor = FN(load)(lanes);
+        }
+        for (int j = 0; j < k; j++) {
+            V p = FN(load)(zt + j * L) * inverse;
+            FN(store)(zt + j * L, p);
+            if (y == NULL) continue;
+            V yj = FN(load)(yt + j * L);
+            FN(store)(yt + j * L, factor * (p - yj));
+            V at = (V){0} + (T)j;
+            VI up = j == 0 ? (VI){0} - 1 : (VI)(p > pbest);
+            pbest = FN(select)(up, p, pbest);
+            pat = FN(select)(up, at, pat);
+            up = j == 0 ? (VI){0} - 1 : (VI)(yj > ybest);
+            ybest = FN(select)(up, yj, ybest);
+            yat = FN(select)(up, at, yat);
+        }
+        FN(from_lanes)(zt, R, k, z + g * k);
+        if (y != NULL) FN(from_lanes)(yt, R, k, delta + g * k);
+        if (y == NULL) continue;
+        T sums[L], ys[L], yzs[L], pi[L], yi[L];
+        V logs = FN(log_v)(sum);
+        memcpy(sums, &logs, sizeof(V));
+        memcpy(ys, &ysum, sizeof(V));
+        memcpy(yzs, &yz, sizeof(V));
+        memcpy(pi, &pat, sizeof(V));
+        memcpy(yi, &yat, sizeof(V));
+        for (int r = 0; r < R; r++) {
+            const double wi = w != NULL ? (double)w[g + r] : 1.0;
+            losses += wi * ((double)ys[r] * (double)sums[r] - (double)yzs[r]);
+            hits += pi[r] == yi[r];
+        }
+    }
+    if (y != NULL) {
+        *total += losses;
+        *correct += hits;
+    }
+    return 1;
+}
+
 enum { FN(op_exp), FN(op_log1p), FN(op_sigmoid), FN(op_tanh), FN(op_log) };
 
 /* x[i] <- f(x[i]) for i < n in place, whole vectors then the tail through a padded one
