@@ -174,16 +174,16 @@ static CC_UNUSED int FN(softmax_rows)(T* z, long rows, int k, const T* y, const 
         FN(from_lanes)(zt, R, k, z + g * k);
         if (y != NULL) FN(from_lanes)(yt, R, k, delta + g * k);
         if (y == NULL) continue;
-        T sums[L], ys[L], yzs[L], pi[L], yi[L];
+        T ln_s[L], ys[L], yzs[L], pi[L], yi[L];
         V logs = FN(log_v)(sum);
-        memcpy(sums, &logs, sizeof(V));
+        memcpy(ln_s, &logs, sizeof(V));
         memcpy(ys, &ysum, sizeof(V));
         memcpy(yzs, &yz, sizeof(V));
         memcpy(pi, &pat, sizeof(V));
         memcpy(yi, &yat, sizeof(V));
         for (int r = 0; r < R; r++) {
             const double wi = w != NULL ? (double)w[g + r] : 1.0;
-            losses += wi * ((double)ys[r] * (double)sums[r] - (double)yzs[r]);
+            losses += wi * ((double)ys[r] * (double)ln_s[r] - (double)yzs[r]);
             hits += pi[r] == yi[r];
         }
     }
