@@ -20,6 +20,25 @@ cdef extern from "simd/vmath.h" nogil:
                             double scale, double* delta, double* total, long* correct)
 
 
+cdef extern from "simd/vmath.h" nogil:
+    int cc_sigmoid_xent_f32(float* z, long rows, int k, const float* y, const float* w,
+                            float scale, float* delta, double* total, long* correct)
+    int cc_sigmoid_xent_f64(double* z, long rows, int k, const double* y, const double* w,
+                            double scale, double* delta, double* total, long* correct)
+
+
+cdef inline bint sigmoid_xent(floating* z, Py_ssize_t rows, Py_ssize_t k, const floating* y,
+                              const floating* w, floating scale, floating* delta,
+                              double* total, long* correct) noexcept nogil:
+    """Sigmoid outputs in place, the delta, the binary cross-entropy (added to ``total``)
+    and the correct count (added to ``correct``) a vector at a time (src/simd/vmath_body.h);
+    False, touching nothing, where the vector code is not built."""
+    if floating is float:
+        return cc_sigmoid_xent_f32(z, rows, <int> k, y, w, scale, delta, total, correct)
+    else:
+        return cc_sigmoid_xent_f64(z, rows, <int> k, y, w, scale, delta, total, correct)
+
+
 cdef inline bint softmax_rows(floating* z, Py_ssize_t rows, Py_ssize_t k, const floating* y,
                               const floating* w, floating scale, floating* delta,
                               double* total, long* correct) noexcept nogil:
@@ -147,6 +166,10 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
     cdef long hits = 0
     correct[0] = 0
     if kind == OUT_SIGMOID:
+        if sigmoid_xent(z, rows, k, y, w, scale, delta, &total, &hits):
+            correct[0] = hits
+            return total
+        # element by element where the vector code is not built:
         # e = exp(-|z|) for the block (held in delta), ln(1 + e) a chunk at a time
         for q in range(n):
             delta[q] = -fabs_(z[q])

@@ -252,6 +252,14 @@ void log1p_f32(float* x, long n) { cc_log1p_unit_f32(x, n); }
 void log1p_f64(double* x, long n) { cc_log1p_unit_f64(x, n); }
 void log_f32(float* x, long n) { cc_log_f32(x, n); }
 void log_f64(double* x, long n) { cc_log_f64(x, n); }
+int sigmoid_xent_f32(float* z, long rows, int k, const float* y, const float* w, float scale,
+                     float* delta, double* total, long* correct) {
+    return cc_sigmoid_xent_f32(z, rows, k, y, w, scale, delta, total, correct);
+}
+int sigmoid_xent_f64(double* z, long rows, int k, const double* y, const double* w,
+                     double scale, double* delta, double* total, long* correct) {
+    return cc_sigmoid_xent_f64(z, rows, k, y, w, scale, delta, total, correct);
+}
 int softmax_f32(float* z, long rows, int k, const float* y, const float* w, float scale,
                 float* delta, double* total, long* correct) {
     return cc_softmax_rows_f32(z, rows, k, y, w, scale, delta, total, correct);
@@ -436,6 +444,39 @@ def test_vector_log_within_its_documented_error(tilings, width, dtype):
     special = log(np.array([0.0, -0.0, np.inf, -1.0, np.nan, -np.inf], dtype=dtype))
     assert special[0] == -np.inf and special[1] == -np.inf and special[2] == np.inf
     assert np.isnan(special[3:]).all()
+
+
+@pytest.mark.parametrize("width", [16, 32, 64])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows, k", [(1, 1), (32, 1), (37, 1), (9, 3)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sigmoid_cross_entropy_matches_the_oracle(tilings, width, dtype, rows, k, weighted):
+    """Sigmoid outputs, delta, loss and correct count a vector at a time (the last values
+    through a padded buffer, a row's weight for each of its k values), against the oracle;
+    large logits of both signs take the two forms of s(z) without overflow."""
+    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    fn = getattr(tilings[width], f"sigmoid_xent_{'f32' if dtype == np.float32 else 'f64'}")
+    ptr = ctypes.c_void_p
+    fn.argtypes = [ptr, ctypes.c_long, ctypes.c_int, ptr, ptr, ctype, ptr, ptr, ptr]
+    rng = np.random.default_rng(rows * 10 + k)
+    z = (rng.normal(size=(rows, k)) * 5).astype(dtype)
+    z.flat[0], z.flat[-1] = 60.0, -60.0
+    y = (rng.random((rows, k)) < 0.5).astype(dtype)
+    y.flat[0] = 0.3  # a soft target
+    w = rng.random(rows).astype(dtype)
+    p, delta = z.copy(), np.full_like(z, np.nan)
+    total, correct = np.zeros(1), np.zeros(1, dtype=np.int64)
+    weights = w.ctypes.data if weighted else None
+    args = (rows, k, y.ctypes.data, weights, 0.5, delta.ctypes.data, total.ctypes.data)
+    assert fn(p.ctypes.data, *args, correct.ctypes.data) == 1
+    want = oracle.sigmoid(z.astype(np.float64))
+    rows_w = w.astype(np.float64) if weighted else np.ones(rows)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    assert_allclose(p, want, rtol=tol * 4, atol=tol)
+    assert_allclose(delta, 0.5 * rows_w[:, None] * (want - y), rtol=tol * 4, atol=tol)
+    losses = oracle.row_losses(z.astype(np.float64), y.astype(np.float64), "sigmoid")
+    assert_allclose(total[0], float((rows_w * losses).sum()), rtol=tol * 10)
+    assert correct[0] == int(((want >= 0.5) == (y >= 0.5)).sum())
 
 
 @pytest.mark.parametrize("width", [16, 32, 64])

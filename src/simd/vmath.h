@@ -108,6 +108,14 @@ static void cc_log_f32(float* x, long n) { for (long i = 0; i < n; i++) x[i] = l
 static void cc_log_f64(double* x, long n) { for (long i = 0; i < n; i++) x[i] = log(x[i]); }
 static void cc_tanh_f32(float* x, long n) { for (long i = 0; i < n; i++) x[i] = tanhf(x[i]); }
 static void cc_tanh_f64(double* x, long n) { for (long i = 0; i < n; i++) x[i] = tanh(x[i]); }
+static int cc_sigmoid_xent_f32(float* z, long rows, int k, const float* y, const float* w,
+                               float scale, float* delta, double* total, long* correct) {
+    return 0;
+}
+static int cc_sigmoid_xent_f64(double* z, long rows, int k, const double* y, const double* w,
+                               double scale, double* delta, double* total, long* correct) {
+    return 0;
+}
 static int cc_softmax_rows_f32(float* z, long rows, int k, const float* y, const float* w,
                                float scale, float* delta, double* total, long* correct) {
     return 0;

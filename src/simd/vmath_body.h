@@ -194,6 +194,62 @@ static CC_UNUSED int FN(softmax_rows)(T* z, long rows, int k, const T* y, const 
     return 1;
 }
 
+/* Sigmoid outputs and binary cross-entropy for the n = rows k values of z (rows k apart)
+ * in place, a vector at a time, the last n % L through a padded buffer: e = e^(-|z|),
+ * p = 1 / (1 + e) (z >= 0) or e / (1 + e), L = ln(1 + e) - y min(z, 0) - (1 - y) min(-z, 0)
+ * (losses.pxd's bce_from); z <- p, delta = (scale w_i) (p - y) (w NULL: every w_i = 1, w_i
+ * the weight of the value's row); sum w_i L added to *total value by value in order, in
+ * double; *correct counts the values with (p >= 0.5) == (y >= 0.5).  The probabilities and
+ * deltas are the element-by-element code's to the bit.  Returns 1 (0 is the build without
+ * vector types, where the caller computes it). */
+static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const T* w, T scale,
+                                      T* delta, double* total, long* correct) {
+    const long n = rows * k;
+    double losses = 0;
+    long hits = 0;
+    for (long i = 0; i < n; i += L) {
+        const int m = n - i < L ? (int)(n - i) : L;
+        T zb[L] = {0}, yb[L] = {0}, fb[L], lb[L];
+        V zv, yv;
+        if (m == L) {
+            zv = FN(load)(z + i);
+            yv = FN(load)(y + i);
+        } else {
+            memcpy(zb, z + i, sizeof(T) * (size_t)m);
+            memcpy(yb, y + i, sizeof(T) * (size_t)m);
+            zv = FN(load)(zb);
+            yv = FN(load)(yb);
+        }
+        for (int l = 0; l < m; l++) fb[l] = scale * (w != NULL ? w[(i + l) / k] : (T)1);
+        for (int l = m; l < L; l++) fb[l] = 0;
+        VI negative = (VI)(zv < 0);
+        V e = FN(exp_v)(FN(select)(negative, zv, -zv));
+        V soft = FN(log1p_v)(e);
+        V p = FN(select)((VI)(zv >= 0), (T)1 / ((T)1 + e), e / ((T)1 + e));
+        V loss = soft - yv * FN(select)(negative, zv, (V){0}) -
+                 ((T)1 - yv) * FN(select)((VI)(zv > 0), -zv, (V){0});
+        V d = FN(load)(fb) * (p - yv);
+        VI right = ~((VI)(p >= (T)0.5) ^ (VI)(yv >= (T)0.5));
+        if (m == L) {
+            FN(store)(z + i, p);
+            FN(store)(delta + i, d);
+        } else {
+            FN(store)(zb, p);
+            memcpy(z + i, zb, sizeof(T) * (size_t)m);
+            FN(store)(zb, d);
+            memcpy(delta + i, zb, sizeof(T) * (size_t)m);
+        }
+        FN(store)(lb, loss);
+        for (int l = 0; l < m; l++) {
+            losses += (double)(w != NULL ? w[(i + l) / k] : (T)1) * (double)lb[l];
+            hits += right[l] != 0;
+        }
+    }
+    *total += losses;
+    *correct += hits;
+    return 1;
+}
+
 enum { FN(op_exp), FN(op_log1p), FN(op_sigmoid), FN(op_tanh), FN(op_log) };
 
 /* x[i] <- f(x[i]) for i < n in place, whole vectors then the tail through a padded one
