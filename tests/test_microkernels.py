@@ -446,6 +446,39 @@ def test_vector_log_within_its_documented_error(tilings, width, dtype):
     assert np.isnan(special[3:]).all()
 
 
+def _loss_kernel(lib, name, dtype):
+    """The harness's ``name`` loss kernel (sigmoid_xent, softmax) for ``dtype``."""
+    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    fn = getattr(lib, f"{name}_{'f32' if dtype == np.float32 else 'f64'}")
+    ptr = ctypes.c_void_p
+    fn.argtypes = [ptr, ctypes.c_long, ctypes.c_int, ptr, ptr, ctype, ptr, ptr, ptr]
+    return fn
+
+
+def _assert_loss_is_the_oracles(fn, kind, z, y, w, scale):
+    """One call of a loss kernel on logits z (rows x k), targets y and row weights w (None:
+    unweighted) gives the oracle's outputs, delta = scale w (p - y), weighted loss sum and
+    correct count; returns the outputs."""
+    rows, k = z.shape
+    p, delta = z.copy(), np.full_like(z, np.nan)
+    total, correct = np.zeros(1), np.zeros(1, dtype=np.int64)
+    weights = w.ctypes.data if w is not None else None
+    args = (y.ctypes.data, weights, scale, delta.ctypes.data, total.ctypes.data)
+    assert fn(p.ctypes.data, rows, k, *args, correct.ctypes.data) == 1
+    want = oracle.output(z.astype(np.float64), kind)
+    rows_w = w.astype(np.float64) if w is not None else np.ones(rows)
+    tol = 1e-6 if z.dtype == np.float32 else 1e-14
+    assert_allclose(p, want, rtol=tol * 4, atol=tol)
+    assert_allclose(delta, scale * rows_w[:, None] * (want - y), rtol=tol * 4, atol=tol)
+    losses = oracle.row_losses(z.astype(np.float64), y.astype(np.float64), kind)
+    assert_allclose(total[0], float((rows_w * losses).sum()), rtol=tol * 10)
+    if kind == "sigmoid":  # counted value by value
+        assert correct[0] == int(((want >= 0.5) == (y >= 0.5)).sum())
+    else:
+        assert correct[0] == oracle.correct(want, y, kind)
+    return p
+
+
 @pytest.mark.parametrize("width", [16, 32, 64])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rows, k", [(1, 1), (32, 1), (37, 1), (9, 3)])
@@ -454,29 +487,14 @@ def test_sigmoid_cross_entropy_matches_the_oracle(tilings, width, dtype, rows, k
     """Sigmoid outputs, delta, loss and correct count a vector at a time (the last values
     through a padded buffer, a row's weight for each of its k values), against the oracle;
     large logits of both signs take the two forms of s(z) without overflow."""
-    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
-    fn = getattr(tilings[width], f"sigmoid_xent_{'f32' if dtype == np.float32 else 'f64'}")
-    ptr = ctypes.c_void_p
-    fn.argtypes = [ptr, ctypes.c_long, ctypes.c_int, ptr, ptr, ctype, ptr, ptr, ptr]
+    fn = _loss_kernel(tilings[width], "sigmoid_xent", dtype)
     rng = np.random.default_rng(rows * 10 + k)
     z = (rng.normal(size=(rows, k)) * 5).astype(dtype)
     z.flat[0], z.flat[-1] = 60.0, -60.0
     y = (rng.random((rows, k)) < 0.5).astype(dtype)
     y.flat[0] = 0.3  # a soft target
     w = rng.random(rows).astype(dtype)
-    p, delta = z.copy(), np.full_like(z, np.nan)
-    total, correct = np.zeros(1), np.zeros(1, dtype=np.int64)
-    weights = w.ctypes.data if weighted else None
-    args = (rows, k, y.ctypes.data, weights, 0.5, delta.ctypes.data, total.ctypes.data)
-    assert fn(p.ctypes.data, *args, correct.ctypes.data) == 1
-    want = oracle.sigmoid(z.astype(np.float64))
-    rows_w = w.astype(np.float64) if weighted else np.ones(rows)
-    tol = 1e-6 if dtype == np.float32 else 1e-14
-    assert_allclose(p, want, rtol=tol * 4, atol=tol)
-    assert_allclose(delta, 0.5 * rows_w[:, None] * (want - y), rtol=tol * 4, atol=tol)
-    losses = oracle.row_losses(z.astype(np.float64), y.astype(np.float64), "sigmoid")
-    assert_allclose(total[0], float((rows_w * losses).sum()), rtol=tol * 10)
-    assert correct[0] == int(((want >= 0.5) == (y >= 0.5)).sum())
+    _assert_loss_is_the_oracles(fn, "sigmoid", z, y, w if weighted else None, 0.5)
 
 
 @pytest.mark.parametrize("width", [16, 32, 64])
@@ -486,10 +504,7 @@ def test_sigmoid_cross_entropy_matches_the_oracle(tilings, width, dtype, rows, k
 def test_softmax_rows_match_the_oracle(tilings, width, dtype, rows, k, weighted):
     """A row in each lane: probabilities, delta, loss and correct count of every row (the
     last group of rows partial), against the oracle's softmax and cross-entropy."""
-    ctype = ctypes.c_float if dtype == np.float32 else ctypes.c_double
-    fn = getattr(tilings[width], f"softmax_{'f32' if dtype == np.float32 else 'f64'}")
-    ptr = ctypes.c_void_p
-    fn.argtypes = [ptr, ctypes.c_long, ctypes.c_int, ptr, ptr, ctype, ptr, ptr, ptr]
+    fn = _loss_kernel(tilings[width], "softmax", dtype)
     rng = np.random.default_rng(rows * 100 + k)
     z = (rng.normal(size=(rows, k)) * 4).astype(dtype)
     y = np.eye(k, dtype=dtype)[rng.integers(0, k, rows)]
@@ -498,30 +513,7 @@ def test_softmax_rows_match_the_oracle(tilings, width, dtype, rows, k, weighted)
     y[-1] = 0
     y[-1, 1] = 1
     w = rng.random(rows).astype(dtype)
-    p, delta = z.copy(), np.full_like(z, np.nan)
-    total, correct = np.zeros(1), np.zeros(1, dtype=np.int64)
-    assert (
-        fn(
-            p.ctypes.data,
-            rows,
-            k,
-            y.ctypes.data,
-            w.ctypes.data if weighted else None,
-            0.25,
-            delta.ctypes.data,
-            total.ctypes.data,
-            correct.ctypes.data,
-        )
-        == 1
-    )
-    want = oracle.softmax(z.astype(np.float64))
-    weights = w.astype(np.float64) if weighted else np.ones(rows)
-    tol = 1e-6 if dtype == np.float32 else 1e-14
-    assert_allclose(p, want, rtol=tol * 4, atol=tol)
-    assert_allclose(delta, 0.25 * weights[:, None] * (want - y), rtol=tol * 4, atol=tol)
-    losses = oracle.row_losses(z.astype(np.float64), y.astype(np.float64), "softmax")
-    assert_allclose(total[0], float((weights * losses).sum()), rtol=tol * 10)
-    assert correct[0] == oracle.correct(want, y, "softmax")
+    p = _assert_loss_is_the_oracles(fn, "softmax", z, y, w if weighted else None, 0.25)
     probabilities = z.copy()  # without targets: the same probabilities, nothing else read
     assert fn(probabilities.ctypes.data, rows, k, None, None, 1.0, None, None, None) == 1
     assert_array_equal(probabilities, p)
