@@ -9,18 +9,16 @@ from cython cimport floating
 from activations cimport (vsigmoid, fabs_, cc_exp_f32, cc_exp_f64, cc_log1p_unit_f32,
                           cc_log1p_unit_f64, cc_log_f32, cc_log_f64)
 
-# Softmax rows of 4 to 64 classes, L rows at a time (src/simd/vmath_body.h): probabilities
-# in place and, given targets, the output delta, the weighted loss and the correct count,
-# the same to the bit as the element-by-element code below; 0 (touching nothing) for
-# other widths and where not built.
+# The output layers' losses a vector at a time (src/simd/vmath_body.h): outputs in place
+# and, given targets, the output delta, the weighted loss and the correct count, the same
+# outputs and deltas to the bit as the element-by-element code below.  Each returns 0,
+# touching nothing, where not built; the softmax rows also for fewer than 4 or more than 64
+# classes.
 cdef extern from "simd/vmath.h" nogil:
     int cc_softmax_rows_f32(float* z, long rows, int k, const float* y, const float* w,
                             float scale, float* delta, double* total, long* correct)
     int cc_softmax_rows_f64(double* z, long rows, int k, const double* y, const double* w,
                             double scale, double* delta, double* total, long* correct)
-
-
-cdef extern from "simd/vmath.h" nogil:
     int cc_sigmoid_xent_f32(float* z, long rows, int k, const float* y, const float* w,
                             float scale, float* delta, double* total, long* correct)
     int cc_sigmoid_xent_f64(double* z, long rows, int k, const double* y, const double* w,
@@ -204,8 +202,7 @@ cdef inline double output_loss(floating* z, const floating* y, const floating* w
             total += (1 if w == NULL else w[i]) * row_loss
         vexp(z, n)
         # the rows' sums s and their factors w_i sum_j y_j a chunk at a time, then the
-        # chunk's logarithms a vector at a time (one call of the C library's log a row
-        # was a fifth of the loss of 64 rows of 10 classes on Zen 4)
+        # chunk's logarithms a vector at a time, so that no row calls the C library's log
         start = 0
         while start < rows:
             stop = min(start + CHUNK, rows)

@@ -207,9 +207,11 @@ static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const 
     const long n = rows * k;
     double losses = 0;
     long hits = 0;
+    long row = 0;  /* the row of value i, and the value's place in it */
+    int col = 0;
     for (long i = 0; i < n; i += L) {
         const int m = n - i < L ? (int)(n - i) : L;
-        T zb[L] = {0}, yb[L] = {0}, fb[L], lb[L];
+        T zb[L] = {0}, yb[L] = {0}, wb[L], fb[L], lb[L];
         V zv, yv;
         if (m == L) {
             zv = FN(load)(z + i);
@@ -220,7 +222,14 @@ static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const 
             zv = FN(load)(zb);
             yv = FN(load)(yb);
         }
-        for (int l = 0; l < m; l++) fb[l] = scale * (w != NULL ? w[(i + l) / k] : (T)1);
+        for (int l = 0; l < m; l++) { /* each value's row weight, rows followed in step */
+            wb[l] = w != NULL ? w[row] : (T)1;
+            fb[l] = scale * wb[l];
+            if (++col == k) {
+                col = 0;
+                row++;
+            }
+        }
         for (int l = m; l < L; l++) fb[l] = 0;
         VI negative = (VI)(zv < 0);
         V e = FN(exp_v)(FN(select)(negative, zv, -zv));
@@ -241,7 +250,7 @@ static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const 
         }
         FN(store)(lb, loss);
         for (int l = 0; l < m; l++) {
-            losses += (double)(w != NULL ? w[(i + l) / k] : (T)1) * (double)lb[l];
+            losses += (double)wb[l] * (double)lb[l];
             hits += right[l] != 0;
         }
     }
