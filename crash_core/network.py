@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from crash_core import _memory
 from crash_core._blas_threads import (
     BLAS_ONE_THREAD_MACS,
     FLOPS_PER_THREAD,
@@ -417,7 +418,7 @@ class Network:
         d["_kinds"] = _frozen(np.array([ACTIVATIONS[a] for a in acts], dtype=np.intc))
         d["_out_kind"] = OUTPUTS[output]
         self._layout_sums()
-        d["_params"] = np.zeros(offset, dtype=self.dtype)
+        d["_params"] = _memory.zeros(offset, self.dtype)
         self.weights, self.biases = self.split(self.params)
         self._rng = make_rng(random_state)
         self.initialize(self._rng)
@@ -502,7 +503,7 @@ class Network:
         clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.__dict__["_dtype"] = np.dtype(resolve_dtype(dtype))
-        clone.__dict__["_params"] = self.params.astype(clone.dtype)  # always a copy
+        clone.__dict__["_params"] = _memory.aligned_copy(self.params, clone.dtype)  # a copy
         clone.weights, clone.biases = clone.split(clone.params)
         clone._rng = copy.deepcopy(self._rng)  # the same shuffles ahead, without drawing
         return clone
@@ -516,6 +517,8 @@ class Network:
         self.__dict__.update(state)
         self.__dict__["_layers"] = _frozen(self._layers)
         self.__dict__["_kinds"] = _frozen(self._kinds)
+        if not _memory.is_aligned(self._params):  # unpickled into numpy's own buffer
+            self.__dict__["_params"] = _memory.aligned_copy(self._params)
         self._layout_sums()
         self.weights, self.biases = self.split(self.params)
 
@@ -638,7 +641,7 @@ class Network:
         """Feed X forward into ``out``, PREDICT_CHUNK rows at a time; False if X is not finite."""
         d = self.__dict__
         cap = max(1, min(PREDICT_CHUNK, X.shape[0]))
-        acts = np.empty(cap * d["_width_sum"], dtype=d["_dtype"])
+        acts = _memory.empty(cap * d["_width_sum"], d["_dtype"])
         return bool(
             kernels.forward_(
                 d["_params"], d["_layers"], d["_kinds"], d["_out_kind"], X, out, acts, cap
@@ -667,10 +670,10 @@ class Network:
         )
         n = X.shape[0]
         widest = int(self.layers[:, 1].max())  # the inputs never get a delta
-        grad = np.empty_like(self.params)
-        acts = np.empty(n * int(self.layers[:, 1].sum()), dtype=self.dtype)
-        delta = np.empty(n * widest, dtype=self.dtype)
-        spare = np.empty(n * widest, dtype=self.dtype)
+        grad = _memory.empty(self.params.size, self.dtype)
+        acts = _memory.empty(n * int(self.layers[:, 1].sum()), self.dtype)
+        delta = _memory.empty(n * widest, self.dtype)
+        spare = _memory.empty(n * widest, self.dtype)
         loss, _ = kernels.loss_and_grad_(
             self.params,
             grad,
@@ -776,14 +779,14 @@ class EpochTrainer:
         # a batch never exceeds the data, so its buffers need no more rows than that
         self.capacity = int(batch_size if n_samples is None else max(1, min(batch_size, n_samples)))
         cap = self.capacity
-        self.grad = np.empty(network.n_params, dtype=dt)
-        self.xb = np.empty(cap * network.n_features, dtype=dt)
-        self.yb = np.empty(cap * network.n_outputs, dtype=dt)
-        self.wb = np.empty(cap, dtype=dt)
-        self.acts = np.empty(cap * widths, dtype=dt)
-        self.delta = np.empty(cap * widest, dtype=dt)
-        self.spare = np.empty(cap * widest, dtype=dt)
-        self.dmask = np.empty(cap * widths if self.use_dropout else 1, dtype=dt)
+        self.grad = _memory.empty(network.n_params, dt)
+        self.xb = _memory.empty(cap * network.n_features, dt)
+        self.yb = _memory.empty(cap * network.n_outputs, dt)
+        self.wb = _memory.empty(cap, dt)
+        self.acts = _memory.empty(cap * widths, dt)
+        self.delta = _memory.empty(cap * widest, dt)
+        self.spare = _memory.empty(cap * widest, dt)
+        self.dmask = _memory.empty(cap * widths if self.use_dropout else 1, dt)
         self.state = state if state is not None else self.optimizer.init_state(network.n_params, dt)
         from crash_core._kernels.random import new_state
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from crash_core import _memory
+
 __all__ = ["SGD", "Adam", "Optimizer", "OptimizerState", "resolve_optimizer", "OPTIMIZER_NAMES"]
 
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
@@ -54,7 +56,7 @@ class Optimizer:
     def init_state(self, n_params: int, dtype: Any) -> OptimizerState:
         """Zeroed state for ``n_params`` parameters, allocated once per fit."""
         empty = np.zeros(0, dtype=dtype)
-        bufs = [np.zeros(n_params, dtype=dtype) for _ in range(self.n_buffers)]
+        bufs = [_memory.zeros(n_params, dtype) for _ in range(self.n_buffers)]
         bufs += [empty] * (2 - self.n_buffers)
         return OptimizerState(bufs[0], bufs[1], 0)
 

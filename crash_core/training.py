@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from crash_core import _memory
 from crash_core._kernels import linear as linear_kernels
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, batch_threads, kernels
@@ -223,8 +224,8 @@ def evaluate(
         cap, acts, delta = trainer.capacity, trainer.acts, trainer.delta
     else:
         cap = max(1, min(PREDICT_CHUNK, n))
-        acts = np.empty(cap * int(network.layers[:, 1].sum()), dtype=network.dtype)
-        delta = np.empty(cap * network.n_outputs, dtype=network.dtype)
+        acts = _memory.empty(cap * int(network.layers[:, 1].sum()), network.dtype)
+        delta = _memory.empty(cap * network.n_outputs, network.dtype)
     weighted = data.sample_weight is not None
     sw = data.sample_weight if weighted else acts[:0]
     with batch_threads(network, cap):
