@@ -121,6 +121,10 @@ static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took *
 #endif
 
 #define CC_INLINE inline __attribute__((always_inline))
+/* Buffers on the stack that the tiles read by whole vectors start on a cache line, as the
+ * library's own buffers do (crash_core/_memory.py): 16 bytes into a line, every other
+ * half-vector load of theirs would read two lines. */
+#define CC_LINE_ALIGNED __attribute__((aligned(64)))
 #define CC_UNROLL _Pragma("GCC unroll 16")
 
 typedef float cc_vf __attribute__((vector_size(CC_VEC_BYTES), aligned(4)));

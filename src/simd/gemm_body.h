@@ -192,7 +192,7 @@ static void FN(edge_panel)(int w, int k, const T* B, long ldb, T* panel) {
 static void FN(edge_axpy)(int m, int w, int k, T alpha, const T* A, long ars, long acs,
                           T beta, T* C, long crs, long ccs, const T* panel,
                           const FN(epilogue)* e) {
-    T buf[CC_MR * L], bias[L];
+    T buf[CC_MR * L] CC_LINE_ALIGNED, bias[L] CC_LINE_ALIGNED;
     FN(epilogue) edge;
     const FN(epilogue)* ee = FN(edge_epilogue)(e, w, bias, &edge);
     for (int i = 0; i < m; i += CC_MR) {
@@ -425,7 +425,7 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
     const int n = g->n, k = g->k, w = n % L;
     const long ars = g->ars, crs = g->crs, ldb = g->ldb;
     int idx[CC_OWN_MAX_K + 16];
-    T buf[2][L], bias[L];
+    T buf[2][L] CC_LINE_ALIGNED, bias[L] CC_LINE_ALIGNED;
     V bad;
     FN(epilogue) epi, edge;
     const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
@@ -471,7 +471,7 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
                                   const T* deriv, int dkind) {
     /* the panel of the last columns, taken before anything is written (on failure BLAS
      * does the whole product) */
-    T stack[CC_PACK_STACK];
+    T stack[CC_PACK_STACK] CC_LINE_ALIGNED;
     T* panel = n % L == 0 || (long)k * L <= CC_PACK_STACK
                    ? stack : (T*)malloc(sizeof(T) * (size_t)k * L);
     FN(axpy_job) job = {n, k, alpha, beta, A, ars, acs, B, ldb, C, crs, ccs, panel,
@@ -692,7 +692,7 @@ static void FN(transpose)(int n, int k, const T* in, long ldi, T* out, long ldo,
  * elements), then multiplied in axpy form. */
 static int FN(gemm_nt)(int m, int n, int k, T alpha, const T* A, int lda, const T* Bt,
                        int ldb, T beta, T* C, int ldc, const T* deriv, int dkind) {
-    T stack[CC_PACK_STACK];
+    T stack[CC_PACK_STACK] CC_LINE_ALIGNED;
     T* panel = (long)n * k <= CC_PACK_STACK ? stack : (T*)malloc(sizeof(T) * (size_t)n * k);
     int ok;
     if (panel == NULL) return 0;
@@ -726,7 +726,7 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
          * 3.7-4.4 us on Zen 4, against 3.3-3.8 us; with the 4-row tile of axpy_column,
          * 2.4 us) */
         if ((long)n * m <= CC_PACK_STACK) {
-            T buf[CC_PACK_STACK];
+            T buf[CC_PACK_STACK] CC_LINE_ALIGNED;
             if (!FN(gemm_axpy)(n, m, k, alpha, B, 1, ldb, A, lda, 0, buf, m, 1)) return 0;
             FN(transpose)(n, m, buf, m, C, ldc, beta);
             return 1;
@@ -735,7 +735,7 @@ static CC_UNUSED int FN(gemm)(int trans_a, int trans_b, int m, int n, int k, T a
     }
     if (!trans_a && n <= CC_DOT_MAX_N(L)) {
         /* a few columns: B's columns become contiguous rows, dot products */
-        T stack[CC_PACK_STACK];
+        T stack[CC_PACK_STACK] CC_LINE_ALIGNED;
         T* bt = stack;
         if (k > CC_NARROW_K) return 0;
         if ((long)n * k > CC_PACK_STACK && !(bt = (T*)malloc(sizeof(T) * (size_t)n * k)))
