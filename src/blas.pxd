@@ -37,6 +37,15 @@ cdef extern from "simd/gemm.h" nogil:
     int cc_gemm_backward_f64(int m, int n, int k, const double* a, int lda,
                              const double* bt, int ldb, double* c, int ldc,
                              const double* act, int dkind)
+    int cc_narrow_backward_f32(int m, int n, int k, const float* d, int ldd, const float* w,
+                               int ldw, const float* a, int lda, float* p, int ldp,
+                               int dkind, float alpha, float beta, float* dest)
+    int cc_narrow_backward_f64(int m, int n, int k, const double* d, int ldd,
+                               const double* w, int ldw, const double* a, int lda,
+                               double* p, int ldp, int dkind, double alpha, double beta,
+                               double* dest)
+    double cc_set_narrow_backward(double on)
+    long cc_narrow_passes()
     int cc_vector_bytes()
     # the threads a large product's rows are split over (src/simd/pool.h)
     int cc_set_split_threads(int threads)
@@ -89,6 +98,22 @@ cdef inline bint gemm_backward(int m, int n, int k, const floating* a, int lda,
         return cc_gemm_backward_f32(m, n, k, a, lda, bt, ldb, c, ldc, act, kind + 1)
     else:
         return cc_gemm_backward_f64(m, n, k, a, lda, bt, ldb, c, ldc, act, kind + 1)
+
+
+cdef inline bint narrow_backward(int m, int n, int k, const floating* d, const floating* w,
+                                 const floating* a, floating* p, int kind, floating alpha,
+                                 floating beta, floating* dest) noexcept nogil:
+    """The backward pass through a layer of n <= 4 units in one pass over its inputs' rows:
+    P = (D W^T) * f'(z) (f' of activation ``kind`` read from A = f(z)) and dest = alpha A^T D
+    + beta dest, for D (m x n), W and dest (k x n; dest may be W) and A, P (m x k), all
+    rows contiguous; the same bits as ``gemm_backward`` and the weight gradient's ``gemm``.
+    False, touching nothing, for a shape it leaves to them."""
+    if floating is float:
+        return cc_narrow_backward_f32(m, n, k, d, n, w, n, a, k, p, k, kind + 1, alpha, beta,
+                                      dest)
+    else:
+        return cc_narrow_backward_f64(m, n, k, d, n, w, n, a, k, p, k, kind + 1, alpha, beta,
+                                      dest)
 
 
 cdef inline void axpy(int n, floating alpha, const floating* x, floating* y) noexcept nogil:

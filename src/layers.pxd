@@ -7,7 +7,7 @@
 
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from blas cimport gemm, gemm_forward, gemm_backward, column_sums
+from blas cimport gemm, gemm_forward, gemm_backward, narrow_backward, column_sums
 from activations cimport (add_bias_activate, multiply_derivative, derivative, RELU, SIGMOID,
                          TANH, vsigmoid, vtanh)
 from losses cimport output_activation
@@ -110,27 +110,33 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
     cdef Py_ssize_t li, i, j, n_in, n_out, prev_off = 0
     cdef const floating* a_prev
     cdef floating* swap
-    cdef bint dropped, derived
+    cdef bint dropped, derived, narrow
     for li in range(n_layers - 1, -1, -1):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
-        derived = dropped = False
+        derived = dropped = narrow = False
         if li > 0:
             prev_off = act_offset(layers, li - 1, cap)
             a_prev = acts + prev_off
             dropped = rates != NULL and rates[li - 1] > 0
+            # a layer of a few units (a sigmoid or linear output): its delta for the layer
+            # below and its weight gradient in one pass over a_prev (no dropout below)
+            narrow = not dropped and n_out <= 4 and narrow_backward(
+                rows, n_out, n_in, delta, params + layers[4 * li + 2], a_prev, spare,
+                kinds[li - 1], alpha, beta, dest + layers[4 * li + 2])
             # delta W^T times f'(z) of the layer below, in the product's epilogue where
             # the own kernels take the shape (without dropout, whose mask is its own pass)
-            derived = not dropped and gemm_backward(
+            derived = narrow or (not dropped and gemm_backward(
                 rows, n_in, n_out, delta, n_out, params + layers[4 * li + 2], n_out, spare,
-                n_in, a_prev, kinds[li - 1])
+                n_in, a_prev, kinds[li - 1]))
             if not derived:
                 gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
                      params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
         else:
             a_prev = x
-        gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
-             beta, dest + layers[4 * li + 2], n_out)
+        if not narrow:
+            gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
+                 beta, dest + layers[4 * li + 2], n_out)
         column_sums(rows, n_out, delta, alpha, beta, dest + layers[4 * li + 3])
         if li == 0:
             break

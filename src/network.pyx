@@ -90,7 +90,7 @@ cdef class Kernels:
     Its methods are the module's functions (``forward_``, ``evaluate_``,
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
     ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
-    ``sparse_products_``); ``level`` names the ISA level and
+    ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``); ``level`` names the ISA level and
     ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does every
     product).
     """
@@ -309,6 +309,16 @@ cdef class Kernels:
         value, or (no argument) only returns it.  The result never depends on it."""
         return self.table.sparse_density(density)
 
+    def narrow_backward_(self, double on=-1):
+        """Whether the backward pass through a layer of at most 4 units (a sigmoid or linear
+        output, a few classes) takes the one-pass kernel: sets it (1 or 0) and returns the
+        previous value, or (no argument) only returns it.  The result never depends on it."""
+        return self.table.narrow_backward(on)
+
+    def narrow_passes_(self):
+        """How many backward passes this level's kernels have taken in one pass so far."""
+        return self.table.narrow_passes()
+
     def sparse_products_(self):
         """How many products this level's kernels have run skipping A's zeros so far."""
         return self.table.sparse_products()
@@ -372,3 +382,5 @@ split_min_flops_ = _active.split_min_flops_
 split_products_ = _active.split_products_
 sparse_density_ = _active.sparse_density_
 sparse_products_ = _active.sparse_products_
+narrow_backward_ = _active.narrow_backward_
+narrow_passes_ = _active.narrow_passes_

@@ -16,7 +16,7 @@ from cpython.pycapsule cimport PyCapsule_New
 
 from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads, cc_set_split_min_flops,
                   cc_split_products, cc_set_sparse_density,
-                  cc_sparse_products)
+                  cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes)
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty
@@ -188,6 +188,8 @@ _table.split_min_flops = cc_set_split_min_flops
 _table.split_products = cc_split_products
 _table.sparse_density = cc_set_sparse_density
 _table.sparse_products = cc_sparse_products
+_table.narrow_backward = cc_set_narrow_backward
+_table.narrow_passes = cc_narrow_passes
 
 # the kernels' table, for crash_core._kernels.network
 table = PyCapsule_New(&_table, TABLE_NAME, NULL)

@@ -139,6 +139,14 @@ def sparse_density_(density: float = -1) -> float:
 def sparse_products_() -> int:
     """How many products the kernels have run skipping A's zeros so far."""
 
+def narrow_backward_(on: float = -1) -> float:
+    """Set whether the backward pass through a layer of at most 4 units takes the one-pass
+    kernel (1 or 0) and return the previous value; with no argument only return it.
+    Results do not depend on it."""
+
+def narrow_passes_() -> int:
+    """How many backward passes the kernels have taken in one pass so far."""
+
 LEVEL: str
 """The ISA level of the module's functions: avx512, avx2 or portable."""
 
@@ -158,6 +166,8 @@ class Kernels:
     split_products_: Callable[[], int]
     sparse_density_: Callable[..., float]
     sparse_products_: Callable[[], int]
+    narrow_backward_: Callable[..., float]
+    narrow_passes_: Callable[[], int]
     def __init__(self, level: str, module: ModuleType) -> None: ...
 
 def at_level(level: str) -> Kernels:

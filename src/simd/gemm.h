@@ -113,6 +113,11 @@
 #define CC_SPARSE_MIN_K 16
 static double cc_sparse_density CC_UNUSED = CC_SPARSE_DENSITY;
 static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took */
+/* Whether the backward pass through a layer of at most CC_SMALL_K units takes
+ * gemm_body.h's narrow_backward (1) or gemm_backward and the weight gradient's gemm (0);
+ * the bits are the same. */
+static int cc_narrow_backward CC_UNUSED = 1;
+static long cc_narrow_count CC_UNUSED = 0; /* backward passes narrow_backward took */
 
 /* AVX-512 compresses a row's nonzero positions 16 at a time; elsewhere a scalar loop. */
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && CC_VEC_BYTES == 64
@@ -205,6 +210,19 @@ static CC_UNUSED double cc_set_sparse_density(double density) {
     return previous;
 }
 
+/* Whether a narrow layer's backward pass takes narrow_backward: sets it (on >= 0) and
+ * returns the previous value, or (on < 0) only returns it. */
+static CC_UNUSED double cc_set_narrow_backward(double on) {
+    double previous = cc_narrow_backward;
+    if (on >= 0) cc_narrow_backward = on != 0;
+    return previous;
+}
+
+/* How many backward passes narrow_backward has taken so far. */
+static CC_UNUSED long cc_narrow_passes(void) {
+    return __atomic_load_n(&cc_narrow_count, __ATOMIC_RELAXED);
+}
+
 /* How many products the sparse row kernels have taken so far. */
 static CC_UNUSED long cc_sparse_products(void) {
     return __atomic_load_n(&cc_sparse_count, __ATOMIC_RELAXED);
@@ -250,7 +268,20 @@ static int cc_gemm_backward_f64(int m, int n, int k, const double* A, int lda,
                                 const double* act, int dkind) {
     return 0;
 }
+static int cc_narrow_backward_f32(int m, int n, int k, const float* D, int ldd,
+                                  const float* W, int ldw, const float* A, int lda, float* P,
+                                  int ldp, int dkind, float alpha, float beta, float* dest) {
+    return 0;
+}
+static int cc_narrow_backward_f64(int m, int n, int k, const double* D, int ldd,
+                                  const double* W, int ldw, const double* A, int lda,
+                                  double* P, int ldp, int dkind, double alpha, double beta,
+                                  double* dest) {
+    return 0;
+}
 static int cc_vector_bytes(void) { return 0; }
+static double cc_set_narrow_backward(double on) { return 0; }
+static long cc_narrow_passes(void) { return 0; }
 static double cc_set_sparse_density(double density) { return 0; }
 static long cc_sparse_products(void) { return 0; }
 
