@@ -227,7 +227,8 @@ cdef class Kernels:
                      floating[::1] spare, floating[::1] dmask):
         """Train one epoch; returns (summed loss, correct count, optimizer steps so far).
 
-        Buffers (allocated once per fit by the caller): ``grad`` like params; ``xb``,
+        Buffers (allocated once per fit by the caller): ``grad`` like params (or empty
+        for plain SGD without penalties, whose step needs no gradient buffer); ``xb``,
         ``yb``, ``wb`` one batch of inputs, targets and weights; ``acts`` and ``dmask``
         batch x (sum of widths); ``delta``, ``spare`` batch x (widest layer output);
         ``rng`` four uint64 words, advanced in place.  Shapes are checked here once; the
@@ -247,9 +248,13 @@ cdef class Kernels:
             raise ValueError("batch buffers are smaller than batch_size")
         if (not _holds(acts.shape[0], cap, total_width)
                 or not _holds(delta.shape[0], cap, widest)
-                or not _holds(spare.shape[0], cap, widest)
-                or grad.shape[0] != params.shape[0]):
+                or not _holds(spare.shape[0], cap, widest)):
             raise ValueError("work buffers are too small")
+        # plain SGD without penalties steps inside the backward pass: no gradient buffer
+        if grad.shape[0] != params.shape[0] and (
+                optimizer != OPT_SGD or l1 != 0 or l2 != 0 or grad.shape[0] != 0):
+            raise ValueError("grad must have the length of params (or be empty for plain "
+                             "SGD without penalties)")
         if use_dropout and (not _holds(dmask.shape[0], cap, total_width)
                             or rates.shape[0] < n_layers - 1):
             raise ValueError("dropout buffers are too small")
@@ -268,7 +273,8 @@ cdef class Kernels:
         with nogil:
             if floating is float:
                 total = self.table.run_epoch_f(
-                    &params[0], &grad[0], &state1[0] if optimizer != OPT_SGD else NULL,
+                    &params[0], &grad[0] if grad.shape[0] else NULL,
+                    &state1[0] if optimizer != OPT_SGD else NULL,
                     &state2[0] if optimizer == OPT_ADAM else NULL,
                     &o, &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
                     &X[0, 0], &Y[0, 0], &sample_weight[0] if weighted else NULL,
@@ -278,7 +284,8 @@ cdef class Kernels:
                     &dmask[0] if use_dropout else NULL, &rng[0], &correct)
             else:
                 total = self.table.run_epoch_d(
-                    &params[0], &grad[0], &state1[0] if optimizer != OPT_SGD else NULL,
+                    &params[0], &grad[0] if grad.shape[0] else NULL,
+                    &state1[0] if optimizer != OPT_SGD else NULL,
                     &state2[0] if optimizer == OPT_ADAM else NULL,
                     &o, &layers[0, 0], n_layers, kinds_ptr(kinds), out_kind,
                     &X[0, 0], &Y[0, 0], &sample_weight[0] if weighted else NULL,

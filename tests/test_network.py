@@ -341,6 +341,69 @@ def test_every_kernel_buffer_starts_on_a_cache_line(dtype):
         assert on_line(trainer.state.state1) and on_line(trainer.state.state2)
 
 
+def test_plain_sgd_keeps_no_gradient_buffer_until_a_penalty_needs_one():
+    """Plain SGD folds its step into the backward pass, so its trainer holds no gradient
+    buffer (a fit's memory stays at the parameters, their best copy and the last finite
+    copy); the first epoch with a penalty allocates it.  The kernel refuses a missing
+    buffer where the update needs it."""
+    from crash_core._kernels import network as kernels
+    from crash_core.network import EpochTrainer
+
+    X, y = make_data(40, 3, "sigmoid")
+    X = X.astype(np.float32)
+    net = Network((3, 16, 1), "relu", "sigmoid", dtype="float32", random_state=0)
+    Y = net.targets(y, 40)
+    trainer = EpochTrainer(net, 8, "sgd")
+    assert trainer.grad.size == 0
+    trainer.run(X, Y, np.arange(40), 0.1)
+    assert trainer.grad.size == 0
+    trainer.run(X, Y, np.arange(40), 0.1, l2=1e-3)
+    assert trainer.grad.size == net.n_params
+    assert EpochTrainer(net, 8, "adam").grad.size == net.n_params
+    assert EpochTrainer(net, 8, "momentum").grad.size == net.n_params
+
+    empty = np.zeros(0, dtype=np.float32)
+    t = EpochTrainer(net, 8, "sgd")
+    args = [
+        net.params,
+        net.layers,
+        net.kinds,
+        net.out_kind,
+        X,
+        Y,
+        t.wb[:0],
+        False,
+        np.arange(40),
+        8,
+        0,
+        0.1,
+        0.0,
+        0.9,
+        0.999,
+        1e-8,
+        0.0,
+        1e-3,
+        0,
+        empty,
+        empty,
+        t.rates,
+        False,
+        t.rng,
+        empty,
+        t.xb,
+        t.yb,
+        t.wb,
+        t.acts,
+        t.delta,
+        t.spare,
+        t.dmask,
+    ]
+    with pytest.raises(ValueError, match="grad must have the length of params"):
+        kernels.train_epoch_(*args)  # an L2 penalty needs the gradient
+    args[17] = 0.0
+    kernels.train_epoch_(*args)  # plain SGD does not
+
+
 def test_training_does_not_depend_on_where_the_buffers_start():
     """The same epoch on buffers that start 16 bytes into a line gives the same bits."""
     from crash_core.network import EpochTrainer
