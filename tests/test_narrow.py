@@ -98,3 +98,64 @@ def test_one_pass_backward_matches_the_numpy_reference(build, output):
     np.testing.assert_allclose(loss, want_loss, rtol=1e-12)
     for got, want in zip(want_w + want_b, gW + gb, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+def test_one_pass_backward_split_over_threads_is_the_same(build):
+    """Large enough, the pass shares its blocks of columns among the helper threads; each
+    block is computed by the same code whichever thread takes it."""
+    if not build.VECTOR_BYTES:
+        pytest.skip("this build has no own product kernels")
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 300)
+    results = []
+    for threads in (1, 2):
+        net = Network((8, 256, 3), "tanh", "softmax", "float32", random_state=0)
+        t = EpochTrainer(net, 100, "sgd")
+        empty = np.zeros(0, dtype=np.float32)
+        before = build.narrow_passes_(), build.split_products_()
+        previous = build.split_min_flops_(0.0), build.split_threads_(threads)
+        try:
+            build.train_epoch_(
+                net.params,
+                net.layers,
+                net.kinds,
+                net.out_kind,
+                X,
+                net.targets(y, 300),
+                t.wb[:0],
+                False,
+                np.arange(300),
+                100,
+                0,
+                0.1,
+                0.0,
+                0.9,
+                0.999,
+                1e-8,
+                0.0,
+                0.0,
+                0,
+                empty,
+                empty,
+                t.rates,
+                False,
+                t.rng,
+                t.grad,
+                t.xb,
+                t.yb,
+                t.wb,
+                t.acts,
+                t.delta,
+                t.spare,
+                t.dmask,
+            )
+        finally:
+            build.split_min_flops_(previous[0])
+            build.split_threads_(previous[1])
+        assert build.narrow_passes_() > before[0]
+        if sys.platform != "win32":  # the helper threads need POSIX threads
+            assert (build.split_products_() > before[1]) == (threads > 1)
+        results.append(net.params.copy())
+    np.testing.assert_array_equal(results[0], results[1])
