@@ -791,7 +791,9 @@ static CC_UNUSED int FN(gemm_backward)(int m, int n, int k, const T* A, int lda,
  * A are cut into blocks of up to CC_NARROW_NV vectors (half that for more than two units,
  * whose weights and sums would not fit in the registers); large products share the blocks
  * among threads.  W's rows of a block are read before its rows of dest are written, so P
- * takes W before the update. */
+ * takes W before the update.  (More units in groups of CC_SMALL_K, each group a pass that
+ * adds to P's running sums, did not pay: 64 rows of 128 into ten units, 4.43 us against
+ * 4.32 us for the two products.) */
 #define CC_NARROW_NV 4
 
 typedef struct {
