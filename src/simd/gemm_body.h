@@ -761,17 +761,22 @@ static CC_UNUSED int FN(gemm_forward)(int m, int n, int k, const T* A, int lda, 
                                   nonfinite, NULL, 0);
 }
 
+/* Whether gemm_backward takes the m x n x k shape: not the NT products gemm leaves to dot
+ * products or to BLAS, nor columns that are not whole vectors. */
+static CC_INLINE int FN(backward_takes)(int m, int n, int k) {
+    return m > 0 && n > CC_NARROW && n % L == 0 && k > 0 && k <= CC_OWN_MAX_K &&
+           (long)n * k <= CC_NT_PANEL;
+}
+
 /* The backward product of a layer with the derivative of the activation below in its
  * epilogue: row-major C (m x n) = (A Bt^T) * f'(z), f'(z) taken from that layer's
  * activations ``act`` (m x n, rows of length ldc) by ``dkind`` (CC_DERIV_*), as
  * multiply_derivative would in a pass of its own.  Returns 0, touching nothing, for the
- * shapes it does not take (NT products gemm leaves to dot products or to BLAS, columns
- * that are not whole vectors): the caller then multiplies and applies f'(z) itself. */
+ * shapes it does not take (backward_takes): the caller then multiplies and applies f'(z)
+ * itself. */
 static CC_UNUSED int FN(gemm_backward)(int m, int n, int k, const T* A, int lda, const T* Bt,
                                        int ldb, T* C, int ldc, const T* act, int dkind) {
-    if (m <= 0 || n <= CC_NARROW || n % L || k <= 0 || k > CC_OWN_MAX_K ||
-        (long)n * k > CC_NT_PANEL)
-        return 0;
+    if (!FN(backward_takes)(m, n, k)) return 0;
     return FN(gemm_nt)(m, n, k, 1, A, lda, Bt, ldb, 0, C, ldc, act, dkind);
 }
 
@@ -795,6 +800,9 @@ static CC_UNUSED int FN(gemm_backward)(int m, int n, int k, const T* A, int lda,
  * adds to P's running sums, did not pay: 64 rows of 128 into ten units, 4.43 us against
  * 4.32 us for the two products.) */
 #define CC_NARROW_NV 4
+/* Vectors of columns a block of a layer of n units: CC_NARROW_NV up to two units, half that
+ * for three or four. */
+#define CC_NARROW_BLOCK(n) ((n) <= 2 ? CC_NARROW_NV : CC_NARROW_NV / 2)
 
 typedef struct {
     int m, n, k;
@@ -809,21 +817,20 @@ typedef struct {
     int dkind;
     T alpha, beta;
     T* dest;
-    int block; /* vectors of columns a block */
 } FN(narrow_job);
 
-/* Columns [j, j + NV L) of a narrow_job with n = N units. */
+/* Columns [j, j + NV L) of a narrow_job with n = N units: W's rows of the block transposed
+ * into registers, the rows of A, and the block's rows of dest from the sums transposed. */
 static CC_INLINE void FN(narrow_block)(int N, int NV, int j, const FN(narrow_job)* g) {
     V wt[CC_SMALL_K][CC_NARROW_NV], acc[CC_SMALL_K][CC_NARROW_NV];
-    T lanes[CC_NARROW_NV * L] CC_LINE_ALIGNED;
+    T units[CC_SMALL_K * CC_NARROW_NV * L] CC_LINE_ALIGNED; /* N rows of NV L */
     const int dkind = g->dkind;
-    CC_UNROLL for (int o = 0; o < N; o++) {
-        for (int c = 0; c < NV * L; c++) lanes[c] = g->W[(j + c) * g->ldw + o];
+    FN(transpose)(NV * L, N, g->W + j * g->ldw, g->ldw, units, NV * L, 0);
+    CC_UNROLL for (int o = 0; o < N; o++)
         CC_UNROLL for (int v = 0; v < NV; v++) {
-            wt[o][v] = FN(load)(lanes + v * L);
+            wt[o][v] = FN(load)(units + (o * NV + v) * L);
             acc[o][v] = (V){0};
         }
-    }
     for (int i = 0; i < g->m; i++) {
         const T* a = g->A + i * g->lda + j;
         const T* d = g->D + i * g->ldd;
@@ -843,17 +850,15 @@ static CC_INLINE void FN(narrow_block)(int N, int NV, int j, const FN(narrow_job
         }
     }
     CC_UNROLL for (int o = 0; o < N; o++)
-        CC_UNROLL for (int v = 0; v < NV; v++) {
-            FN(store)(lanes + v * L, acc[o][v] * g->alpha);
-            for (int c = v * L; c < (v + 1) * L; c++)
-                FN(transposed)(lanes[c], g->beta, g->dest + (j + c) * g->ldw + o);
-        }
+        CC_UNROLL for (int v = 0; v < NV; v++)
+            FN(store)(units + (o * NV + v) * L, acc[o][v] * g->alpha);
+    FN(transpose)(N, NV * L, units, NV * L, g->dest + j * g->ldw, g->ldw, g->beta);
 }
 
-/* narrow_block of N units over blocks of up to NB vectors; nv vectors in this one. */
-static CC_INLINE void FN(narrow_units)(int N, int NB, int nv, int j, const FN(narrow_job)* g) {
-    if (NB >= 4 && nv >= 4) FN(narrow_block)(N, 4, j, g);
-    else if (NB >= 3 && nv == 3) FN(narrow_block)(N, 3, j, g);
+/* narrow_block of N units; nv vectors in this block (at most CC_NARROW_BLOCK(N)). */
+static CC_INLINE void FN(narrow_units)(int N, int nv, int j, const FN(narrow_job)* g) {
+    if (CC_NARROW_BLOCK(N) >= 4 && nv >= 4) FN(narrow_block)(N, 4, j, g);
+    else if (CC_NARROW_BLOCK(N) >= 3 && nv == 3) FN(narrow_block)(N, 3, j, g);
     else if (nv >= 2) FN(narrow_block)(N, 2, j, g);
     else FN(narrow_block)(N, 1, j, g);
 }
@@ -861,15 +866,16 @@ static CC_INLINE void FN(narrow_units)(int N, int NB, int nv, int j, const FN(na
 /* Blocks [begin, end) of a narrow_job. */
 static void FN(narrow_blocks)(void* arg, int begin, int end) {
     const FN(narrow_job)* g = (const FN(narrow_job)*)arg;
+    const int block = CC_NARROW_BLOCK(g->n);
     _Static_assert(CC_SMALL_K == 4 && CC_NARROW_NV == 4, "narrow_blocks covers these");
     for (int b = begin; b < end; b++) {
-        const int j = b * g->block * L, left = (g->k - j) / L;
-        const int nv = left < g->block ? left : g->block;
+        const int j = b * block * L, left = (g->k - j) / L;
+        const int nv = left < block ? left : block;
         switch (g->n) {
-        case 1: FN(narrow_units)(1, 4, nv, j, g); break;
-        case 2: FN(narrow_units)(2, 4, nv, j, g); break;
-        case 3: FN(narrow_units)(3, 2, nv, j, g); break;
-        default: FN(narrow_units)(4, 2, nv, j, g); break;
+        case 1: FN(narrow_units)(1, nv, j, g); break;
+        case 2: FN(narrow_units)(2, nv, j, g); break;
+        case 3: FN(narrow_units)(3, nv, j, g); break;
+        default: FN(narrow_units)(4, nv, j, g); break;
         }
     }
 }
@@ -880,12 +886,11 @@ static void FN(narrow_blocks)(void* arg, int begin, int end) {
 static CC_UNUSED int FN(narrow_backward)(int m, int n, int k, const T* D, int ldd, const T* W,
                                          int ldw, const T* A, int lda, T* P, int ldp,
                                          int dkind, T alpha, T beta, T* dest) {
-    const int block = n <= 2 ? CC_NARROW_NV : CC_NARROW_NV / 2;
-    if (!cc_narrow_backward || m <= 0 || n < 1 || n > CC_SMALL_K || k <= CC_NARROW || k % L ||
-        m > CC_OWN_MAX_K || (long)n * k > CC_NT_PANEL)  /* where gemm_backward declines */
+    const int block = CC_NARROW_BLOCK(n);
+    if (!cc_narrow_backward || n < 1 || n > CC_SMALL_K || m > CC_OWN_MAX_K ||
+        !FN(backward_takes)(m, k, n))
         return 0;
-    FN(narrow_job) job = {m, n, k, D, ldd, W, ldw, A, lda, P, ldp, dkind, alpha, beta, dest,
-                          block};
+    FN(narrow_job) job = {m, n, k, D, ldd, W, ldw, A, lda, P, ldp, dkind, alpha, beta, dest};
     __atomic_fetch_add(&cc_narrow_count, 1, __ATOMIC_RELAXED);
     cc_rows_parallel(FN(narrow_blocks), &job, (k / L + block - 1) / block, 1,
                      4.0 * (double)m * n * k);
