@@ -120,8 +120,9 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
             a_prev = acts + prev_off
             dropped = rates != NULL and rates[li - 1] > 0
             # a layer of a few units (a sigmoid or linear output): its delta for the layer
-            # below and its weight gradient in one pass over a_prev (no dropout below)
-            narrow = not dropped and n_out <= 4 and narrow_backward(
+            # below and its weight gradient in one pass over a_prev (no dropout below;
+            # narrow_backward declines the other shapes)
+            narrow = not dropped and narrow_backward(
                 rows, n_out, n_in, delta, params + layers[4 * li + 2], a_prev, spare,
                 kinds[li - 1], alpha, beta, dest + layers[4 * li + 2])
             # delta W^T times f'(z) of the layer below, in the product's epilogue where
