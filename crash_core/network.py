@@ -36,7 +36,7 @@ from crash_core._blas_threads import (
     threads_earned,
 )
 from crash_core._kernels import network as kernels
-from crash_core.optimizers import OPT_SGD, Optimizer, OptimizerState, resolve_optimizer
+from crash_core.optimizers import Optimizer, OptimizerState, needs_gradient, resolve_optimizer
 
 __all__ = ["Network", "EpochTrainer", "ACTIVATIONS", "OUTPUTS"]
 
@@ -779,9 +779,10 @@ class EpochTrainer:
         # a batch never exceeds the data, so its buffers need no more rows than that
         self.capacity = int(batch_size if n_samples is None else max(1, min(batch_size, n_samples)))
         cap = self.capacity
-        # plain SGD without penalties folds its step into the backward pass and never needs a
-        # gradient buffer; the first epoch with a penalty allocates it (see ``run``)
-        self.grad = _memory.empty(0 if self.optimizer.kind == OPT_SGD else network.n_params, dt)
+        # plain SGD allocates the gradient at its first epoch with a penalty (see ``run``)
+        self.grad = _memory.empty(
+            network.n_params if needs_gradient(self.optimizer.kind) else 0, dt
+        )
         self.xb = _memory.empty(cap * network.n_features, dt)
         self.yb = _memory.empty(cap * network.n_outputs, dt)
         self.wb = _memory.empty(cap, dt)
@@ -810,7 +811,7 @@ class EpochTrainer:
         kind, momentum, beta1, beta2, eps = self.optimizer.kernel_args()
         weighted = sample_weight is not None
         sw = sample_weight if weighted else self.wb[:0]
-        if not self.grad.size and (kind != OPT_SGD or l1 or l2):
+        if not self.grad.size and needs_gradient(kind, l1, l2):
             self.grad = _memory.empty(net.n_params, net.dtype)
         # the epoch's products are batch-sized: they get the threads their size earns
         with batch_threads(net, self.capacity):

@@ -28,6 +28,13 @@ __all__ = ["SGD", "Adam", "Optimizer", "OptimizerState", "resolve_optimizer", "O
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
 
+def needs_gradient(kind: int, l1: float = 0.0, l2: float = 0.0) -> bool:
+    """Whether an epoch of optimizer ``kind`` with these penalties needs a gradient buffer:
+    plain SGD without penalties steps inside the backward pass (the epoch kernel's fused
+    path) and never writes one."""
+    return kind != OPT_SGD or l1 != 0 or l2 != 0
+
+
 @dataclass
 class OptimizerState:
     """Buffers an optimizer keeps between steps: velocity or moments, and the step count.

@@ -18,7 +18,7 @@ from libc.stdint cimport uint64_t
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.pycapsule cimport PyCapsule_GetPointer
 
-from optimizers cimport Optimizer, OPT_SGD, OPT_ADAM, make_optimizer
+from optimizers cimport Optimizer, OPT_SGD, OPT_ADAM, make_optimizer, steps_in_backward
 from network_table cimport NetworkTable, TABLE_NAME
 
 import importlib
@@ -252,7 +252,7 @@ cdef class Kernels:
             raise ValueError("work buffers are too small")
         # plain SGD without penalties steps inside the backward pass: no gradient buffer
         if grad.shape[0] != params.shape[0] and (
-                optimizer != OPT_SGD or l1 != 0 or l2 != 0 or grad.shape[0] != 0):
+                grad.shape[0] != 0 or not steps_in_backward(optimizer, l1, l2)):
             raise ValueError("grad must have the length of params (or be empty for plain "
                              "SGD without penalties)")
         if use_dropout and (not _holds(dmask.shape[0], cap, total_width)

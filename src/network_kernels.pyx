@@ -19,7 +19,7 @@ from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads, cc_set_split_min
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes)
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
-from optimizers cimport Optimizer, OPT_SGD, update_all, add_penalty
+from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward
 from network_table cimport NetworkTable, TABLE_NAME
 from prefetch cimport prefetch_row
 
@@ -111,7 +111,7 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     cdef double total = 0, wsum, batch_loss, penalty
     # plain SGD without penalties needs no gradient buffer: the step is folded into the
     # backward pass's weight-gradient products
-    cdef bint fused = opt.kind == OPT_SGD and opt.l1 == 0 and opt.l2 == 0
+    cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
     correct[0] = 0
     start = 0
     while start < n:

@@ -46,6 +46,12 @@ cdef inline Optimizer make_optimizer(int kind, double learning_rate, double mome
     return o
 
 
+cdef inline bint steps_in_backward(int kind, double l1, double l2) noexcept nogil:
+    """Plain SGD without penalties: its step is folded into the backward pass's
+    weight-gradient products, and no gradient buffer is written."""
+    return kind == OPT_SGD and l1 == 0 and l2 == 0
+
+
 cdef inline floating penalty_grad(floating w, double l1, double l2) noexcept nogil:
     """d/dw (l1 |w| + l2 w^2) = l1 sign(w) + 2 l2 w."""
     cdef floating sign = (w > 0) - (w < 0)
