@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from crash_core.network import EpochTrainer, Network
-from tests.builds import BUILDS, IDS, using
+from tests.builds import BUILDS, IDS, plain_sgd_epoch, using
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 oracle = importlib.import_module("oracle")
@@ -113,44 +113,10 @@ def test_one_pass_backward_split_over_threads_is_the_same(build):
     for threads in (1, 2):
         net = Network((8, 256, 3), "tanh", "softmax", "float32", random_state=0)
         t = EpochTrainer(net, 100, "sgd")
-        empty = np.zeros(0, dtype=np.float32)
         before = build.narrow_passes_(), build.split_products_()
         previous = build.split_min_flops_(0.0), build.split_threads_(threads)
         try:
-            build.train_epoch_(
-                net.params,
-                net.layers,
-                net.kinds,
-                net.out_kind,
-                X,
-                net.targets(y, 300),
-                t.wb[:0],
-                False,
-                np.arange(300),
-                100,
-                0,
-                0.1,
-                0.0,
-                0.9,
-                0.999,
-                1e-8,
-                0.0,
-                0.0,
-                0,
-                empty,
-                empty,
-                t.rates,
-                False,
-                t.rng,
-                t.grad,
-                t.xb,
-                t.yb,
-                t.wb,
-                t.acts,
-                t.delta,
-                t.spare,
-                t.dmask,
-            )
+            build.train_epoch_(*plain_sgd_epoch(t, X, net.targets(y, 300), 0.1))
         finally:
             build.split_min_flops_(previous[0])
             build.split_threads_(previous[1])

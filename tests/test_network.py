@@ -348,6 +348,7 @@ def test_plain_sgd_keeps_no_gradient_buffer_until_a_penalty_needs_one():
     buffer where the update needs it."""
     from crash_core._kernels import network as kernels
     from crash_core.network import EpochTrainer
+    from tests.builds import plain_sgd_epoch
 
     X, y = make_data(40, 3, "sigmoid")
     X = X.astype(np.float32)
@@ -362,46 +363,10 @@ def test_plain_sgd_keeps_no_gradient_buffer_until_a_penalty_needs_one():
     assert EpochTrainer(net, 8, "adam").grad.size == net.n_params
     assert EpochTrainer(net, 8, "momentum").grad.size == net.n_params
 
-    empty = np.zeros(0, dtype=np.float32)
     t = EpochTrainer(net, 8, "sgd")
-    args = [
-        net.params,
-        net.layers,
-        net.kinds,
-        net.out_kind,
-        X,
-        Y,
-        t.wb[:0],
-        False,
-        np.arange(40),
-        8,
-        0,
-        0.1,
-        0.0,
-        0.9,
-        0.999,
-        1e-8,
-        0.0,
-        1e-3,
-        0,
-        empty,
-        empty,
-        t.rates,
-        False,
-        t.rng,
-        empty,
-        t.xb,
-        t.yb,
-        t.wb,
-        t.acts,
-        t.delta,
-        t.spare,
-        t.dmask,
-    ]
     with pytest.raises(ValueError, match="grad must have the length of params"):
-        kernels.train_epoch_(*args)  # an L2 penalty needs the gradient
-    args[17] = 0.0
-    kernels.train_epoch_(*args)  # plain SGD does not
+        kernels.train_epoch_(*plain_sgd_epoch(t, X, Y, 0.1, l2=1e-3))  # a penalty needs it
+    kernels.train_epoch_(*plain_sgd_epoch(t, X, Y, 0.1))  # plain SGD does not
 
 
 def test_training_does_not_depend_on_where_the_buffers_start():
