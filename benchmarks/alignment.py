@@ -7,7 +7,9 @@ buffers as allocated, once on copies of the parameters and the trainer's work bu
 start 16 bytes into a line.  It prints the median step time of each and their ratio
 (aligned / offset); the parameters after the last epoch agree bit for bit (printed).
 
-    python benchmarks/alignment.py [--networks tiny,digits,tanh,mnist] [--repeats 15]
+    python benchmarks/alignment.py [--networks tiny,digits,mnist,tanh] [--repeats 15]
+
+The networks and their data are ``benchmarks/step_shapes.py``'s.
 
 Importing this module does no work (asv imports every module in ``benchmarks/``).
 """
@@ -15,18 +17,18 @@ Importing this module does no work (asv imports every module in ``benchmarks/``)
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
-# name: (layer sizes, batch, hidden activation, output, samples)
-NETWORKS = {
-    "tiny": ((2, 64, 64, 1), 32, "relu", "sigmoid", 10_000),
-    "digits": ((64, 128, 10), 64, "relu", "softmax", 20_000),
-    "tanh": ((20, 100, 50, 3), 16, "tanh", "softmax", 8_000),
-    "mnist": ((784, 256, 128, 10), 128, "relu", "softmax", 2_048),
-}
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from step_shapes import SHAPES as NETWORKS  # noqa: E402
+else:
+    from .step_shapes import SHAPES as NETWORKS
 WORK_BUFFERS = ("grad", "xb", "yb", "wb", "acts", "delta", "spare")
 
 

@@ -7,9 +7,9 @@ of its rows reads two lines.  Every buffer of a network (its parameters, the tra
 work buffers, the optimizer's state) is allocated here, at a multiple of ``CACHE_LINE``
 bytes; with layers whose widths are multiples of 16 (float32) every row then starts on a
 line as well.  Measured on a 2-vCPU EPYC (Zen 4), float32, one thread, epochs on these
-buffers against the same buffers 16 bytes into a line (``benchmarks/alignment.py``, run
-twice): 2-64-64-1 / batch 32 0.917-0.929 of the time, 64-128-10 / b64 0.962-0.974,
-784-256-128-10 / b128 0.976, 20-100-50-3 tanh / b16 0.983-0.988, the same bits.
+buffers against the same buffers 16 bytes into a line (``benchmarks/alignment.py``, four
+runs): 2-64-64-1 / batch 32 0.87-0.93 of the time, 64-128-10 / b64 0.91-0.97,
+784-256-128-10 / b128 0.93-0.98, 20-100-50-3 tanh / b16 0.98-1.00, the same bits.
 """
 
 from __future__ import annotations
