@@ -8,7 +8,8 @@ of ``--repeats`` runs at the better setting (the thread count in brackets).  The
 columns are crash_core / peer with the issue's target and a pass/fail mark.
 
 * crash_core: the MLP workloads run ``Network`` + ``EpochTrainer.run`` (one kernel call per
-  epoch, a fresh ``rng.permutation`` per epoch, timed); "cc fit()" is the estimator
+  epoch; before each, the rows' order shuffled in place by the kernels' Fisher-Yates
+  shuffle, as ``fit`` does, timed); "cc fit()" is the estimator
   ``cc.MLPClassifier(optimizer="sgd").fit`` for the same workload, when it exists.  The
   linear workloads run ``cc.LogisticRegression(batch_size=1)`` / ``cc.Perceptron`` (rows are
   skipped with a note while those are not importable); predict runs ``Network.forward``.
@@ -233,8 +234,18 @@ def _accuracy(P, y):
 
 
 # ---------------------------------------------------------------------------- runners
+def fit_shuffle(n, seed):
+    """The rows' order and the state of the shuffle that ``fit`` runs before each epoch
+    (crash_core.training: the order shuffled in place by the kernels' Fisher-Yates)."""
+    order = np.arange(n, dtype=np.intp)
+    state = np.random.default_rng(seed).integers(0, 2**64, size=4, dtype=np.uint64)
+    state[0] |= np.uint64(1)  # xoshiro's state is never all zeros
+    return order, state
+
+
 def crash_core_runner(w, X, y, seed):
     if w.kind == "mlp":
+        from crash_core._kernels.linear import shuffle
         from crash_core.network import EpochTrainer, Network
 
         net = Network(
@@ -254,12 +265,13 @@ def crash_core_runner(w, X, y, seed):
 
         def reset():
             net.params[...] = p0
-            state["rng"] = np.random.default_rng(seed + 1)
+            state["order"], state["shuffle"] = fit_shuffle(X.shape[0], seed + 1)
 
         def run():
-            rng = state["rng"]
+            order, shuffle_state = state["order"], state["shuffle"]
             for _ in range(w.epochs):
-                trainer.run(X, Y, rng.permutation(X.shape[0]), w.lr)
+                shuffle(order, shuffle_state)
+                trainer.run(X, Y, order, w.lr)
 
         return Runner(run, reset, lambda: f"acc {_accuracy(net.forward(X), y):.3f}")
     if w.kind == "predict":
@@ -805,6 +817,7 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
         label = "Network + EpochTrainer"
 
         def cc_fit():
+            from crash_core._kernels.linear import shuffle
             from crash_core.network import EpochTrainer, Network
 
             net = Network(
@@ -812,9 +825,10 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
             )
             Y = net.targets(y, X.shape[0])
             trainer = EpochTrainer(net, w.batch, "sgd")
-            rng = np.random.default_rng(seed)
+            order, shuffle_state = fit_shuffle(X.shape[0], seed)
             for _ in range(w.epochs):
-                trainer.run(X, Y, rng.permutation(X.shape[0]), w.lr)
+                shuffle(order, shuffle_state)
+                trainer.run(X, Y, order, w.lr)
 
     try:
         from sklearn.exceptions import ConvergenceWarning
