@@ -234,19 +234,10 @@ def _accuracy(P, y):
 
 
 # ---------------------------------------------------------------------------- runners
-def fit_shuffle(n, seed):
-    """The rows' order and the state of the shuffle that ``fit`` runs before each epoch
-    (crash_core.training: the order shuffled in place by the kernels' Fisher-Yates)."""
-    order = np.arange(n, dtype=np.intp)
-    state = np.random.default_rng(seed).integers(0, 2**64, size=4, dtype=np.uint64)
-    state[0] |= np.uint64(1)  # xoshiro's state is never all zeros
-    return order, state
-
-
 def crash_core_runner(w, X, y, seed):
     if w.kind == "mlp":
-        from crash_core._kernels.linear import shuffle
         from crash_core.network import EpochTrainer, Network
+        from crash_core.training import epoch_order, shuffle_rows
 
         net = Network(
             w.layer_sizes,
@@ -265,12 +256,14 @@ def crash_core_runner(w, X, y, seed):
 
         def reset():
             net.params[...] = p0
-            state["order"], state["shuffle"] = fit_shuffle(X.shape[0], seed + 1)
+            state["order"], state["shuffle"] = epoch_order(
+                X.shape[0], np.random.default_rng(seed + 1)
+            )
 
         def run():
             order, shuffle_state = state["order"], state["shuffle"]
             for _ in range(w.epochs):
-                shuffle(order, shuffle_state)
+                shuffle_rows(order, shuffle_state)
                 trainer.run(X, Y, order, w.lr)
 
         return Runner(run, reset, lambda: f"acc {_accuracy(net.forward(X), y):.3f}")
@@ -817,17 +810,17 @@ def fit_peak_memory(w: Workload, X, y, seed=0):
         label = "Network + EpochTrainer"
 
         def cc_fit():
-            from crash_core._kernels.linear import shuffle
             from crash_core.network import EpochTrainer, Network
+            from crash_core.training import epoch_order, shuffle_rows
 
             net = Network(
                 w.layer_sizes, output=w.output, dtype=np.dtype(w.dtype).name, random_state=seed
             )
             Y = net.targets(y, X.shape[0])
             trainer = EpochTrainer(net, w.batch, "sgd")
-            order, shuffle_state = fit_shuffle(X.shape[0], seed)
+            order, shuffle_state = epoch_order(X.shape[0], np.random.default_rng(seed))
             for _ in range(w.epochs):
-                shuffle(order, shuffle_state)
+                shuffle_rows(order, shuffle_state)
                 trainer.run(X, Y, order, w.lr)
 
     try:

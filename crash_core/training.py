@@ -259,6 +259,25 @@ def penalty(network: Network, l1: float, l2: float) -> float:
     )
 
 
+def epoch_order(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' order 0, 1, ..., n - 1 and a state for ``shuffle_rows``, drawn from ``rng``.
+
+    ``train`` shuffles this one order in place before each epoch (a uniform shuffle of any
+    order is uniform): 10,000 rows in 27 us against 100 us for a new ``rng.permutation(n)``,
+    and nothing allocated.
+    """
+    order = np.arange(n, dtype=np.intp)
+    state = rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)
+    state[0] |= np.uint64(1)  # xoshiro's state is never all zeros
+    return order, state
+
+
+def shuffle_rows(order: np.ndarray, state: np.ndarray) -> None:
+    """Fisher-Yates shuffle of ``order`` in place by the kernels, drawing from ``state``
+    (from ``epoch_order``, advanced)."""
+    linear_kernels.shuffle(order, state)
+
+
 def train(
     run: TrainingRun,
     trainer: EpochTrainer,
@@ -323,12 +342,7 @@ def train(
     last_finite = np.empty_like(network.params)
     watch = LossWatch(run.learning_rate)
     has_accuracy = network.output != "identity"
-    # the rows' order, shuffled in place each epoch by the kernels' Fisher-Yates shuffle
-    # (a uniform shuffle of any order is uniform) from a generator state drawn from rng:
-    # 10,000 rows in 27 us against 100 us for a new rng.permutation(n), no allocation
-    order = np.arange(n, dtype=np.intp)
-    shuffle_state = rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)
-    shuffle_state[0] |= np.uint64(1)  # xoshiro's state is never all zeros
+    order, shuffle_state = epoch_order(n, rng)
     for epoch in range(first_epoch, first_epoch + epochs):
         if lr_schedule is not None:
             run.learning_rate_ = _checked_lr(lr_schedule(epoch, run.learning_rate), epoch)
@@ -336,7 +350,7 @@ def train(
             cb.on_epoch_begin(epoch, {})
         lr = _checked_lr(run.learning_rate_, epoch)
         if shuffle:
-            linear_kernels.shuffle(order, shuffle_state)
+            shuffle_rows(order, shuffle_state)
         last_finite[...] = network.params
         total, correct = trainer.run(data.X, data.Y, order, lr, l1, l2, data.sample_weight)
         loss = total / data.total_weight

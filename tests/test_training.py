@@ -19,6 +19,7 @@ from crash_core.callbacks import Callback, EarlyStopping, LearningRateScheduler,
 from crash_core.network import EpochTrainer
 from crash_core.optimizers import SGD, Adam
 from crash_core.schedules import CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay
+from crash_core.training import epoch_order, shuffle_rows
 
 
 # ----------------------------------------------------------------------------- data sets
@@ -235,6 +236,42 @@ def test_each_epoch_visits_every_row_in_a_new_seeded_order(monkeypatch, regressi
     assert not np.array_equal(first[0], orders(random_state=1)[0])
     for order in orders(random_state=0, shuffle=False):
         assert_array_equal(order, np.arange(len(y)))
+
+
+def test_the_epoch_order_is_shuffled_in_place_uniformly_and_by_its_seed():
+    """epoch_order + shuffle_rows, the shuffle fit runs before each epoch (and
+    benchmarks/compare.py with it): in place, a permutation every time, new orders epoch
+    after epoch, the same ones for the same seed, and every order of 4 rows about equally
+    often (Fisher-Yates over the kernels' generator)."""
+    order, state = epoch_order(6, np.random.default_rng(0))
+    assert_array_equal(order, np.arange(6))
+    assert order.dtype == np.intp and state.dtype == np.uint64 and state[0] % 2 == 1
+    buffer = order
+    epochs = []
+    for _ in range(5):
+        shuffle_rows(order, state)
+        assert order is buffer
+        assert_array_equal(np.sort(order), np.arange(6))
+        epochs.append(tuple(order))
+    assert len(set(epochs)) == 5
+    again, state2 = epoch_order(6, np.random.default_rng(0))
+    for expected in epochs:
+        shuffle_rows(again, state2)
+        assert tuple(again) == expected
+    other, state3 = epoch_order(6, np.random.default_rng(1))
+    shuffle_rows(other, state3)
+    assert tuple(other) != epochs[0]
+
+    order, state = epoch_order(4, np.random.default_rng(2))
+    counts = {}
+    draws = 24_000
+    for _ in range(draws):
+        shuffle_rows(order, state)
+        counts[tuple(order)] = counts.get(tuple(order), 0) + 1
+    assert len(counts) == 24
+    expected = draws / 24
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    assert chi2 < 60  # 23 degrees of freedom: P(chi2 > 60) < 1e-4
 
 
 # ------------------------------------------------------------------------------- dropout
