@@ -90,9 +90,9 @@ cdef class Kernels:
     Its methods are the module's functions (``forward_``, ``evaluate_``,
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
     ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
-    ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``); ``level`` names the ISA level and
-    ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does every
-    product).
+    ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``); ``level`` names the
+    ISA level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS
+    does every product).
     """
 
     cdef const NetworkTable* table

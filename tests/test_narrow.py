@@ -5,18 +5,14 @@ from one pass over the layer's inputs, with the same bits as the product, deriva
 weight-gradient kernels it replaces, at every ISA level; and it really runs where it should
 and only there."""
 
-import importlib
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crash_core.network import EpochTrainer, Network
+from tests import oracle
 from tests.builds import BUILDS, IDS, plain_sgd_epoch, using
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-oracle = importlib.import_module("oracle")
 
 # (layer sizes, hidden activation, output, optimizer, dtype, dropout, batch)
 CASES = [
