@@ -109,15 +109,21 @@ class batch_threads:  # noqa: N801 - used like a function: with batch_threads(ne
     """The threads of a pass over batches of ``cap`` rows (an epoch, an evaluation): the
     BLAS thread count its products earn (``epoch_threads``) and the own kernels' split
     (``split_threads``), both from one reading of the budget, taken before the first of
-    them lowers the BLAS count."""
+    them lowers the BLAS count.  A training epoch (``training``) of a network of one hidden
+    layer also gets two threads where its batches earn the pair step (each thread keeps
+    half of the hidden units through the step: ``src/simd/pool.h``'s pair session)."""
 
     __slots__ = ("blas", "split")
 
-    def __init__(self, net: Network, cap: int) -> None:
+    def __init__(self, net: Network, cap: int, training: bool = False) -> None:
         budget = split_budget()
         # epoch_threads(net.layers, cap, budget), from the widest layer the network keeps
-        self.blas = limited_blas(threads_earned(2.0 * cap * net._largest_layer, budget))
-        self.split = kernel_split(split_threads(2.0 * cap * net._largest_layer, budget))
+        largest = 2.0 * cap * net._largest_layer
+        self.blas = limited_blas(threads_earned(largest, budget))
+        split = split_threads(largest, budget)
+        if training and split < 2 and len(net.layers) == 2:
+            split = kernel_threads(cap * net._row_flops, kernels.pair_min_flops_(), budget)
+        self.split = kernel_split(split)
 
     def __enter__(self) -> None:
         self.blas.__enter__()
@@ -814,7 +820,7 @@ class EpochTrainer:
         if not self.grad.size and needs_gradient(kind, l1, l2):
             self.grad = _memory.empty(net.n_params, net.dtype)
         # the epoch's products are batch-sized: they get the threads their size earns
-        with batch_threads(net, self.capacity):
+        with batch_threads(net, self.capacity, training=True):
             total, correct, t = kernels.train_epoch_(
                 net.params,
                 net.layers,

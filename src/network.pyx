@@ -90,9 +90,10 @@ cdef class Kernels:
     Its methods are the module's functions (``forward_``, ``evaluate_``,
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
     ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
-    ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``); ``level`` names the
-    ISA level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS
-    does every product).
+    ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``, ``pair_steps_``,
+    ``pair_halves_``, ``pair_min_flops_``); ``level`` names the ISA level and
+    ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does every
+    product).
     """
 
     cdef const NetworkTable* table
@@ -326,6 +327,22 @@ cdef class Kernels:
         """How many backward passes this level's kernels have taken in one pass so far."""
         return self.table.narrow_passes()
 
+    def pair_steps_(self):
+        """How many training steps of a network of one hidden layer this level's kernels
+        have run as the pair step (its hidden units in two halves) so far."""
+        return self.table.pair_steps()
+
+    def pair_halves_(self):
+        """How many halves of pair steps this level's helper thread has run so far."""
+        return self.table.pair_halves()
+
+    def pair_min_flops_(self, double flops=-1):
+        """The fewest forward FLOPs of a batch, 2 rows (n_in n_hidden + n_hidden n_out),
+        for which an epoch of a network of one hidden layer that has two threads runs the
+        pair step: sets it and returns the previous value, or (no argument) only returns
+        it.  The result never depends on it."""
+        return self.table.pair_min_flops(flops)
+
     def sparse_products_(self):
         """How many products this level's kernels have run skipping A's zeros so far."""
         return self.table.sparse_products()
@@ -391,3 +408,6 @@ sparse_density_ = _active.sparse_density_
 sparse_products_ = _active.sparse_products_
 narrow_backward_ = _active.narrow_backward_
 narrow_passes_ = _active.narrow_passes_
+pair_steps_ = _active.pair_steps_
+pair_halves_ = _active.pair_halves_
+pair_min_flops_ = _active.pair_min_flops_

@@ -14,10 +14,12 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads, cc_set_split_min_flops,
-                  cc_split_products, cc_set_sparse_density,
-                  cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes)
-from layers cimport forward, backward, act_offset
+from blas cimport (gemm, pair_takes, cc_vector_bytes, cc_set_split_threads,
+                  cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
+                  cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
+                  cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
+                  cc_duo_took, cc_set_pair_min_flops)
+from layers cimport forward, backward, act_offset, pair_forward_pass, pair_backward_pass
 from losses cimport output_loss
 from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward
 from network_table cimport NetworkTable, TABLE_NAME
@@ -112,9 +114,27 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     # plain SGD without penalties needs no gradient buffer: the step is folded into the
     # backward pass's weight-gradient products
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
+    # a network of one hidden layer on two threads, each keeping half of the hidden units
+    # through the step (layers.pxd's pair_forward_pass, src/simd/pool.h's pair session),
+    # where the policy gave this epoch two threads, no dropout is drawn and a batch's
+    # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but its products are
+    # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): the same bits as on one thread.
+    # At a threshold of 0 (the tests') every such epoch is paired, strictly.
+    cdef double pair_min = cc_set_pair_min_flops(-1), first = 0, second = 0
+    cdef bint paired = n_layers == 2 and (rates == NULL or rates[0] <= 0)
+    if paired:
+        first = 2.0 * cap * layers[0] * layers[1]
+        second = 2.0 * cap * layers[1] * layers[5]
+        paired = (first + second >= pair_min and
+                  (max(first, second) < cc_set_split_min_flops(-1) or pair_min == 0) and
+                  pair_takes(params, cap, layers[0], layers[1], layers[5]) and
+                  cc_split_threads_now() >= 2 and cc_duo_begin(pair_min == 0))
+    cdef bint pair_step
     correct[0] = 0
     start = 0
     while start < n:
+        if paired:
+            cc_duo_step()  # times the steps: paired or alone, whichever is faster now
         rows = min(cap, n - start)
         wsum = 0
         for i in range(rows):
@@ -141,8 +161,10 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
             wsum = rows
         elif wsum <= 0:
             continue
-        forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
-                rates, dmask, rng, NULL)
+        pair_step = paired and pair_forward_pass(params, layers, kinds, xb, rows, cap, acts)
+        if not pair_step:
+            forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
+                    rates, dmask, rng, NULL)
         batch_loss = output_loss(acts + out_off, yb, wb if W != NULL else NULL,
                                  <floating> (1.0 / wsum), rows, k, out_kind, delta,
                                  &batch_correct)
@@ -151,16 +173,25 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
             for i in range(half, ahead):
                 prefetch_row(X + order[i] * nf, nf, True)
                 prefetch_row(Y + order[i] * k, k, True)
-        if fused:
+        if fused and pair_step:
+            pair_backward_pass(params, params, <floating> -opt.learning_rate, 1, layers,
+                               kinds, xb, rows, acts, delta, spare)
+        elif fused:
             backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
                      kinds, xb, rows, cap, acts, rates, dmask, delta, spare)
-            opt.t += 1
-            penalty = 0
+        elif pair_step:
+            pair_backward_pass(params, grad, 1, 0, layers, kinds, xb, rows, acts, delta, spare)
         else:
             backward(params, grad, 1, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
                      dmask, delta, spare)
+        if fused:
+            opt.t += 1
+            penalty = 0
+        else:
             penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
         total += batch_loss + wsum * penalty
+    if paired:
+        cc_duo_end()
     return total
 
 
@@ -190,6 +221,9 @@ _table.sparse_density = cc_set_sparse_density
 _table.sparse_products = cc_sparse_products
 _table.narrow_backward = cc_set_narrow_backward
 _table.narrow_passes = cc_narrow_passes
+_table.pair_steps = cc_pair_steps
+_table.pair_halves = cc_duo_took
+_table.pair_min_flops = cc_set_pair_min_flops
 
 # the kernels' table, for crash_core._kernels.network
 table = PyCapsule_New(&_table, TABLE_NAME, NULL)

@@ -71,7 +71,10 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
 # split_products(), sparse_products(): how many products were split, skipped zeros so far;
 # previous = narrow_backward(on): whether a layer of at most 4 units takes the one-pass
 # backward kernel (src/simd/gemm_body.h; only read with a value < 0); narrow_passes(): how
-# many backward passes it took so far
+# many backward passes it took so far; pair_steps(): how many training steps of a network of
+# one hidden layer went through the pair step (its halves on two threads when it had them),
+# pair_halves(): how many of their halves a helper ran; previous = pair_min_flops(flops):
+# the fewest forward FLOPs of a batch for the pair step (only read with a value < 0)
 ctypedef int (*split_threads_fn)(int) noexcept nogil
 ctypedef double (*setting_fn)(double) noexcept nogil
 ctypedef long (*count_fn)() noexcept nogil
@@ -96,3 +99,6 @@ cdef struct NetworkTable:
     count_fn sparse_products
     setting_fn narrow_backward
     count_fn narrow_passes
+    count_fn pair_steps
+    count_fn pair_halves
+    setting_fn pair_min_flops

@@ -147,6 +147,18 @@ def narrow_backward_(on: float = -1) -> float:
 def narrow_passes_() -> int:
     """How many backward passes the kernels have taken in one pass so far."""
 
+def pair_steps_() -> int:
+    """How many training steps of a network of one hidden layer the kernels have run as the
+    pair step (its hidden units in two halves) so far."""
+
+def pair_halves_() -> int:
+    """How many halves of pair steps the kernels' helper thread has run so far."""
+
+def pair_min_flops_(flops: float = -1) -> float:
+    """Set the fewest forward FLOPs of a batch for which an epoch of a network of one hidden
+    layer that has two threads runs the pair step, and return the previous value; with no
+    argument only return it.  Results do not depend on it."""
+
 LEVEL: str
 """The ISA level of the module's functions: avx512, avx2 or portable."""
 
@@ -168,6 +180,9 @@ class Kernels:
     sparse_products_: Callable[[], int]
     narrow_backward_: Callable[..., float]
     narrow_passes_: Callable[[], int]
+    pair_steps_: Callable[[], int]
+    pair_halves_: Callable[[], int]
+    pair_min_flops_: Callable[..., float]
     def __init__(self, level: str, module: ModuleType) -> None: ...
 
 def at_level(level: str) -> Kernels:

@@ -896,3 +896,112 @@ static CC_UNUSED int FN(narrow_backward)(int m, int n, int k, const T* D, int ld
                      4.0 * (double)m * n * k);
     return 1;
 }
+
+/* A training step of a network of ONE hidden layer on two threads.  The hidden layer's
+ * units are cut into two halves of whole blocks (pair_columns), and each thread keeps its
+ * half through the whole step:
+ *   forward (pair_forward):  A1[:, half] = f(X W1[:, half] + b1[half]),
+ *   backward (pair_backward): D1[:, half] = (D2 W2[half, :]^T) * f'(A1[:, half]), then
+ *     the gradients of W2[half, :], W1[:, half] and b1[half] (into dest, which may be the
+ *     parameters themselves: alpha = -lr, beta = 1 is the plain SGD step),
+ * while the calling thread alone runs the output layer and the loss between them.  A half
+ * reads and writes the same columns of W1, A1 and D1 and the same rows of W2 in both
+ * phases, so they stay in that thread's caches from step to step: only X, the output
+ * layer's delta and the other half of A1 (for the output layer) cross between the cores.
+ * (Splitting each product's rows among the threads instead, digits-like 64-128-10 / b64
+ * ran 1.8x slower on two threads than on one: W1, A1 and D1 moved between the cores in
+ * every product.)  Every element is computed by the same product code as in the one-thread
+ * pass (products sum their terms in order whichever columns share the call), so the step is
+ * bit for bit the same on one thread or two; a half that the helper does not take in time
+ * is run by the caller (simd/pool.h). */
+typedef struct {
+    int rows, nf, nh, nout;
+    const T* X; /* the batch, rows x nf */
+    const T* W1;
+    const T* b1;
+    T* A1;      /* rows x nh */
+    int relu;   /* the hidden layer's ReLU in the forward epilogue (else the caller applies f) */
+    const T* D2; /* the output layer's delta, rows x nout */
+    const T* W2;
+    T* D1;      /* rows x nh */
+    int dkind;  /* CC_DERIV_* of the hidden layer */
+    T alpha, beta;
+    T* dW1;     /* nf x nh */
+    T* db1;
+    T* dW2;     /* nh x nout */
+} FN(pair_job);
+
+/* Columns [*c0, *c1) of half h of a hidden layer of nh units (the first half whole blocks
+ * of CC_NV vectors). */
+static CC_INLINE void FN(pair_columns)(int nh, int h, int* c0, int* c1) {
+    const int block = CC_NV * L, half = (nh / 2 + block - 1) / block * block;
+    *c0 = h == 0 ? 0 : half;
+    *c1 = h == 0 ? half : nh;
+}
+
+/* Whether pair_forward and pair_backward take a network nf-nh-nout at a batch of ``rows``:
+ * every product of both halves goes to the own kernels (whole vectors of hidden units, no
+ * panel beyond the stack, nothing allocated, so no half can fail). */
+static CC_UNUSED int FN(pair_takes)(int rows, int nf, int nh, int nout) {
+    int c0, c1;
+    FN(pair_columns)(nh, 1, &c0, &c1);
+    return rows > 0 && rows <= CC_OWN_MAX_K && nf > 0 && nf <= CC_OWN_MAX_K && nout > 0 &&
+           nout <= CC_OWN_MAX_K && nh % L == 0 && c1 - c0 >= CC_NV * L &&
+           (long)c0 * nout <= CC_PACK_STACK &&
+           (nout % L == 0 || (long)rows * L <= CC_PACK_STACK);
+}
+
+static void FN(pair_forward_halves)(void* arg, int begin, int end) {
+    const FN(pair_job)* g = (const FN(pair_job)*)arg;
+    for (int h = begin; h < end; h++) {
+        int c0, c1;
+        FN(pair_columns)(g->nh, h, &c0, &c1);
+        FN(gemm_forward)(g->rows, c1 - c0, g->nf, g->X, g->nf, g->W1 + c0, g->nh, g->A1 + c0,
+                         g->nh, g->b1 + c0, g->relu, NULL);
+    }
+}
+
+static void FN(pair_backward_halves)(void* arg, int begin, int end) {
+    const FN(pair_job)* g = (const FN(pair_job)*)arg;
+    const int rows = g->rows, nh = g->nh, nout = g->nout;
+    for (int h = begin; h < end; h++) {
+        int c0, c1, w;
+        FN(pair_columns)(nh, h, &c0, &c1);
+        w = c1 - c0;
+        if (!FN(narrow_backward)(rows, nout, w, g->D2, nout, g->W2 + (long)c0 * nout, nout,
+                                 g->A1 + c0, nh, g->D1 + c0, nh, g->dkind, g->alpha, g->beta,
+                                 g->dW2 + (long)c0 * nout)) {
+            FN(gemm_backward)(rows, w, nout, g->D2, nout, g->W2 + (long)c0 * nout, nout,
+                              g->D1 + c0, nh, g->A1 + c0, g->dkind);
+            FN(gemm)(1, 0, w, nout, rows, g->alpha, g->A1 + c0, nh, g->D2, nout, g->beta,
+                     g->dW2 + (long)c0 * nout, nout);
+        }
+        FN(gemm)(1, 0, g->nf, w, rows, g->alpha, g->X, g->nf, g->D1 + c0, nh, g->beta,
+                 g->dW1 + c0, nh);
+        FN(column_sums)(rows, w, g->D1 + c0, nh, g->alpha, g->beta, g->db1 + c0);
+    }
+}
+
+/* The hidden layer's forward product of the pair step (see pair_job), its halves on the
+ * calling thread and a helper; returns 0, touching nothing, where pair_takes does not
+ * take the shape. */
+static CC_UNUSED int FN(pair_forward)(int rows, int nf, int nh, int nout, const T* X,
+                                      const T* W1, const T* b1, T* A1, int relu) {
+    FN(pair_job) g = {rows, nf, nh, nout, X, W1, b1, A1, relu};
+    if (!FN(pair_takes)(rows, nf, nh, nout)) return 0;
+    __atomic_fetch_add(&cc_pair_count, 1, __ATOMIC_RELAXED);
+    cc_duo_run(FN(pair_forward_halves), &g);
+    return 1;
+}
+
+/* The pair step's backward pass below the output layer's delta D2 (see pair_job), halves
+ * as above; returns 0, touching nothing, where pair_takes does not take the shape. */
+static CC_UNUSED int FN(pair_backward)(int rows, int nf, int nh, int nout, const T* X,
+                                       T* A1, const T* D2, const T* W2, T* D1, int dkind,
+                                       T alpha, T beta, T* dW1, T* db1, T* dW2) {
+    FN(pair_job) g = {rows, nf, nh, nout, X, NULL, NULL, A1, 0, D2, W2, D1, dkind,
+                      alpha, beta, dW1, db1, dW2};
+    if (!FN(pair_takes)(rows, nf, nh, nout)) return 0;
+    cc_duo_run(FN(pair_backward_halves), &g);
+    return 1;
+}

@@ -65,6 +65,7 @@ typedef void (*cc_rows_fn)(void* arg, int begin, int end);
 #endif
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <time.h>
 
 static __thread int cc_split_threads __attribute__((unused)) = 1;
@@ -126,9 +127,10 @@ static inline int cc_job_work(cc_job* job) {
     }
 }
 
-static __attribute__((unused)) void* cc_helper(void* unused) {
-    unsigned long seen = __atomic_load_n(&cc_pool.posted, __ATOMIC_ACQUIRE);
-    (void)unused;
+/* A helper's loop; ``posted`` is cc_pool.posted when it was started (under the lock, before
+ * the product that started it was posted: it joins that one). */
+static __attribute__((unused)) void* cc_helper(void* posted) {
+    unsigned long seen = (unsigned long)(uintptr_t)posted;
 #if defined(__linux__)
     pthread_setname_np(pthread_self(), CC_HELPER_NAME); /* the policy tells them apart */
 #endif
@@ -187,7 +189,7 @@ static inline int cc_pool_start(int wanted) {
         int failed;
         if (pthread_attr_init(&attr) != 0) break;
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        failed = pthread_create(&thread, &attr, cc_helper, NULL);
+        failed = pthread_create(&thread, &attr, cc_helper, (void*)(uintptr_t)cc_pool.posted);
         pthread_attr_destroy(&attr);
         if (failed) break;
         cc_pool.helpers++;
@@ -275,6 +277,235 @@ static inline double cc_set_split_min_flops(double flops) {
     return previous;
 }
 
+/* A pair session: the pool's helper kept for a whole epoch of two-half steps.
+ *
+ * A step whose work is cut into two halves that each keep their own data (gemm_body.h's
+ * pair step) hands one half over twice a step, every few microseconds, where the
+ * hand-over above (a lock, a condition, a helper that looks every 32 pauses) costs too
+ * much.  A caller that begins a session holds the pool and one helper for its epoch.  The
+ * helper spins on the session's phase counter and races the caller for each phase's
+ * second half (a compare-and-swap on ``claimed``): a helper that is late or never came
+ * costs the caller only doing that half itself.  Both halves run the same code whichever
+ * thread takes them, so the bits do not depend on the helper.
+ *
+ * A helper that took a half and finished it far later than the caller finished its own
+ * (CC_DUO_LATE_NS beyond twice that time: a cold first half takes tens of microseconds,
+ * a lost core a scheduler slice) lost its core to some other thread: the caller ends the
+ * session there and rests the pool as after a late product (above).  A helper that sees
+ * no phase and no step for CC_SPIN_NS goes back to the pool.
+ *
+ * Two threads are not always faster than one.  On a 2-vCPU Zen 4 virtual machine the
+ * paired steps of 64-128-10 / b64 took 25-31 us against 29-39 us alone for a while, then
+ * 61-71 us against 35-39 (the host gave the helper's CPU less for seconds at a time; in 1
+ * run in 4 a whole run was 1.0-1.7x one thread).  So the caller times its steps
+ * (``cc_duo_step``) in blocks of CC_DUO_BLOCK, runs the first block of each cycle the
+ * other way (alone while paired is faster, and the other way round), and keeps the faster
+ * way for the next cycle.  A cycle that confirms the way doubles the next one's blocks, up
+ * to CC_DUO_MAX_CYCLE (probing then costs 1 block in 32); a change starts again from
+ * CC_DUO_MIN_CYCLE.  The way and the cycle carry over from epoch to epoch.  While the
+ * caller runs alone the helper looks every CC_DUO_NAP_NS instead of spinning.  A way is
+ * taken for faster only by CC_DUO_MARGIN: a helper that wakes late makes paired steps
+ * look like steps alone, which is no reason to leave it.  A ``strict`` session (the
+ * tests') pairs every step, the caller leaves every second half to the helper and never
+ * rests it. */
+#define CC_DUO_LATE_NS 50000L
+#define CC_DUO_BLOCK 8
+#define CC_DUO_MIN_CYCLE 4
+#define CC_DUO_MAX_CYCLE 32
+#define CC_DUO_NAP_NS 20000L
+#define CC_DUO_MARGIN 0.95
+#define CC_DUO_END (~0UL)
+static struct {
+    /* written by the caller, read by the helper */
+    unsigned long posted; /* phases posted so far (CC_DUO_END: the session is over) */
+    cc_rows_fn fn;
+    void* arg;
+    char pad[64];
+    /* written by whichever thread takes a second half */
+    unsigned long claimed; /* the last phase whose second half was taken */
+    unsigned long done;    /* the last phase the helper finished */
+    int left;              /* the helper went back to the pool */
+    int strict;            /* the session was begun strict (the helper reads it) */
+    long took;             /* second halves the helper ran (in the whole process) */
+    char pad2[64];
+    /* the caller's own */
+    unsigned long steps; /* steps begun in this session (cc_duo_step) */
+    long last_ns;        /* when the last one began */
+    int alone;           /* this block's steps run on the caller alone (the helper reads it) */
+    /* carried over from session to session */
+    int prefer_alone;       /* the faster way in the last cycle */
+    int cycle, block;       /* blocks in this cycle, this block's place in it */
+    long ns[2], counted[2]; /* this cycle's step times, paired [0] and alone [1] */
+} cc_duo __attribute__((aligned(64), unused)) = {.cycle = CC_DUO_MIN_CYCLE};
+static __thread int cc_duo_mine __attribute__((unused)) = 0; /* this thread holds a session */
+static cc_job cc_duo_job __attribute__((unused));
+
+/* The helper's side of a session (the pool job ``cc_duo_begin`` posts). */
+static __attribute__((unused)) void cc_duo_serve(void* unused, int begin, int end) {
+    unsigned long next = 1;
+    long idle_since = cc_now_ns();
+    (void)unused, (void)begin, (void)end;
+    for (unsigned spins = 1;; spins++) {
+        unsigned long p = __atomic_load_n(&cc_duo.posted, __ATOMIC_ACQUIRE), before;
+        if (p == CC_DUO_END) return;
+        if (__atomic_load_n(&cc_duo.alone, __ATOMIC_RELAXED)) { /* the caller runs alone */
+            struct timespec nap = {0, CC_DUO_NAP_NS};
+            nanosleep(&nap, NULL);
+            idle_since = cc_now_ns();
+            continue;
+        }
+        if (p >= next) {
+            before = p - 1;
+            if (__atomic_compare_exchange_n(&cc_duo.claimed, &before, p, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED)) {
+                cc_duo.fn(cc_duo.arg, 1, 2); /* the caller waits for ``done``: fn is p's */
+                cc_duo.took++;
+                __atomic_store_n(&cc_duo.done, p, __ATOMIC_RELEASE);
+            }
+            next = p + 1;
+            idle_since = cc_now_ns();
+            continue;
+        }
+        cc_pause();
+        if (spins % 256 == 0 && cc_now_ns() - idle_since > CC_SPIN_NS && !cc_duo.strict) {
+            __atomic_store_n(&cc_duo.left, 1, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+}
+
+/* Begin a session on the calling thread: 1 when it holds the pool and a helper is coming,
+ * 0 (nothing held) where the policy gives it one thread or the pool is busy or resting
+ * (``strict``: whatever the rest, see above). */
+static inline int cc_duo_begin(int strict) {
+    int free_pool = 0;
+    if (cc_split_threads < 2 || cc_duo_mine ||
+        !__atomic_compare_exchange_n(&cc_pool.busy, &free_pool, 1, 0, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return 0;
+    if (!strict && cc_pool.rest_until && cc_now_ns() < cc_pool.rest_until) {
+        __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
+        return 0;
+    }
+    cc_duo.posted = cc_duo.claimed = cc_duo.done = 0;
+    cc_duo.left = 0;
+    cc_duo.strict = strict;
+    cc_duo.steps = 0;
+    cc_duo.alone = 0;
+    cc_duo_job.fn = cc_duo_serve;
+    cc_duo_job.arg = NULL;
+    cc_duo_job.m = cc_duo_job.chunk = 1;
+    cc_duo_job.next = cc_duo_job.refs = 0;
+    cc_duo_job.room = 1;
+    cc_duo_job.shared = -1;
+    pthread_mutex_lock(&cc_pool.lock);
+    if (cc_pool_start(1) < 1) {
+        pthread_mutex_unlock(&cc_pool.lock);
+        __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
+        return 0;
+    }
+    cc_pool.job = &cc_duo_job;
+    __atomic_add_fetch(&cc_pool.posted, 1, __ATOMIC_RELEASE);
+    if (cc_pool.sleeping) pthread_cond_broadcast(&cc_pool.wake);
+    pthread_mutex_unlock(&cc_pool.lock);
+    cc_duo_mine = 1;
+    return 1;
+}
+
+/* End the calling thread's session, if it holds one: the helper goes back to the pool. */
+static inline void cc_duo_end(void) {
+    if (!cc_duo_mine) return;
+    cc_duo_mine = 0;
+    __atomic_store_n(&cc_duo.posted, CC_DUO_END, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&cc_pool.lock);
+    cc_pool.job = NULL; /* a helper that had not joined yet does not */
+    pthread_mutex_unlock(&cc_pool.lock);
+    while (__atomic_load_n(&cc_duo_job.refs, __ATOMIC_ACQUIRE) > 0) cc_pause();
+    __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
+}
+
+/* fn(arg, 0, 1) and fn(arg, 1, 2): the second half on the session's helper when it takes
+ * it in time, else (and without a session) on the calling thread. */
+static inline void cc_duo_run(cc_rows_fn fn, void* arg) {
+    unsigned long p, before;
+    long started, worked, waited;
+    if (cc_duo_mine && __atomic_load_n(&cc_duo.left, __ATOMIC_ACQUIRE)) cc_duo_end();
+    if (!cc_duo_mine || cc_duo.alone) {
+        fn(arg, 0, 2);
+        return;
+    }
+    p = cc_duo.posted + 1;
+    cc_duo.fn = fn;
+    cc_duo.arg = arg;
+    __atomic_store_n(&cc_duo.posted, p, __ATOMIC_RELEASE);
+    started = cc_now_ns();
+    fn(arg, 0, 1);
+    before = p - 1;
+    if (!cc_duo.strict &&
+        __atomic_compare_exchange_n(&cc_duo.claimed, &before, p, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED)) {
+        fn(arg, 1, 2); /* the helper was not there in time */
+        return;
+    }
+    worked = cc_now_ns() - started;
+    while (__atomic_load_n(&cc_duo.done, __ATOMIC_ACQUIRE) != p) {
+        if (__atomic_load_n(&cc_duo.left, __ATOMIC_ACQUIRE)) { /* gone before claiming p */
+            before = p - 1;
+            if (__atomic_compare_exchange_n(&cc_duo.claimed, &before, p, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED)) {
+                fn(arg, 1, 2);
+                return;
+            }
+        }
+        cc_pause();
+    }
+    waited = cc_now_ns() - started - worked;
+    if (waited > 2 * worked + CC_DUO_LATE_NS && !cc_duo.strict) {
+        long rest = cc_pool.rest_next > CC_REST_MIN_NS ? cc_pool.rest_next : CC_REST_MIN_NS;
+        cc_pool.rest_until = cc_now_ns() + rest;
+        cc_pool.rest_next = 2 * rest < CC_REST_NS ? 2 * rest : CC_REST_NS;
+        cc_duo_end();
+    }
+}
+
+/* A step of the calling thread's session begins: times the last one and picks how this
+ * one runs (see the session's comment above); nothing without a session. */
+static inline void cc_duo_step(void) {
+    long now;
+    int alone = cc_duo.alone;
+    if (!cc_duo_mine || cc_duo.strict) return;
+    now = cc_now_ns();
+    if (cc_duo.steps > 0 && (cc_duo.steps - 1) % CC_DUO_BLOCK != 0) { /* not a block's first */
+        cc_duo.ns[alone] += now - cc_duo.last_ns;
+        cc_duo.counted[alone]++;
+    }
+    cc_duo.last_ns = now;
+    if (cc_duo.steps++ % CC_DUO_BLOCK != 0) return;
+    if (++cc_duo.block >= cc_duo.cycle) { /* a cycle ended: the faster way from now on */
+        if (cc_duo.counted[0] && cc_duo.counted[1]) {
+            /* mean step times alone and paired; the way taken stays unless beaten */
+            double alone = (double)cc_duo.ns[1] / cc_duo.counted[1],
+                   paired = (double)cc_duo.ns[0] / cc_duo.counted[0];
+            int faster = cc_duo.prefer_alone ? !(paired < CC_DUO_MARGIN * alone)
+                                             : alone < CC_DUO_MARGIN * paired;
+            cc_duo.cycle = faster != cc_duo.prefer_alone ? CC_DUO_MIN_CYCLE
+                           : 2 * cc_duo.cycle < CC_DUO_MAX_CYCLE ? 2 * cc_duo.cycle
+                                                                 : CC_DUO_MAX_CYCLE;
+            cc_duo.prefer_alone = faster;
+        }
+        cc_duo.ns[0] = cc_duo.ns[1] = cc_duo.counted[0] = cc_duo.counted[1] = 0;
+        cc_duo.block = 0;
+    }
+    alone = cc_duo.block == 0 ? !cc_duo.prefer_alone : cc_duo.prefer_alone;
+    __atomic_store_n(&cc_duo.alone, alone, __ATOMIC_RELAXED);
+}
+
+/* Second halves of pair steps the helpers have run so far, in the whole process. */
+static inline long cc_duo_took(void) { return __atomic_load_n(&cc_duo.took, __ATOMIC_RELAXED); }
+
+/* Threads the calling thread's products may be split over now. */
+static inline int cc_split_threads_now(void) { return cc_split_threads; }
+
 /* Products split over threads so far, in the whole process. */
 static inline long cc_split_products(void) {
     return (long)__atomic_load_n(&cc_pool.posted, __ATOMIC_RELAXED);
@@ -284,6 +515,15 @@ static inline long cc_split_products(void) {
 
 static double cc_split_min_flops = CC_SPLIT_MIN_FLOPS;
 static inline long cc_split_products(void) { return 0; }
+static inline int cc_split_threads_now(void) { return 1; }
+static inline int cc_duo_begin(int strict) {
+    (void)strict;
+    return 0;
+}
+static inline void cc_duo_end(void) {}
+static inline void cc_duo_run(cc_rows_fn fn, void* arg) { fn(arg, 0, 2); }
+static inline long cc_duo_took(void) { return 0; }
+static inline void cc_duo_step(void) {}
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
     (void)step;
     (void)flops;
