@@ -39,6 +39,9 @@
 #define CC_SPLIT_MIN_FLOPS 8388608.0
 /* How long a helper waits for the next product before it sleeps, and the most helpers. */
 #define CC_SPIN_NS 200000L
+/* How long it waits after a pair session (below): the next epoch usually begins within a
+ * millisecond, and a helper woken from its sleep joins it 50-100 us late. */
+#define CC_DUO_LINGER_NS 2000000L
 /* How long products stay on the calling thread after one waited for a late helper (a
  * thread of another pool or process held its core): one wasted wait per rest at most.
  * The first rest is CC_REST_MIN_NS; each late product after a rest doubles it, up to
@@ -92,8 +95,9 @@ static struct {
     long rest_until;      /* no split before this time (ns, CLOCK_MONOTONIC) */
     long rest_next;       /* the next rest's length (0: CC_REST_MIN_NS) */
     int atfork;           /* the fork handler is registered */
+    int linger;           /* the last job was a pair session: wait CC_DUO_LINGER_NS */
 } cc_pool __attribute__((unused)) = {
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0, 0};
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0, 0, 0, 0, 0};
 
 static inline void cc_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -136,7 +140,8 @@ static __attribute__((unused)) void* cc_helper(void* posted) {
 #endif
     for (;;) {
         cc_job* job;
-        long until = cc_now_ns() + CC_SPIN_NS;
+        long until = cc_now_ns() + (__atomic_load_n(&cc_pool.linger, __ATOMIC_RELAXED)
+                                        ? CC_DUO_LINGER_NS : CC_SPIN_NS);
         while (__atomic_load_n(&cc_pool.posted, __ATOMIC_ACQUIRE) == seen) {
             for (int i = 0; i < 32; i++) cc_pause();
             if (cc_now_ns() > until) break;
@@ -227,6 +232,7 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
     job.room = threads - 1;
     job.shared = -1;
     pthread_mutex_lock(&cc_pool.lock);
+    cc_pool.linger = 0;
     if (cc_pool_start(threads - 1) > 0) {
         cc_pool.job = &job;
         __atomic_add_fetch(&cc_pool.posted, 1, __ATOMIC_RELEASE);
@@ -419,6 +425,7 @@ static inline void cc_duo_end(void) {
     __atomic_store_n(&cc_duo.posted, CC_DUO_END, __ATOMIC_RELEASE);
     pthread_mutex_lock(&cc_pool.lock);
     cc_pool.job = NULL; /* a helper that had not joined yet does not */
+    cc_pool.linger = 1;
     pthread_mutex_unlock(&cc_pool.lock);
     while (__atomic_load_n(&cc_duo_job.refs, __ATOMIC_ACQUIRE) > 0) cc_pause();
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
