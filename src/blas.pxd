@@ -71,7 +71,10 @@ cdef extern from "simd/gemm.h" nogil:
                              double* dw2)
     int cc_split_threads_now()
     # a session of pair steps: the pool's helper kept for an epoch (simd/pool.h)
+    ctypedef void (*cc_rows_fn)(void* arg, int begin, int end) noexcept nogil
     int cc_duo_begin(int strict)
+    void cc_duo_run(cc_rows_fn fn, void* arg)
+    void cc_pair_step_taken()
     void cc_duo_step()
     void cc_duo_end()
     long cc_duo_took()

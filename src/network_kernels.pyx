@@ -11,15 +11,16 @@ kernels take raw pointers and check nothing.
 
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
+from libc.stdlib cimport malloc, free
 from cpython.pycapsule cimport PyCapsule_New
 
 from blas cimport (gemm, pair_takes, cc_vector_bytes, cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
-                  cc_duo_took, cc_set_pair_min_flops)
-from layers cimport forward, backward, act_offset, pair_forward_pass, pair_backward_pass
+                  cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken)
+from layers cimport forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward
 from network_table cimport NetworkTable, TABLE_NAME
@@ -97,6 +98,272 @@ cdef enum:
     PREFETCH_BYTES = 256 * 1024
 
 
+cdef struct PairHalf:
+    # one half of the hidden units as a network of its own: nf -> units -> k, its params
+    # [W1 (nf x units), b1, W2 (units x k), b2] (b2 is the real one in half 0, a zero in
+    # half 1), activations and logits twice (by the step's parity), the batch, the summed
+    # logits and the two deltas
+    Py_ssize_t units, c0
+    Py_ssize_t layers[8]
+    void* params
+    void* acts[2]
+    void* xb
+    void* yb
+    void* wb
+    void* z
+    void* delta
+    void* spare
+    double wsum
+    double loss
+    Py_ssize_t correct, steps
+
+
+cdef struct PairEpoch:
+    const void* X
+    const void* Y
+    const void* W
+    const Py_ssize_t* order
+    Py_ssize_t n, nf, k, cap, steps, step
+    int kinds[1]
+    int out_kind
+    double lr
+    PairHalf half[2]
+
+
+cdef void pair_gather(PairEpoch* e, PairHalf* h, Py_ssize_t s, floating* xb, floating* yb,
+                      floating* wb) noexcept nogil:
+    cdef Py_ssize_t i, r, start = s * e.cap, rows = min(e.cap, e.n - s * e.cap)
+    cdef const floating* X = <const floating*> e.X
+    cdef const floating* Y = <const floating*> e.Y
+    cdef const floating* W = <const floating*> e.W
+    h.wsum = rows
+    if W != NULL:
+        h.wsum = 0
+    for i in range(rows):
+        r = e.order[start + i]
+        copy_row(xb + i * e.nf, X + r * e.nf, e.nf)
+        copy_row(yb + i * e.k, Y + r * e.k, e.k)
+        if W != NULL:
+            wb[i] = W[r]
+            h.wsum += W[r]
+
+
+cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexcept nogil:
+    """Half ``which`` of the task of step e.step: the backward pass of step - 1 (its loss
+    from both halves' logits), then the forward pass of step.  ``share`` (the second half
+    right after the first on the same thread): the batch and the output delta are copied
+    from the first half's, the same values, instead of being gathered and computed again."""
+    cdef PairHalf* h = &e.half[which]
+    cdef PairHalf* other = &e.half[1 - which]
+    cdef Py_ssize_t s = e.step, rows, i, n, start, ahead, middle
+    cdef bint prefetching
+    cdef floating* params = <floating*> h.params
+    cdef floating* z = <floating*> h.z
+    cdef const floating* mine
+    cdef const floating* theirs
+    cdef double batch_loss
+    cdef Py_ssize_t batch_correct
+    cdef Py_ssize_t out_off = e.cap * h.units
+    if s > 0:
+        rows = min(e.cap, e.n - (s - 1) * e.cap)
+        if e.W == NULL or h.wsum > 0:
+            # the logits: half 0's (with b2) + half 1's, summed in that order on both
+            n = rows * e.k
+            if share:
+                memcpy(h.delta, other.delta, n * sizeof(floating))
+            else:
+                mine = <const floating*> h.acts[(s - 1) & 1] + out_off
+                theirs = <const floating*> other.acts[(s - 1) & 1] + other.units * e.cap
+                if which == 0:
+                    for i in range(n):
+                        z[i] = mine[i] + theirs[i]
+                else:
+                    for i in range(n):
+                        z[i] = theirs[i] + mine[i]
+                batch_loss = output_loss(z, <floating*> h.yb,
+                                         <floating*> h.wb if e.W != NULL else NULL,
+                                         <floating> (1.0 / h.wsum), rows, e.k, e.out_kind,
+                                         <floating*> h.delta, &batch_correct)
+                h.loss += batch_loss
+                h.correct += batch_correct
+                h.steps += 1
+            backward(params, params, <floating> -e.lr, 1, h.layers, 2, e.kinds,
+                     <floating*> h.xb, rows, e.cap, <floating*> h.acts[(s - 1) & 1], NULL,
+                     NULL, <floating*> h.delta, <floating*> h.spare)
+            if which == 1:  # the second half has no output bias of its own
+                memset(params + h.layers[7], 0, e.k * sizeof(floating))
+    if s < e.steps and share:
+        rows = min(e.cap, e.n - s * e.cap)
+        memcpy(h.xb, other.xb, rows * e.nf * sizeof(floating))
+        memcpy(h.yb, other.yb, rows * e.k * sizeof(floating))
+        if e.W != NULL:
+            memcpy(h.wb, other.wb, rows * sizeof(floating))
+        h.wsum = other.wsum
+        forward(params, h.layers, 2, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
+                <floating*> h.acts[s & 1], False, NULL, NULL, NULL, NULL)
+    elif s < e.steps:
+        pair_gather(e, h, s, <floating*> h.xb, <floating*> h.yb, <floating*> h.wb)
+        rows = min(e.cap, e.n - s * e.cap)
+        # the next batch's rows into this core's caches while this one trains, half before
+        # the forward pass and half after (as run_epoch does)
+        start = (s + 1) * e.cap
+        ahead = min(start + e.cap, e.n)
+        middle = start + (ahead - start) // 2
+        prefetching = (rows + ahead - start) * (e.nf + e.k) * sizeof(floating) <= PREFETCH_BYTES
+        if prefetching:
+            for i in range(start, middle):
+                prefetch_row(<const floating*> e.X + e.order[i] * e.nf, e.nf, True)
+                prefetch_row(<const floating*> e.Y + e.order[i] * e.k, e.k, True)
+        forward(params, h.layers, 2, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
+                <floating*> h.acts[s & 1], False, NULL, NULL, NULL, NULL)
+        if prefetching:
+            for i in range(middle, ahead):
+                prefetch_row(<const floating*> e.X + e.order[i] * e.nf, e.nf, True)
+                prefetch_row(<const floating*> e.Y + e.order[i] * e.k, e.k, True)
+
+
+cdef void pair_task_f(void* arg, int begin, int end) noexcept nogil:
+    cdef int which
+    for which in range(begin, end):
+        pair_half[float](<PairEpoch*> arg, which, which > begin, NULL)
+
+
+cdef void pair_task_d(void* arg, int begin, int end) noexcept nogil:
+    cdef int which
+    for which in range(begin, end):
+        pair_half[double](<PairEpoch*> arg, which, which > begin, NULL)
+
+
+cdef Py_ssize_t pair_units(Py_ssize_t nh, Py_ssize_t lanes) noexcept nogil:
+    """Units of the first half of a hidden layer of nh units: about half, whole vectors of
+    ``lanes``; 0 where the second half would have less than a vector."""
+    cdef Py_ssize_t first = (nh // 2 + lanes - 1) // lanes * lanes
+    return first if nh - first >= lanes else 0
+
+
+cdef double pair_epoch(floating* params, Optimizer* opt, const Py_ssize_t* layers,
+                       const int* kinds, int out_kind, const floating* X, const floating* Y,
+                       const floating* W, Py_ssize_t nf, Py_ssize_t k,
+                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t cap,
+                       Py_ssize_t first, bint strict, Py_ssize_t* correct,
+                       bint* done) noexcept nogil:
+    """One epoch of plain SGD for a network of ONE hidden layer, its hidden units in two
+    halves, each a network of its own whose logits add up to the whole network's; a step is
+    one task per half (the backward pass of the last batch, then the forward pass of this
+    one: each half computes the loss from both halves' logits itself), the second half on
+    the pair session's helper when it takes it (simd/pool.h), else here.  The same bits
+    on one thread or two.  ``done`` False: nothing was allocated, nothing changed."""
+    cdef PairEpoch e
+    cdef PairHalf* h
+    cdef Py_ssize_t nh = layers[1], which, f, u, size, c0
+    cdef bint paired
+    cdef double total
+    done[0] = False
+    e.X = X
+    e.Y = Y
+    e.W = W
+    e.order = order
+    e.n = n
+    e.nf = nf
+    e.k = k
+    e.cap = cap
+    e.steps = (n + cap - 1) // cap
+    e.kinds[0] = kinds[0]
+    e.out_kind = out_kind
+    e.lr = opt.learning_rate
+    for which in range(2):
+        h = &e.half[which]
+        h.units = u = first if which == 0 else nh - first
+        h.c0 = c0 = 0 if which == 0 else first
+        h.layers[0] = nf
+        h.layers[1] = u
+        h.layers[2] = 0
+        h.layers[3] = nf * u
+        h.layers[4] = u
+        h.layers[5] = k
+        h.layers[6] = nf * u + u
+        h.layers[7] = nf * u + u + u * k
+        size = nf * u + u + u * k + k
+        h.params = malloc(size * sizeof(floating))
+        h.acts[0] = malloc(cap * (u + k) * sizeof(floating))
+        h.acts[1] = malloc(cap * (u + k) * sizeof(floating))
+        h.xb = malloc(cap * nf * sizeof(floating))
+        h.yb = malloc(cap * k * sizeof(floating))
+        h.wb = malloc(cap * sizeof(floating))
+        h.z = malloc(cap * k * sizeof(floating))
+        h.delta = malloc(cap * k * sizeof(floating))
+        h.spare = malloc(cap * u * sizeof(floating))
+        h.loss = 0
+        h.correct = h.steps = 0
+    for which in range(2):
+        h = &e.half[which]
+        if (h.params == NULL or h.acts[0] == NULL or h.acts[1] == NULL or h.xb == NULL or
+                h.yb == NULL or h.wb == NULL or h.z == NULL or h.delta == NULL or
+                h.spare == NULL):
+            pair_free(&e)
+            return 0
+    # the halves' parameters from the network's
+    for which in range(2):
+        h = &e.half[which]
+        u = h.units
+        for f in range(nf):
+            memcpy(<floating*> h.params + f * u, params + layers[2] + f * nh + h.c0,
+                   u * sizeof(floating))
+        memcpy(<floating*> h.params + h.layers[3], params + layers[3] + h.c0,
+               u * sizeof(floating))
+        memcpy(<floating*> h.params + h.layers[6], params + layers[6] + h.c0 * k,
+               u * k * sizeof(floating))
+        if which == 0:
+            memcpy(<floating*> h.params + h.layers[7], params + layers[7], k * sizeof(floating))
+        else:
+            memset(<floating*> h.params + h.layers[7], 0, k * sizeof(floating))
+    paired = cc_split_threads_now() >= 2 and cc_duo_begin(strict)
+    for e.step in range(e.steps + 1):
+        if paired:
+            cc_duo_step()
+        if floating is float:
+            cc_duo_run(pair_task_f, &e)
+        else:
+            cc_duo_run(pair_task_d, &e)
+        if e.step < e.steps:
+            cc_pair_step_taken()
+    if paired:
+        cc_duo_end()
+    # and back
+    for which in range(2):
+        h = &e.half[which]
+        u = h.units
+        for f in range(nf):
+            memcpy(params + layers[2] + f * nh + h.c0, <floating*> h.params + f * u,
+                   u * sizeof(floating))
+        memcpy(params + layers[3] + h.c0, <floating*> h.params + h.layers[3],
+               u * sizeof(floating))
+        memcpy(params + layers[6] + h.c0 * k, <floating*> h.params + h.layers[6],
+               u * k * sizeof(floating))
+    memcpy(params + layers[7], <floating*> e.half[0].params + e.half[0].layers[7],
+           k * sizeof(floating))
+    opt.t += e.half[0].steps
+    correct[0] = e.half[0].correct
+    total = e.half[0].loss
+    pair_free(&e)
+    done[0] = True
+    return total
+
+
+cdef void pair_free(PairEpoch* e) noexcept nogil:
+    cdef int which
+    for which in range(2):
+        free(e.half[which].params)
+        free(e.half[which].acts[0])
+        free(e.half[which].acts[1])
+        free(e.half[which].xb)
+        free(e.half[which].yb)
+        free(e.half[which].wb)
+        free(e.half[which].z)
+        free(e.half[which].delta)
+        free(e.half[which].spare)
+
+
 cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
                       Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
                       const int* kinds, int out_kind,
@@ -114,27 +381,28 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     # plain SGD without penalties needs no gradient buffer: the step is folded into the
     # backward pass's weight-gradient products
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
-    # a network of one hidden layer on two threads, each keeping half of the hidden units
-    # through the step (layers.pxd's pair_forward_pass, src/simd/pool.h's pair session),
-    # where the policy gave this epoch two threads, no dropout is drawn and a batch's
-    # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but its products are
-    # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): the same bits as on one thread.
-    # At a threshold of 0 (the tests') every such epoch is paired, strictly.
-    cdef double pair_min = cc_set_pair_min_flops(-1), first = 0, second = 0
-    cdef bint paired = n_layers == 2 and (rates == NULL or rates[0] <= 0)
-    if paired:
-        first = 2.0 * cap * layers[0] * layers[1]
-        second = 2.0 * cap * layers[1] * layers[5]
-        paired = (first + second >= pair_min and
-                  (max(first, second) < cc_set_split_min_flops(-1) or pair_min == 0) and
-                  pair_takes(params, cap, layers[0], layers[1], layers[5]) and
-                  cc_split_threads_now() >= 2 and cc_duo_begin(pair_min == 0))
-    cdef bint pair_step
+    # a network of one hidden layer, trained by plain SGD without dropout, whose batch's
+    # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but whose products are
+    # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): its hidden units in two halves,
+    # on two threads when the policy gave it them (pair_epoch).  At a threshold of 0 (the
+    # tests') every such epoch is paired, strictly.
+    cdef double pair_min = cc_set_pair_min_flops(-1), first_flops, second_flops
+    cdef Py_ssize_t first
+    cdef bint done = False
+    if fused and n_layers == 2 and (rates == NULL or rates[0] <= 0):
+        first = pair_units(layers[1], cc_vector_bytes() // sizeof(floating))
+        first_flops = 2.0 * cap * layers[0] * layers[1]
+        second_flops = 2.0 * cap * layers[1] * layers[5]
+        if (first > 0 and first_flops + second_flops >= pair_min and
+                (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
+                 pair_min == 0)):
+            total = pair_epoch(params, opt, layers, kinds, out_kind, X, Y, W, nf, k, order, n,
+                               cap, first, pair_min == 0, correct, &done)
+            if done:
+                return total
     correct[0] = 0
     start = 0
     while start < n:
-        if paired:
-            cc_duo_step()  # times the steps: paired or alone, whichever is faster now
         rows = min(cap, n - start)
         wsum = 0
         for i in range(rows):
@@ -161,10 +429,8 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
             wsum = rows
         elif wsum <= 0:
             continue
-        pair_step = paired and pair_forward_pass(params, layers, kinds, xb, rows, cap, acts)
-        if not pair_step:
-            forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
-                    rates, dmask, rng, NULL)
+        forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
+                rates, dmask, rng, NULL)
         batch_loss = output_loss(acts + out_off, yb, wb if W != NULL else NULL,
                                  <floating> (1.0 / wsum), rows, k, out_kind, delta,
                                  &batch_correct)
@@ -173,14 +439,9 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
             for i in range(half, ahead):
                 prefetch_row(X + order[i] * nf, nf, True)
                 prefetch_row(Y + order[i] * k, k, True)
-        if fused and pair_step:
-            pair_backward_pass(params, params, <floating> -opt.learning_rate, 1, layers,
-                               kinds, xb, rows, acts, delta, spare)
-        elif fused:
+        if fused:
             backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
                      kinds, xb, rows, cap, acts, rates, dmask, delta, spare)
-        elif pair_step:
-            pair_backward_pass(params, grad, 1, 0, layers, kinds, xb, rows, acts, delta, spare)
         else:
             backward(params, grad, 1, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
                      dmask, delta, spare)
@@ -190,8 +451,6 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         else:
             penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
         total += batch_loss + wsum * penalty
-    if paired:
-        cc_duo_end()
     return total
 
 

@@ -246,6 +246,11 @@ static CC_UNUSED long cc_pair_steps(void) {
     return __atomic_load_n(&cc_pair_count, __ATOMIC_RELAXED);
 }
 
+/* Count a training step of the pair step. */
+static CC_UNUSED void cc_pair_step_taken(void) {
+    __atomic_fetch_add(&cc_pair_count, 1, __ATOMIC_RELAXED);
+}
+
 /* The least forward FLOPs of a batch for the pair step; sets it and returns the old value,
  * or (``flops`` < 0) only returns it. */
 static CC_UNUSED double cc_set_pair_min_flops(double flops) {
@@ -328,6 +333,7 @@ static int cc_pair_backward_f64(int rows, int nf, int nh, int nout, const double
 static int cc_pair_takes_f32(int rows, int nf, int nh, int nout) { return 0; }
 static int cc_pair_takes_f64(int rows, int nf, int nh, int nout) { return 0; }
 static long cc_pair_steps(void) { return 0; }
+static void cc_pair_step_taken(void) {}
 static double cc_pair_min_flops = 1048576.0; /* no pair step here: only kept */
 static double cc_set_pair_min_flops(double flops) {
     double previous = cc_pair_min_flops;
