@@ -27,6 +27,9 @@ columns are crash_core / peer with the issue's target and a pass/fail mark.
   run (a 1024^3 product through numpy's and scipy's BLAS on 1 thread, probed at the
   start, after every workload and at the end; the best rate seen counts).  The measured
   fp32 FMA peak of one core is printed under "Machine".
+* share of the FMA peak (float32 MLP rows): the GEMM FLOPs at one core's measured FMA peak
+  over crash_core's time, and over the time each target allows (target x the peer's
+  time).  A target that asks near 100% or more cannot be met on one core.
 * ``--under-load``: another process spins on one core while ``cc.MLPClassifier.fit`` runs
   with the default threading and inside ``threadpool_limits(1)``, round-robin; the table
   gives their ratio (target <= 1.25).
@@ -914,6 +917,31 @@ def build_table(rows):
     return "\n".join(lines)
 
 
+def demand_table(rows, fma):
+    """What each target asks of ONE core: the workload's GEMM FLOPs at the measured fp32 FMA
+    peak ``fma`` (FLOP/s), as a share of the time the target allows (target x the peer's
+    time).  Beside them, the share crash_core reached in this run.  A share near 100% asks
+    every microsecond of the step to go to multiply-adds at the peak; above 100% no one-core
+    step can meet it, whatever it skips of the rest."""
+    head = ["workload", "crash_core reached"]
+    head += [f"vs {PEER_TITLES[p]} asks" for p in PEERS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        if "flops" not in row or row.get("dtype") != "float32":
+            continue
+        at_peak = row["flops"] / fma
+        cc = row["times"].get("crash_core")
+        cells = [row["name"], f"{at_peak / cc[0]:.0%}" if isinstance(cc, tuple) else "—"]
+        for peer in PEERS:
+            ref, target = row["times"].get(peer), row["targets"].get(peer)
+            if isinstance(ref, tuple) and target is not None:
+                cells.append(f"{at_peak / (target * ref[0]):.0%}")
+            else:
+                cells.append("—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def machine_summary(rates):
     import numpy
     from threadpoolctl import threadpool_info
@@ -1097,6 +1125,13 @@ def main(argv=None):
         + "\n"
     )
     out.append(build_table(rows))
+    demand = demand_table(rows, rates["fma"]) if "fma" in rates else ""
+    if demand:
+        out.append(
+            "\nShare of one core's fp32 FMA peak (the GEMM FLOPs at the peak / the time): "
+            "crash_core's in this run, and what each target asks\n"
+        )
+        out.append(demand)
     out.append("\nSanity (training accuracy after the last timed run / predict agreement):")
     out.extend(checks)
     if memory is not None:
