@@ -111,7 +111,8 @@ class batch_threads:  # noqa: N801 - used like a function: with batch_threads(ne
     (``split_threads``), both from one reading of the budget, taken before the first of
     them lowers the BLAS count.  A training epoch (``training``) of a network of one hidden
     layer also gets two threads where its batches earn the pair step (each thread keeps
-    half of the hidden units through the step: ``src/simd/pool.h``'s pair session)."""
+    half of the hidden units through the step: ``src/network_kernels.pyx``'s
+    ``pair_epoch``, ``src/simd/pool.h``'s pair session)."""
 
     __slots__ = ("blas", "split")
 

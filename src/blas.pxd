@@ -54,21 +54,6 @@ cdef extern from "simd/gemm.h" nogil:
     # the largest share of nonzeros in A for which a product skips A's zeros (gemm_body.h)
     double cc_set_sparse_density(double density)
     long cc_sparse_products()
-    # a network of one hidden layer trained on two threads, each keeping half of the hidden
-    # units through the step (gemm_body.h's pair_job); 0 where it does not take the shape
-    int cc_pair_takes_f32(int rows, int nf, int nh, int nout)
-    int cc_pair_takes_f64(int rows, int nf, int nh, int nout)
-    int cc_pair_forward_f32(int rows, int nf, int nh, int nout, const float* x,
-                            const float* w1, const float* b1, float* a1, int relu)
-    int cc_pair_forward_f64(int rows, int nf, int nh, int nout, const double* x,
-                            const double* w1, const double* b1, double* a1, int relu)
-    int cc_pair_backward_f32(int rows, int nf, int nh, int nout, const float* x, float* a1,
-                             const float* d2, const float* w2, float* d1, int dkind,
-                             float alpha, float beta, float* dw1, float* db1, float* dw2)
-    int cc_pair_backward_f64(int rows, int nf, int nh, int nout, const double* x, double* a1,
-                             const double* d2, const double* w2, double* d1, int dkind,
-                             double alpha, double beta, double* dw1, double* db1,
-                             double* dw2)
     int cc_split_threads_now()
     # a session of pair steps: the pool's helper kept for an epoch (simd/pool.h)
     ctypedef void (*cc_rows_fn)(void* arg, int begin, int end) noexcept nogil
@@ -178,41 +163,3 @@ cdef inline void column_sums(int m, int n, const floating* d, floating alpha, fl
             acc = acc + d[i * n + j]
         b[j] = acc * alpha + b[j] * beta if beta != 0 else acc * alpha
 
-
-cdef inline bint pair_forward(int rows, int nf, int nh, int nout, const floating* x,
-                              const floating* w1, const floating* b1, floating* a1,
-                              bint relu) noexcept nogil:
-    """The hidden layer of a network nf-nh-nout, A1 = f(X W1 + b1) (f: max(., 0) when
-    ``relu``, else the identity), its two halves of units on two threads; the same bits as
-    ``gemm_forward``.  False, touching nothing, for a shape the pair step does not take
-    (then ``pair_backward`` does not take it either)."""
-    if floating is float:
-        return cc_pair_forward_f32(rows, nf, nh, nout, x, w1, b1, a1, relu)
-    else:
-        return cc_pair_forward_f64(rows, nf, nh, nout, x, w1, b1, a1, relu)
-
-
-cdef inline bint pair_backward(int rows, int nf, int nh, int nout, const floating* x,
-                               floating* a1, const floating* d2, const floating* w2,
-                               floating* d1, int kind, floating alpha, floating beta,
-                               floating* dw1, floating* db1, floating* dw2) noexcept nogil:
-    """The backward pass of a one-hidden-layer network below the output delta D2 (rows x
-    nout): D1 = (D2 W2^T) * f'(A1) (``kind``: the hidden activation) and dW2, dW1, db1 <-
-    alpha gradient + beta themselves, each half of the hidden units on its own thread;
-    the same bits as ``backward``.  False, touching nothing, for a shape it leaves to
-    ``backward``."""
-    if floating is float:
-        return cc_pair_backward_f32(rows, nf, nh, nout, x, a1, d2, w2, d1, kind + 1, alpha,
-                                    beta, dw1, db1, dw2)
-    else:
-        return cc_pair_backward_f64(rows, nf, nh, nout, x, a1, d2, w2, d1, kind + 1, alpha,
-                                    beta, dw1, db1, dw2)
-
-
-cdef inline bint pair_takes(floating* dtype, int rows, int nf, int nh, int nout) noexcept nogil:
-    """Whether ``pair_forward`` and ``pair_backward`` take a network nf-nh-nout at a batch
-    of ``rows`` (and any fewer); ``dtype`` only picks the precision."""
-    if floating is float:
-        return cc_pair_takes_f32(rows, nf, nh, nout)
-    else:
-        return cc_pair_takes_f64(rows, nf, nh, nout)

@@ -7,8 +7,7 @@
 
 from cython cimport floating
 from libc.stdint cimport uint64_t
-from blas cimport (gemm, gemm_forward, gemm_backward, narrow_backward, column_sums,
-                  pair_forward, pair_backward)
+from blas cimport gemm, gemm_forward, gemm_backward, narrow_backward, column_sums
 from activations cimport (add_bias_activate, multiply_derivative, derivative, RELU, SIGMOID,
                          TANH, vsigmoid, vtanh)
 from losses cimport output_activation
@@ -41,38 +40,6 @@ cdef inline void dropout(floating* a, floating* dmask, Py_ssize_t n, double rate
             a[i] = a[i] * keep
 
 
-cdef inline void forward_layer(const floating* params, const Py_ssize_t* layers,
-                               Py_ssize_t li, int kind, const floating* inp, Py_ssize_t rows,
-                               floating* out, bint* nonfinite) noexcept nogil:
-    """out = f(inp W + b) for layer ``li`` over ``rows`` samples, f by ``kind`` (3: the
-    output layer's logits z + b); ``nonfinite`` as in ``forward``."""
-    cdef Py_ssize_t i
-    cdef Py_ssize_t n_in = layers[4 * li], n_out = layers[4 * li + 1]
-    cdef const floating* bias = params + layers[4 * li + 3]
-    cdef bint bad = False
-    cdef int overflow = 0
-    # the own kernels add the bias, apply ReLU and check z in the product's epilogue,
-    # while the tile is in registers; other shapes take separate passes
-    if gemm_forward(rows, n_out, n_in, inp, n_in, params + layers[4 * li + 2], n_out,
-                    out, n_out, bias, kind == RELU,
-                    &overflow if nonfinite != NULL else NULL):
-        if overflow:
-            nonfinite[0] = True
-        if kind == SIGMOID:
-            vsigmoid(out, rows * n_out)
-        elif kind == TANH:
-            vtanh(out, rows * n_out)
-    else:
-        gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
-             params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
-        if nonfinite != NULL:
-            for i in range(rows * n_out):
-                bad = bad | ((out[i] - out[i]) != 0)
-            if bad:
-                nonfinite[0] = True
-        add_bias_activate(out, bias, rows, n_out, kind)
-
-
 cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
                          const int* kinds, int out_kind, const floating* x, Py_ssize_t rows,
                          Py_ssize_t cap, floating* acts, bint apply_output,
@@ -86,15 +53,38 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
     product that overflows the dtype deeper in is caught at the layer it happens (checked
     while still in cache, instead of separate passes).
     """
-    cdef Py_ssize_t li, n_out, off = 0
+    cdef Py_ssize_t li, i, n_in, n_out, off = 0
+    cdef bint bad = False
+    cdef int kind, overflow = 0
     cdef const floating* inp = x
+    cdef const floating* bias
     cdef floating* out
     for li in range(n_layers):
+        n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
         out = acts + off
-        # the output layer's logits: z + b
-        forward_layer(params, layers, li, kinds[li] if li < n_layers - 1 else 3, inp, rows,
-                      out, nonfinite)
+        bias = params + layers[4 * li + 3]
+        kind = kinds[li] if li < n_layers - 1 else 3  # the output layer's logits: z + b
+        # the own kernels add the bias, apply ReLU and check z in the product's epilogue,
+        # while the tile is in registers; other shapes take separate passes
+        if gemm_forward(rows, n_out, n_in, inp, n_in, params + layers[4 * li + 2], n_out,
+                        out, n_out, bias, kind == RELU,
+                        &overflow if nonfinite != NULL else NULL):
+            if overflow:
+                nonfinite[0] = True
+            if kind == SIGMOID:
+                vsigmoid(out, rows * n_out)
+            elif kind == TANH:
+                vtanh(out, rows * n_out)
+        else:
+            gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
+                 params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
+            if nonfinite != NULL:
+                for i in range(rows * n_out):
+                    bad = bad | ((out[i] - out[i]) != 0)
+                if bad:
+                    nonfinite[0] = True
+            add_bias_activate(out, bias, rows, n_out, kind)
         if li < n_layers - 1:
             if rates != NULL and rates[li] > 0:
                 dropout(out, dmask + off, rows * n_out, rates[li], kinds[li], rng)
@@ -159,35 +149,3 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
         swap = delta
         delta = spare
         spare = swap
-
-
-cdef inline bint pair_forward_pass(const floating* params, const Py_ssize_t* layers,
-                                   const int* kinds, const floating* x, Py_ssize_t rows,
-                                   Py_ssize_t cap, floating* acts) noexcept nogil:
-    """``forward`` (no dropout, no non-finite check, logits out) for a network of ONE hidden
-    layer, the hidden layer's two halves of units on two threads (blas.pxd's pair_forward,
-    src/simd/gemm_body.h's pair_job): the same bits.  False, touching nothing, for a shape
-    the pair step does not take."""
-    cdef Py_ssize_t nh = layers[1]
-    if not pair_forward(rows, layers[0], nh, layers[5], x, params + layers[2],
-                        params + layers[3], acts, kinds[0] == RELU):
-        return False
-    if kinds[0] == SIGMOID:
-        vsigmoid(acts, rows * nh)
-    elif kinds[0] == TANH:
-        vtanh(acts, rows * nh)
-    forward_layer(params, layers, 1, 3, acts, rows, acts + cap * nh, NULL)
-    return True
-
-
-cdef inline void pair_backward_pass(const floating* params, floating* dest, floating alpha,
-                                    floating beta, const Py_ssize_t* layers, const int* kinds,
-                                    const floating* x, Py_ssize_t rows, floating* acts,
-                                    const floating* delta, floating* spare) noexcept nogil:
-    """``backward`` after a ``pair_forward_pass``: the hidden layer's delta (into ``spare``)
-    and the gradients below the output layer's delta on the two threads of the pair step,
-    the output layer's bias gradient here; the same bits."""
-    pair_backward(rows, layers[0], layers[1], layers[5], x, acts, delta, params + layers[6],
-                  spare, kinds[0], alpha, beta, dest + layers[2], dest + layers[3],
-                  dest + layers[6])
-    column_sums(rows, layers[5], delta, alpha, beta, dest + layers[7])

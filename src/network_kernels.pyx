@@ -15,14 +15,14 @@ from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport (gemm, pair_takes, cc_vector_bytes, cc_set_split_threads,
+from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
                   cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken)
 from layers cimport forward, backward, act_offset
 from losses cimport output_loss
-from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward
+from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward, OPT_SGD, OPT_ADAM
 from network_table cimport NetworkTable, TABLE_NAME
 from prefetch cimport prefetch_row
 
@@ -113,8 +113,14 @@ cdef struct PairHalf:
     void* z
     void* delta
     void* spare
+    # the optimizer's: the gradient (not with plain SGD, folded into the backward pass)
+    # and its state, laid out as params; a copy of the Optimizer each half steps alike
+    void* grad
+    void* s1
+    void* s2
+    Optimizer opt
     double wsum
-    double loss
+    double loss, penalty
     Py_ssize_t correct, steps
 
 
@@ -126,7 +132,7 @@ cdef struct PairEpoch:
     Py_ssize_t n, nf, k, cap, steps, step
     int kinds[1]
     int out_kind
-    double lr
+    bint fused
     PairHalf half[2]
 
 
@@ -187,9 +193,21 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
                 h.loss += batch_loss
                 h.correct += batch_correct
                 h.steps += 1
-            backward(params, params, <floating> -e.lr, 1, h.layers, 2, e.kinds,
-                     <floating*> h.xb, rows, e.cap, <floating*> h.acts[(s - 1) & 1], NULL,
-                     NULL, <floating*> h.delta, <floating*> h.spare)
+            if e.fused:
+                backward(params, params, <floating> -h.opt.learning_rate, 1, h.layers, 2,
+                         e.kinds, <floating*> h.xb, rows, e.cap,
+                         <floating*> h.acts[(s - 1) & 1], NULL, NULL, <floating*> h.delta,
+                         <floating*> h.spare)
+                h.opt.t += 1
+            else:
+                backward(params, <floating*> h.grad, 1, 0, h.layers, 2, e.kinds,
+                         <floating*> h.xb, rows, e.cap, <floating*> h.acts[(s - 1) & 1],
+                         NULL, NULL, <floating*> h.delta, <floating*> h.spare)
+                # the penalty of this half's weights before the step, weighted as
+                # run_epoch weighs the whole network's
+                h.penalty += h.wsum * update_all(params, <floating*> h.grad,
+                                                 <floating*> h.s1, <floating*> h.s2,
+                                                 h.layers, 2, &h.opt)
             if which == 1:  # the second half has no output bias of its own
                 memset(params + h.layers[7], 0, e.k * sizeof(floating))
     if s < e.steps and share:
@@ -241,23 +259,54 @@ cdef Py_ssize_t pair_units(Py_ssize_t nh, Py_ssize_t lanes) noexcept nogil:
     return first if nh - first >= lanes else 0
 
 
-cdef double pair_epoch(floating* params, Optimizer* opt, const Py_ssize_t* layers,
-                       const int* kinds, int out_kind, const floating* X, const floating* Y,
-                       const floating* W, Py_ssize_t nf, Py_ssize_t k,
-                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t cap,
-                       Py_ssize_t first, bint strict, Py_ssize_t* correct,
+cdef void pair_copy(floating* whole, floating* halves[2], const PairEpoch* e,
+                    const Py_ssize_t* layers, bint back) noexcept nogil:
+    """An array laid out as the network's parameters (the parameters, the optimizer's
+    state) into its two halves' (``back``: the other way); the second half's b2 is 0."""
+    cdef Py_ssize_t which, f, u, nf = e.nf, nh = layers[1], k = e.k
+    cdef const PairHalf* h
+    cdef floating* part
+    for which in range(2):
+        h = &e.half[which]
+        u = h.units
+        part = halves[which]
+        if back:
+            for f in range(nf):
+                memcpy(whole + layers[2] + f * nh + h.c0, part + f * u, u * sizeof(floating))
+            memcpy(whole + layers[3] + h.c0, part + h.layers[3], u * sizeof(floating))
+            memcpy(whole + layers[6] + h.c0 * k, part + h.layers[6], u * k * sizeof(floating))
+            if which == 0:
+                memcpy(whole + layers[7], part + h.layers[7], k * sizeof(floating))
+        else:
+            for f in range(nf):
+                memcpy(part + f * u, whole + layers[2] + f * nh + h.c0, u * sizeof(floating))
+            memcpy(part + h.layers[3], whole + layers[3] + h.c0, u * sizeof(floating))
+            memcpy(part + h.layers[6], whole + layers[6] + h.c0 * k, u * k * sizeof(floating))
+            if which == 0:
+                memcpy(part + h.layers[7], whole + layers[7], k * sizeof(floating))
+            else:
+                memset(part + h.layers[7], 0, k * sizeof(floating))
+
+
+cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* opt,
+                       const Py_ssize_t* layers, const int* kinds, int out_kind,
+                       const floating* X, const floating* Y, const floating* W,
+                       Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
+                       Py_ssize_t cap, Py_ssize_t first, bint strict, Py_ssize_t* correct,
                        bint* done) noexcept nogil:
-    """One epoch of plain SGD for a network of ONE hidden layer, its hidden units in two
-    halves, each a network of its own whose logits add up to the whole network's; a step is
-    one task per half (the backward pass of the last batch, then the forward pass of this
-    one: each half computes the loss from both halves' logits itself), the second half on
-    the pair session's helper when it takes it (simd/pool.h), else here.  The same bits
-    on one thread or two.  ``done`` False: nothing was allocated, nothing changed."""
+    """One epoch of mini-batch training of a network of ONE hidden layer, its hidden units
+    in two halves, each a network of its own whose logits add up to the whole network's;
+    a step is one task per half (the backward pass and the update of the last batch, then
+    the forward pass of this one: each half computes the loss from both halves' logits
+    itself), the second half on the pair session's helper when it takes it
+    (simd/pool.h), else here.  The same bits on one thread or two.  Returns what
+    run_epoch does; ``done`` False: nothing was allocated, nothing changed."""
     cdef PairEpoch e
     cdef PairHalf* h
-    cdef Py_ssize_t nh = layers[1], which, f, u, size, c0
-    cdef bint paired
+    cdef Py_ssize_t nh = layers[1], which, u, size
+    cdef bint paired, state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
     cdef double total
+    cdef floating* parts[2]
     done[0] = False
     e.X = X
     e.Y = Y
@@ -270,11 +319,11 @@ cdef double pair_epoch(floating* params, Optimizer* opt, const Py_ssize_t* layer
     e.steps = (n + cap - 1) // cap
     e.kinds[0] = kinds[0]
     e.out_kind = out_kind
-    e.lr = opt.learning_rate
+    e.fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
     for which in range(2):
         h = &e.half[which]
         h.units = u = first if which == 0 else nh - first
-        h.c0 = c0 = 0 if which == 0 else first
+        h.c0 = 0 if which == 0 else first
         h.layers[0] = nf
         h.layers[1] = u
         h.layers[2] = 0
@@ -283,8 +332,11 @@ cdef double pair_epoch(floating* params, Optimizer* opt, const Py_ssize_t* layer
         h.layers[5] = k
         h.layers[6] = nf * u + u
         h.layers[7] = nf * u + u + u * k
-        size = nf * u + u + u * k + k
-        h.params = malloc(size * sizeof(floating))
+        size = (nf * u + u + u * k + k) * sizeof(floating)
+        h.params = malloc(size)
+        h.grad = malloc(size) if not e.fused else NULL
+        h.s1 = malloc(size) if state else NULL
+        h.s2 = malloc(size) if second else NULL
         h.acts[0] = malloc(cap * (u + k) * sizeof(floating))
         h.acts[1] = malloc(cap * (u + k) * sizeof(floating))
         h.xb = malloc(cap * nf * sizeof(floating))
@@ -293,30 +345,26 @@ cdef double pair_epoch(floating* params, Optimizer* opt, const Py_ssize_t* layer
         h.z = malloc(cap * k * sizeof(floating))
         h.delta = malloc(cap * k * sizeof(floating))
         h.spare = malloc(cap * u * sizeof(floating))
-        h.loss = 0
+        h.opt = opt[0]
+        h.loss = h.penalty = 0
         h.correct = h.steps = 0
     for which in range(2):
         h = &e.half[which]
         if (h.params == NULL or h.acts[0] == NULL or h.acts[1] == NULL or h.xb == NULL or
                 h.yb == NULL or h.wb == NULL or h.z == NULL or h.delta == NULL or
-                h.spare == NULL):
+                h.spare == NULL or (h.grad == NULL and not e.fused) or
+                (h.s1 == NULL and state) or (h.s2 == NULL and second)):
             pair_free(&e)
             return 0
-    # the halves' parameters from the network's
-    for which in range(2):
-        h = &e.half[which]
-        u = h.units
-        for f in range(nf):
-            memcpy(<floating*> h.params + f * u, params + layers[2] + f * nh + h.c0,
-                   u * sizeof(floating))
-        memcpy(<floating*> h.params + h.layers[3], params + layers[3] + h.c0,
-               u * sizeof(floating))
-        memcpy(<floating*> h.params + h.layers[6], params + layers[6] + h.c0 * k,
-               u * k * sizeof(floating))
-        if which == 0:
-            memcpy(<floating*> h.params + h.layers[7], params + layers[7], k * sizeof(floating))
-        else:
-            memset(<floating*> h.params + h.layers[7], 0, k * sizeof(floating))
+    # the halves' parameters and optimizer state from the network's
+    parts[0], parts[1] = <floating*> e.half[0].params, <floating*> e.half[1].params
+    pair_copy(params, parts, &e, layers, False)
+    if state:
+        parts[0], parts[1] = <floating*> e.half[0].s1, <floating*> e.half[1].s1
+        pair_copy(s1, parts, &e, layers, False)
+    if second:
+        parts[0], parts[1] = <floating*> e.half[0].s2, <floating*> e.half[1].s2
+        pair_copy(s2, parts, &e, layers, False)
     paired = cc_split_threads_now() >= 2 and cc_duo_begin(strict)
     for e.step in range(e.steps + 1):
         if paired:
@@ -330,21 +378,17 @@ cdef double pair_epoch(floating* params, Optimizer* opt, const Py_ssize_t* layer
     if paired:
         cc_duo_end()
     # and back
-    for which in range(2):
-        h = &e.half[which]
-        u = h.units
-        for f in range(nf):
-            memcpy(params + layers[2] + f * nh + h.c0, <floating*> h.params + f * u,
-                   u * sizeof(floating))
-        memcpy(params + layers[3] + h.c0, <floating*> h.params + h.layers[3],
-               u * sizeof(floating))
-        memcpy(params + layers[6] + h.c0 * k, <floating*> h.params + h.layers[6],
-               u * k * sizeof(floating))
-    memcpy(params + layers[7], <floating*> e.half[0].params + e.half[0].layers[7],
-           k * sizeof(floating))
-    opt.t += e.half[0].steps
+    parts[0], parts[1] = <floating*> e.half[0].params, <floating*> e.half[1].params
+    pair_copy(params, parts, &e, layers, True)
+    if state:
+        parts[0], parts[1] = <floating*> e.half[0].s1, <floating*> e.half[1].s1
+        pair_copy(s1, parts, &e, layers, True)
+    if second:
+        parts[0], parts[1] = <floating*> e.half[0].s2, <floating*> e.half[1].s2
+        pair_copy(s2, parts, &e, layers, True)
+    opt.t = e.half[0].opt.t
     correct[0] = e.half[0].correct
-    total = e.half[0].loss
+    total = e.half[0].loss + (e.half[0].penalty + e.half[1].penalty)
     pair_free(&e)
     done[0] = True
     return total
@@ -354,6 +398,9 @@ cdef void pair_free(PairEpoch* e) noexcept nogil:
     cdef int which
     for which in range(2):
         free(e.half[which].params)
+        free(e.half[which].grad)
+        free(e.half[which].s1)
+        free(e.half[which].s2)
         free(e.half[which].acts[0])
         free(e.half[which].acts[1])
         free(e.half[which].xb)
@@ -381,23 +428,24 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     # plain SGD without penalties needs no gradient buffer: the step is folded into the
     # backward pass's weight-gradient products
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
-    # a network of one hidden layer, trained by plain SGD without dropout, whose batch's
+    # a network of one hidden layer, trained without dropout, whose batch's
     # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but whose products are
     # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): its hidden units in two halves,
     # on two threads when the policy gave it them (pair_epoch).  At a threshold of 0 (the
     # tests') every such epoch is paired, strictly.
     cdef double pair_min = cc_set_pair_min_flops(-1), first_flops, second_flops
-    cdef Py_ssize_t first
+    cdef Py_ssize_t first, lanes
     cdef bint done = False
-    if fused and n_layers == 2 and (rates == NULL or rates[0] <= 0):
-        first = pair_units(layers[1], cc_vector_bytes() // sizeof(floating))
+    if n_layers == 2 and (rates == NULL or rates[0] <= 0):
+        lanes = cc_vector_bytes() // sizeof(floating)
+        first = pair_units(layers[1], lanes) if lanes > 0 else 0
         first_flops = 2.0 * cap * layers[0] * layers[1]
         second_flops = 2.0 * cap * layers[1] * layers[5]
         if (first > 0 and first_flops + second_flops >= pair_min and
                 (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
                  pair_min == 0)):
-            total = pair_epoch(params, opt, layers, kinds, out_kind, X, Y, W, nf, k, order, n,
-                               cap, first, pair_min == 0, correct, &done)
+            total = pair_epoch(params, s1, s2, opt, layers, kinds, out_kind, X, Y, W, nf, k,
+                               order, n, cap, first, pair_min == 0, correct, &done)
             if done:
                 return total
     correct[0] = 0

@@ -1,8 +1,9 @@
-"""The pair step (src/simd/gemm_body.h's pair_job, src/simd/pool.h's pair session): an
-epoch of a network of one hidden layer on two threads, each keeping half of the hidden
-units through the step.  The fit is bit for bit the one thread's, for every ISA level,
-precision, optimizer and width, with the helper running every second half (strict) or
-racing the caller for them; and the policy pairs only the epochs it may."""
+"""The pair step (src/network_kernels.pyx's pair_epoch, src/simd/pool.h's pair session): an
+epoch of a network of one hidden layer, its hidden units in two halves that each train as a
+network of their own (the logits summed), on two threads when the policy gives it them.  It
+trains as the NumPy reference does; the fit is bit for bit the same on one thread or two,
+for every ISA level, precision, optimizer and width, with the helper running every second
+half (strict) or racing the caller for them; and it is taken only where it may."""
 
 import multiprocessing
 import sys
@@ -13,7 +14,9 @@ import pytest
 import crash_core as cc
 import crash_core.network as network_module
 from crash_core import _blas_threads as bt
-from tests.builds import BUILDS, IDS, using
+from crash_core.network import EpochTrainer, Network
+from tests import oracle
+from tests.builds import BUILDS, IDS, plain_sgd_epoch, using
 
 # the helper thread needs POSIX threads (an MSVC build runs every step on one thread)
 HAVE_POOL = sys.platform != "win32"
@@ -48,15 +51,14 @@ def _data(n_features, n_classes, n=150, seed=0):
 
 
 def _halves(build, hidden, dtype):
-    """Whether the pair step takes ``hidden`` units at ``build``'s level: two halves of
-    whole vectors, the first whole blocks of two vectors, the second at least one block
-    (src/simd/gemm_body.h's pair_columns and pair_takes)."""
+    """Whether the pair step takes ``hidden`` units at ``build``'s level: the first half
+    whole vectors, about half of them, and the second at least a vector
+    (src/network_kernels.pyx's pair_units)."""
     lanes = build.VECTOR_BYTES // np.dtype(dtype).itemsize
-    if not lanes or hidden % lanes:
+    if not lanes:
         return False
-    block = 2 * lanes
-    first = -(-hidden // 2 // block) * block
-    return hidden - first >= block
+    first = -(-(hidden // 2) // lanes) * lanes
+    return hidden - first >= lanes
 
 
 def _paired_and_one_thread(build, X, y, **params):
@@ -77,15 +79,18 @@ def _paired_and_one_thread(build, X, y, **params):
     [
         # (features, hidden units, classes, batch, params)
         (20, 128, 10, 32, {"optimizer": "sgd", "dtype": "float32"}),
-        (13, 112, 3, 40, {"optimizer": "adam", "dtype": "float32"}),  # halves of 64 and 48
-        (11, 100, 3, 20, {"optimizer": "sgd", "dtype": "float32"}),  # paired where L divides
+        (13, 112, 3, 40, {"optimizer": "sgd", "dtype": "float32"}),  # halves of 64 and 48
+        (11, 100, 3, 20, {"optimizer": "sgd", "dtype": "float32"}),  # a half of no whole vectors
+        (7, 200, 4, 50, {"optimizer": "sgd", "dtype": "float64"}),
+        (16, 96, 2, 16, {"optimizer": "sgd", "activation": "tanh", "dtype": "float32"}),
+        (9, 80, 5, 32, {"optimizer": "sgd", "activation": "sigmoid", "dtype": "float64"}),
+        (13, 112, 3, 40, {"optimizer": "adam", "dtype": "float32"}),
         (30, 64, 2, 25, {"optimizer": "momentum", "dtype": "float64"}),
         (7, 200, 4, 50, {"optimizer": "sgd", "dtype": "float64", "l2": 1e-3}),
-        (16, 96, 2, 16, {"optimizer": "sgd", "activation": "tanh", "dtype": "float32"}),
-        (9, 80, 5, 32, {"optimizer": "nesterov", "activation": "sigmoid", "dtype": "float32"}),
+        (10, 96, 3, 32, {"optimizer": "nesterov", "dtype": "float32", "l1": 1e-3}),
     ],
-    ids=["sgd-128", "adam-112", "sgd-100", "momentum-64-f64", "sgd-l2-200-f64", "tanh-96",
-         "sigmoid-80"],
+    ids=["sgd-128", "sgd-112", "sgd-100", "sgd-200-f64", "tanh-96", "sigmoid-80-f64",
+         "adam-112", "momentum-64-f64", "sgd-l2-200-f64", "nesterov-l1-96"],
 )
 def test_a_paired_fit_is_the_one_threads_bit_for_bit(build, case, restore_pairing):
     n_features, hidden, n_classes, batch, params = case
@@ -94,11 +99,43 @@ def test_a_paired_fit_is_the_one_threads_bit_for_bit(build, case, restore_pairin
     steps, halves = _paired_and_one_thread(
         build, X, y, hidden_layers=(hidden,), batch_size=batch, **params
     )
-    if HAVE_POOL and _halves(build, hidden, params["dtype"]):
-        assert steps == 3 * -(-X.shape[0] // batch)  # every step of the paired fit
-        assert halves == 2 * steps  # the helper ran the second half of both phases
+    if _halves(build, hidden, params["dtype"]):
+        assert steps == 3 * -(-X.shape[0] // batch)  # every step of the two-thread fit
+        if HAVE_POOL:  # the helper ran every second half: each step's and each epoch's last
+            assert halves == steps + 3
     else:
         assert steps == 0
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize(
+    "shape",
+    [(10, 96, 4, "relu", 0.0), (6, 64, 1, "tanh", 0.0), (5, 72, 3, "sigmoid", 1e-3)],
+    ids=["relu-softmax", "tanh-sigmoid-out", "sigmoid-softmax-l2"],
+)
+def test_the_pair_step_trains_as_the_reference(build, shape, restore_pairing):
+    n_features, hidden, k, activation, l2 = shape
+    if not _halves(build, hidden, "float64"):
+        pytest.skip("the pair step does not take this width at this level")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((90, n_features))
+    y = rng.integers(0, max(k, 2), 90)
+    net = Network((n_features, hidden, k), activation, "sigmoid" if k == 1 else "softmax",
+                  "float64", random_state=1)
+    trainer = EpochTrainer(net, 32, "sgd")
+    if l2:
+        trainer.grad = np.zeros(net.n_params, net.dtype)  # a penalty needs the gradient
+    Y = net.targets(y, X.shape[0])
+    ref = oracle.Net.like(net)
+    build.pair_min_flops_(0.0)
+    steps = build.pair_steps_()
+    total, correct, _ = build.train_epoch_(*plain_sgd_epoch(trainer, X, Y, 0.2, l2=l2))
+    assert build.pair_steps_() - steps == 3
+    want_total, want_correct = oracle.train_epoch(ref, X, Y, np.arange(90), 32, 0.2, l2=l2)
+    assert correct == want_correct
+    np.testing.assert_allclose(total, want_total, rtol=1e-12)
+    for got, want in zip(net.weights + net.biases, ref.weights + ref.biases, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)
@@ -110,17 +147,19 @@ def test_a_helper_that_races_the_caller_changes_no_bit(build, restore_pairing):
     w = np.random.default_rng(2).uniform(0.2, 2.0, X.shape[0])
     for _ in range(3):
         steps, _ = _paired_and_one_thread(
-            build, X, y, sample_weight=w, hidden_layers=(128,), batch_size=24
+            build, X, y, sample_weight=w, optimizer="sgd", hidden_layers=(128,), batch_size=24
         )
-        assert steps > 0 or not (HAVE_POOL and build.VECTOR_BYTES)
+        assert steps > 0 or not build.VECTOR_BYTES
 
 
 def _pair_steps_of_fit(**params):
+    """Steps of a 2-epoch fit that ran as the pair step, and halves its helper ran."""
     kernels = network_module.kernels
     X, y = _data(64, 10, n=640)
-    before = kernels.pair_steps_()
+    steps, halves = kernels.pair_steps_(), kernels.pair_halves_()
+    params = {"optimizer": "sgd", **params}
     cc.MLPClassifier(epochs=2, random_state=0, **params).fit(X, y)
-    return kernels.pair_steps_() - before
+    return kernels.pair_steps_() - steps, kernels.pair_halves_() - halves
 
 
 @pytest.mark.skipif(not HAVE_POOL, reason="no helper threads without POSIX threads")
@@ -131,21 +170,24 @@ def test_the_policy_pairs_only_the_epochs_it_may(monkeypatch, restore_pairing):
     monkeypatch.setattr(bt, "free_cores", lambda strict=False: 2)
     # 64-128-10 / b64: 1.2 MFLOP forward a batch, above the default threshold
     big = {"hidden_layers": (128,), "batch_size": 64}
-    assert _pair_steps_of_fit(**big) == 20
-    assert _pair_steps_of_fit(hidden_layers=(128,), batch_size=16) == 0  # too small a batch
-    assert _pair_steps_of_fit(hidden_layers=(128, 64), batch_size=64) == 0  # two layers
-    assert _pair_steps_of_fit(dropout=0.1, **big) == 0  # the mask is drawn in order
+    assert _pair_steps_of_fit(**big)[0] == 20
+    assert _pair_steps_of_fit(hidden_layers=(128,), batch_size=16)[0] == 0  # too small a batch
+    assert _pair_steps_of_fit(hidden_layers=(128, 64), batch_size=64)[0] == 0  # two layers
+    assert _pair_steps_of_fit(dropout=0.1, **big)[0] == 0  # the mask is drawn in order
+    assert _pair_steps_of_fit(optimizer="adam", **big)[0] == 20  # every optimizer
+    assert _pair_steps_of_fit(l2=1e-3, **big)[0] == 20
+    # one thread: the same halves (the same bits), the helper not asked
     monkeypatch.setattr(bt, "free_cores", lambda strict=False: 1)  # another process's core
-    assert _pair_steps_of_fit(**big) == 0
+    assert _pair_steps_of_fit(**big) == (20, 0)
     monkeypatch.setattr(bt, "free_cores", lambda strict=False: 2)
     monkeypatch.setattr(network_module, "split_budget", lambda: 1)  # threadpool_limits(1)
-    assert _pair_steps_of_fit(**big) == 0
+    assert _pair_steps_of_fit(**big) == (20, 0)
 
 
 def _child_fit(queue):
     X, y = _data(20, 4, n=120)
     network_module.kernels.pair_min_flops_(0.0)
-    model, _ = _fit(X, y, 2, hidden_layers=(64,), batch_size=30)
+    model, _ = _fit(X, y, 2, optimizer="sgd", hidden_layers=(64,), batch_size=30)
     queue.put((model.network_.params, network_module.kernels.pair_halves_()))
 
 
@@ -156,7 +198,7 @@ def test_a_forked_child_pairs_its_steps_with_a_helper_of_its_own(restore_pairing
         pytest.skip("BLAS does every product at this ISA level: no pair step")
     X, y = _data(20, 4, n=120)
     kernels.pair_min_flops_(0.0)
-    parent, _ = _fit(X, y, 2, hidden_layers=(64,), batch_size=30)  # the helper exists now
+    parent, _ = _fit(X, y, 2, optimizer="sgd", hidden_layers=(64,), batch_size=30)  # a helper now
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_child_fit, args=(queue,))
@@ -166,3 +208,29 @@ def test_a_forked_child_pairs_its_steps_with_a_helper_of_its_own(restore_pairing
     assert child.exitcode == 0
     np.testing.assert_array_equal(params, parent.network_.params)
     assert halves > 0
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize(
+    "params",
+    [{"optimizer": "sgd"}, {"optimizer": "adam"}, {"optimizer": "momentum", "l1": 1e-3}],
+    ids=["sgd", "adam", "momentum-l1"],
+)
+def test_a_batch_of_zero_weights_is_skipped_as_without_the_pair_step(
+    build, params, restore_pairing
+):
+    X, y = _data(12, 3, n=160, seed=3)
+    w = np.ones(X.shape[0])
+    w[:32] = 0.0  # the first batch weighs nothing: no step for it
+    fits = []
+    for threshold in (0.0, 1e30):  # the pair step, then the one-layer step
+        build.pair_min_flops_(threshold)
+        with using(build):
+            model = cc.MLPClassifier(
+                hidden_layers=(96,), batch_size=32, epochs=2, shuffle=False,
+                learning_rate=0.05, dtype="float64", random_state=0, **params,
+            ).fit(X, y, sample_weight=w)
+        fits.append(model)
+    np.testing.assert_allclose(fits[0].network_.params, fits[1].network_.params, rtol=1e-10,
+                               atol=1e-13)
+    np.testing.assert_allclose(fits[0].loss_, fits[1].loss_, rtol=1e-12)

@@ -118,16 +118,19 @@ static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took *
  * the bits are the same. */
 static int cc_narrow_backward CC_UNUSED = 1;
 static long cc_narrow_count CC_UNUSED = 0; /* backward passes narrow_backward took */
-/* A training epoch of a network of one hidden layer runs its steps on two threads, each
- * keeping half of the hidden units (gemm_body.h's pair_job, pool.h's pair session), where
- * the policy gives the epoch two threads and a batch's forward pass is at least
- * cc_pair_min_flops FLOPs, 2 rows (nf nh + nh nout).  Measured on a 2-vCPU EPYC (Zen 4),
- * float32, own AVX-512 kernels, epochs on two threads against one, 6-8 runs interleaved
- * (the host's second core gave 0.72-0.89 of ideal to a C loop of the same halves over the
- * runs): 64-128-10 / b64 (1.2 MFLOP) 0.78-0.84 in most runs; 64-256-10 / b64 (2.4) 0.77-
- * 0.86; 100-256-2 / b128 (6.7) 0.88; 64-128-1 / b64 (1.1) 0.85-1.0; 784-256-10 / b128 (52)
- * 0.58-0.69; below 2^20: 64-128-10 / b32 (0.6) 0.89-1.0, 64-64-10 / b64 (0.6) 0.81-1.02,
- * 20-64-3 / b16 (0.05) 1.02-1.09. */
+/* A training epoch of plain SGD of a network of one hidden layer runs the pair step
+ * (network_kernels.pyx's pair_epoch: its hidden units in two halves, each a network of its
+ * own, on two threads through pool.h's pair session when the policy gives the epoch two)
+ * where a batch's forward pass is at least cc_pair_min_flops FLOPs, 2 rows (nf nh + nh
+ * nout).  Whether it runs the pair step never depends on the threads, so neither do the
+ * bits.  Measured on a 2-vCPU EPYC (Zen 4), float32, own AVX-512 kernels, 3 epochs of
+ * 20,000 rows (4,000 for 784 inputs), 5 runs interleaved, medians against the one-layer
+ * step on one thread (pair step on 2 threads / on 1): 64-128-10 / b64 (1.2 MFLOP a batch)
+ * 0.67-0.88 / 1.08-1.09; 64-256-10 / b64 (2.4) 0.77 / 1.13; 100-256-2 / b128 (6.7) 0.66 /
+ * 1.16; 32-192-4 / b128 (1.8) 0.82 / 1.12; 64-128-1 / b64 (1.1) 0.78 / 1.07; 20-512-3 /
+ * b64 (1.4) 0.62 / 1.01.  Round 9's version of the step (two hand-overs a step, the output
+ * layer and the loss on the caller alone): below 2^20, 64-128-10 / b32 (0.6) 0.89-1.0,
+ * 64-64-10 / b64 (0.6) 0.81-1.02, 20-64-3 / b16 (0.05) 1.02-1.09. */
 #define CC_PAIR_MIN_FLOPS 1048576.0
 static double cc_pair_min_flops CC_UNUSED = CC_PAIR_MIN_FLOPS;
 static long cc_pair_count CC_UNUSED __attribute__((aligned(64))) = 0; /* pair steps so far */
@@ -241,7 +244,7 @@ static CC_UNUSED long cc_sparse_products(void) {
     return __atomic_load_n(&cc_sparse_count, __ATOMIC_RELAXED);
 }
 
-/* How many training steps the pair step (gemm_body.h's pair_job) has taken so far. */
+/* How many training steps the pair step (network_kernels.pyx's pair_epoch) has taken so far. */
 static CC_UNUSED long cc_pair_steps(void) {
     return __atomic_load_n(&cc_pair_count, __ATOMIC_RELAXED);
 }
@@ -310,28 +313,6 @@ static int cc_narrow_backward_f64(int m, int n, int k, const double* D, int ldd,
                                   double* dest) {
     return 0;
 }
-static int cc_pair_forward_f32(int rows, int nf, int nh, int nout, const float* X,
-                               const float* W1, const float* b1, float* A1, int relu) {
-    return 0;
-}
-static int cc_pair_forward_f64(int rows, int nf, int nh, int nout, const double* X,
-                               const double* W1, const double* b1, double* A1, int relu) {
-    return 0;
-}
-static int cc_pair_backward_f32(int rows, int nf, int nh, int nout, const float* X,
-                                float* A1, const float* D2, const float* W2, float* D1,
-                                int dkind, float alpha, float beta, float* dW1, float* db1,
-                                float* dW2) {
-    return 0;
-}
-static int cc_pair_backward_f64(int rows, int nf, int nh, int nout, const double* X,
-                                double* A1, const double* D2, const double* W2, double* D1,
-                                int dkind, double alpha, double beta, double* dW1,
-                                double* db1, double* dW2) {
-    return 0;
-}
-static int cc_pair_takes_f32(int rows, int nf, int nh, int nout) { return 0; }
-static int cc_pair_takes_f64(int rows, int nf, int nh, int nout) { return 0; }
 static long cc_pair_steps(void) { return 0; }
 static void cc_pair_step_taken(void) {}
 static double cc_pair_min_flops = 1048576.0; /* no pair step here: only kept */

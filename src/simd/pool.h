@@ -285,10 +285,10 @@ static inline double cc_set_split_min_flops(double flops) {
 
 /* A pair session: the pool's helper kept for a whole epoch of two-half steps.
  *
- * A step whose work is cut into two halves that each keep their own data (gemm_body.h's
- * pair step) hands one half over twice a step, every few microseconds, where the
- * hand-over above (a lock, a condition, a helper that looks every 32 pauses) costs too
- * much.  A caller that begins a session holds the pool and one helper for its epoch.  The
+ * A step whose work is cut into two halves that each keep their own data
+ * (network_kernels.pyx's pair step) hands one half over once a step, every few
+ * microseconds, where the hand-over above (a lock, a condition, a helper that looks
+ * every 32 pauses) costs too much.  A caller that begins a session holds the pool and one helper for its epoch.  The
  * helper spins on the session's phase counter and races the caller for each phase's
  * second half (a compare-and-swap on ``claimed``): a helper that is late or never came
  * costs the caller only doing that half itself.  Both halves run the same code whichever
