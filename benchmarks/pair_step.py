@@ -1,13 +1,21 @@
-"""The pair step: fits of networks of one hidden layer on two threads against one.
+"""The pair step: epochs of networks of one hidden layer, its halves against the whole layer.
 
-Each network is fitted with ``cc.MLPClassifier(optimizer="sgd")`` by default (the policy
-may give its epochs two threads: src/simd/pool.h's pair session) and inside
-``threadpool_limits(1)`` (one thread), the two alternating, and the medians compared.
-The table also counts the steps that went through the pair step and the halves the
-helper thread ran (the rest ran on the calling thread: a helper not there in time, or
-blocks of steps run alone because that was faster at the time).
+For each network, ``EpochTrainer.run`` epochs (shuffled as ``fit`` shuffles) in four ways,
+taken round-robin so that load from other processes hits them alike:
 
-    python benchmarks/pair_step.py [--repeats 7] [--shapes 64-128-10/64,100-256-2/128]
+* ``layer 1t``: the one-layer step (the pair step's threshold raised out of reach), one
+  thread: the reference every ratio is taken against;
+* ``halves 1t``: the pair step on one thread (``threadpool_limits(1)``);
+* ``halves 2t``: the pair step as the policy runs it with two cores (a helper thread runs
+  the second halves while it is faster);
+* ``layer 2t``: the one-layer step as the policy runs it with two cores.
+
+The last columns count the steps that went through the pair step and the halves the helper
+thread ran in the ``halves 2t`` epochs (the rest ran on the calling thread: a helper not
+there in time, or blocks of steps run alone because that was faster at the time).
+
+    python benchmarks/pair_step.py [--repeats 5] [--epochs 3] [--optimizer sgd]
+                                   [--shapes 64-128-10/64,100-256-2/128]
 """
 
 from __future__ import annotations
@@ -19,94 +27,106 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import crash_core as cc
 import crash_core.network as network_module
+from crash_core.network import EpochTrainer, Network
+from crash_core.training import epoch_order, shuffle_rows
 
-# (features, hidden units, classes, batch): digits-like and its neighbours, below and
-# above the pair step's threshold (2^20 forward FLOPs a batch)
+# (features, hidden units, outputs, batch): digits-like and its neighbours, above the pair
+# step's threshold (2^20 forward FLOPs a batch), and two it does not take
 SHAPES = [
     (64, 128, 10, 64),
-    (64, 128, 10, 32),
-    (64, 64, 10, 64),
     (64, 256, 10, 64),
     (100, 256, 2, 128),
-    (64, 128, 2, 64),
     (32, 192, 4, 128),
-    (20, 64, 3, 16),
+    (64, 128, 1, 64),
+    (20, 512, 3, 64),
+    (64, 128, 10, 32),
     (784, 256, 10, 128),
 ]
+WAYS = ("layer 1t", "halves 1t", "halves 2t", "layer 2t")
 
 
-def _label(shape) -> str:
-    nf, nh, nout, batch = shape
-    return f"{nf}-{nh}-{nout}/{batch}"
+def _parse_shape(text: str):
+    net, batch = text.split("/")
+    return (*map(int, net.split("-")), int(batch))
 
 
-def _fit(params: dict, X: np.ndarray, y: np.ndarray) -> float:
-    """One fit's wall time in milliseconds."""
-    start = time.perf_counter()
-    cc.MLPClassifier(**params).fit(X, y)
-    return (time.perf_counter() - start) * 1e3
-
-
-def run(shapes, repeats: int, epochs: int = 3) -> list[str]:
+def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0) -> dict:
+    """Median seconds of ``epochs`` epochs each way, and the pair step's counts."""
     kernels = network_module.kernels
-    lines = [
-        "| network / batch | forward MFLOP a batch | 1 thread (ms) | default (ms) | ratio "
-        "| pair steps | helper halves |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for shape in shapes:
-        nf, nh, nout, batch = shape
-        n = 20_000 if nf * nh <= 32_768 else 4_000  # a few hundred steps an epoch
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((n, nf)).astype(np.float32)
-        y = rng.integers(0, nout, n)
-        params = dict(
-            hidden_layers=(nh,),
-            activation="relu",
-            optimizer="sgd",
-            learning_rate=0.01,
-            batch_size=batch,
-            epochs=epochs,
-            random_state=0,
-            verbose=0,
-        )
-
-        _fit(params, X, y)  # warm-up: the helper thread exists from here
-        times = {1: [], 2: []}
-        steps, halves = kernels.pair_steps_(), kernels.pair_halves_()
+    n_features, hidden, k, batch = shape
+    n = 20_000 if n_features < 300 else 4_000
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, n_features)).astype(np.float32)
+    y = rng.integers(0, max(k, 2), n)
+    output = "sigmoid" if k == 1 else "softmax"
+    net = Network((n_features, hidden, k), "relu", output, "float32", random_state=seed)
+    Y = net.targets(y, n)
+    start = net.params.copy()
+    trainer = EpochTrainer(net, batch, optimizer)
+    default = kernels.pair_min_flops_()
+    settings = {
+        "layer 1t": (float("inf"), 1),
+        "halves 1t": (default, 1),
+        "halves 2t": (default, None),
+        "layer 2t": (float("inf"), None),
+    }
+    times = {way: [] for way in WAYS}
+    steps = halves = 0
+    try:
         for _ in range(repeats):
-            with threadpool_limits(limits=1):
-                times[1].append(_fit(params, X, y))
-            times[2].append(_fit(params, X, y))
-        steps, halves = kernels.pair_steps_() - steps, kernels.pair_halves_() - halves
-        one, default = statistics.median(times[1]), statistics.median(times[2])
-        outputs = 1 if nout == 2 else nout
-        mflop = 2 * batch * (nf * nh + nh * outputs) / 1e6
-        line = (
-            f"| {_label(shape)} | {mflop:.2f} | {one:.1f} | {default:.1f} | "
-            f"{default / one:.3f} | {steps} | {halves} |"
-        )
-        print(line, flush=True)
-        lines.append(line)
-    return lines
+            for way, (threshold, limit) in settings.items():
+                kernels.pair_min_flops_(threshold)
+                net.params[...] = start
+                order, state = epoch_order(n, np.random.default_rng(seed + 1))
+                before = kernels.pair_steps_(), kernels.pair_halves_()
+                with threadpool_limits(limit):
+                    t0 = time.perf_counter()
+                    for _ in range(epochs):
+                        shuffle_rows(order, state)
+                        trainer.run(X, Y, order, 0.01)
+                    times[way].append(time.perf_counter() - t0)
+                if way == "halves 2t":
+                    steps += kernels.pair_steps_() - before[0]
+                    halves += kernels.pair_halves_() - before[1]
+    finally:
+        kernels.pair_min_flops_(default)
+    return {
+        "medians": {way: statistics.median(t) for way, t in times.items()},
+        "steps": steps,
+        "halves": halves,
+        "mflop": 2.0 * batch * (n_features * hidden + hidden * k) / 1e6,
+    }
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="fits of each kind (7)")
-    parser.add_argument("--shapes", default="", help="e.g. 64-128-10/64,100-256-2/128")
-    args = parser.parse_args(argv)
-    shapes = SHAPES
-    if args.shapes:
-        wanted = set(args.shapes.split(","))
-        shapes = [s for s in SHAPES if _label(s) in wanted]
-        shapes += [
-            tuple(int(v) for v in w.replace("/", "-").split("-"))
-            for w in wanted - {_label(s) for s in SHAPES}
-        ]
-    print("\n".join(run(shapes, args.repeats)))
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--optimizer", default="sgd")
+    p.add_argument("--shapes", default=None, help="comma-separated nf-nh-k/batch")
+    args = p.parse_args(argv)
+    shapes = [_parse_shape(s) for s in args.shapes.split(",")] if args.shapes else SHAPES
+    print(
+        f"epochs of {args.optimizer}, float32: median of {args.repeats} runs of "
+        f"{args.epochs} epochs, as a ratio to the one-layer step on one thread\n"
+    )
+    print(
+        "| network / batch | forward MFLOP a batch | layer 1t | "
+        + " | ".join(WAYS[1:])
+        + " | pair steps | helper halves |"
+    )
+    print("|---|---:|---:|" + "---:|" * (len(WAYS) - 1) + "---:|---:|")
+    for shape in shapes:
+        r = measure(shape, args.repeats, args.epochs, args.optimizer)
+        base = r["medians"]["layer 1t"]
+        ratios = " | ".join(f"{r['medians'][way] / base:.3f}" for way in WAYS[1:])
+        nf, nh, k, b = shape
+        print(
+            f"| {nf}-{nh}-{k} / {b} | {r['mflop']:.2f} | {base * 1e3:.1f} ms | {ratios} | "
+            f"{r['steps']} | {r['halves']} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
