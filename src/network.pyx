@@ -338,9 +338,10 @@ cdef class Kernels:
 
     def pair_min_flops_(self, double flops=-1):
         """The fewest forward FLOPs of a batch, 2 rows (n_in n_hidden + n_hidden n_out),
-        for which an epoch of plain SGD of a network of one hidden layer runs the pair step
-        (its hidden units in two halves, on two threads when it has them): sets it and
-        returns the previous value, or (no argument) only returns it.  The pair step sums
+        for which an epoch of a network of one hidden layer (no dropout, no penalty) runs
+        the pair step (its hidden units in two halves, on two threads when it has them):
+        sets it and returns the previous value, or (no argument) only returns it.  The pair
+        step sums
         the output layer's logits from the two halves, so it moves a fit by rounding; the
         thread count never does."""
         return self.table.pair_min_flops(flops)

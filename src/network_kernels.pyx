@@ -15,12 +15,13 @@ from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
+from blas cimport (gemm, gemm_forward, cc_vector_bytes, cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
                   cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken)
 from layers cimport forward, backward, act_offset
+from activations cimport add_bias_activate, vsigmoid, vtanh, RELU, SIGMOID, TANH
 from losses cimport output_loss
 from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward, OPT_SGD, OPT_ADAM
 from network_table cimport NetworkTable, TABLE_NAME
@@ -411,6 +412,42 @@ cdef void pair_free(PairEpoch* e) noexcept nogil:
         free(e.half[which].spare)
 
 
+cdef void split_forward(const floating* params, const Py_ssize_t* layers, int kind,
+                        const floating* x, Py_ssize_t rows, Py_ssize_t cap, floating* acts,
+                        Py_ssize_t first, floating* partial, floating* zeros) noexcept nogil:
+    """``forward`` of a network of one hidden layer (logits out) with its logits summed from
+    the two halves of its hidden units, the first ``first`` units' with the bias and the
+    rest's with a bias of ``zeros``, in that order: the pair step's logits, computed on
+    the whole network's arrays (``partial``: rows x k of room)."""
+    cdef Py_ssize_t i, nf = layers[0], nh = layers[1], k = layers[5], half
+    cdef floating* z = acts + cap * nh
+    cdef const floating* w2 = params + layers[6]
+    cdef floating* out
+    cdef const floating* bias
+    if gemm_forward(rows, nh, nf, x, nf, params + layers[2], nh, acts, nh, params + layers[3],
+                    kind == RELU, NULL):
+        if kind == SIGMOID:
+            vsigmoid(acts, rows * nh)
+        elif kind == TANH:
+            vtanh(acts, rows * nh)
+    else:
+        gemm(False, False, rows, nh, nf, <floating> 1, x, nf, params + layers[2], nh,
+             <floating> 0, acts, nh)
+        add_bias_activate(acts, params + layers[3], rows, nh, kind)
+    for half in range(2):
+        out = z if half == 0 else partial
+        bias = params + layers[7] if half == 0 else zeros
+        if not gemm_forward(rows, k, first if half == 0 else nh - first,
+                            acts + (0 if half == 0 else first), nh,
+                            w2 + (0 if half == 0 else first * k), k, out, k, bias, False, NULL):
+            gemm(False, False, rows, k, first if half == 0 else nh - first, <floating> 1,
+                 acts + (0 if half == 0 else first), nh, w2 + (0 if half == 0 else first * k),
+                 k, <floating> 0, out, k)
+            add_bias_activate(out, bias, rows, k, 3)
+    for i in range(rows * k):
+        z[i] = z[i] + partial[i]
+
+
 cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
                       Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
                       const int* kinds, int out_kind,
@@ -428,15 +465,16 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     # plain SGD without penalties needs no gradient buffer: the step is folded into the
     # backward pass's weight-gradient products
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
-    # a network of one hidden layer, trained without dropout, whose batch's
+    # a network of one hidden layer, trained without dropout or penalty, whose batch's
     # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but whose products are
     # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): its hidden units in two halves,
-    # on two threads when the policy gave it them (pair_epoch).  At a threshold of 0 (the
-    # tests') every such epoch is paired, strictly.
+    # on two threads when the policy gave it them (pair_epoch); on one, the one-layer step
+    # below with the halves' logits (split_forward), the same bits.  At a threshold of 0
+    # (the tests') every such epoch with two threads is paired, strictly.
     cdef double pair_min = cc_set_pair_min_flops(-1), first_flops, second_flops
-    cdef Py_ssize_t first, lanes
+    cdef Py_ssize_t first, lanes, split_at = 0, j
     cdef bint done = False
-    if n_layers == 2 and (rates == NULL or rates[0] <= 0):
+    if n_layers == 2 and (rates == NULL or rates[0] <= 0) and opt.l1 == 0 and opt.l2 == 0:
         lanes = cc_vector_bytes() // sizeof(floating)
         first = pair_units(layers[1], lanes) if lanes > 0 else 0
         first_flops = 2.0 * cap * layers[0] * layers[1]
@@ -444,10 +482,15 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         if (first > 0 and first_flops + second_flops >= pair_min and
                 (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
                  pair_min == 0)):
-            total = pair_epoch(params, s1, s2, opt, layers, kinds, out_kind, X, Y, W, nf, k,
-                               order, n, cap, first, pair_min == 0, correct, &done)
-            if done:
-                return total
+            if cc_split_threads_now() >= 2:
+                total = pair_epoch(params, s1, s2, opt, layers, kinds, out_kind, X, Y, W,
+                                   nf, k, order, n, cap, first, pair_min == 0, correct,
+                                   &done)
+                if done:
+                    return total
+            else:
+                # one thread: the one-layer step with the halves' logits, the same bits
+                split_at = first
     correct[0] = 0
     start = 0
     while start < n:
@@ -477,8 +520,15 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
             wsum = rows
         elif wsum <= 0:
             continue
-        forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
-                rates, dmask, rng, NULL)
+        if split_at:
+            for j in range(k):
+                spare[j] = 0
+            split_forward(params, layers, kinds[0], xb, rows, cap, acts, split_at, delta,
+                          spare)
+            cc_pair_step_taken()
+        else:
+            forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
+                    rates, dmask, rng, NULL)
         batch_loss = output_loss(acts + out_off, yb, wb if W != NULL else NULL,
                                  <floating> (1.0 / wsum), rows, k, out_kind, delta,
                                  &batch_correct)

@@ -118,19 +118,19 @@ static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took *
  * the bits are the same. */
 static int cc_narrow_backward CC_UNUSED = 1;
 static long cc_narrow_count CC_UNUSED = 0; /* backward passes narrow_backward took */
-/* A training epoch of plain SGD of a network of one hidden layer runs the pair step
- * (network_kernels.pyx's pair_epoch: its hidden units in two halves, each a network of its
- * own, on two threads through pool.h's pair session when the policy gives the epoch two)
- * where a batch's forward pass is at least cc_pair_min_flops FLOPs, 2 rows (nf nh + nh
- * nout).  Whether it runs the pair step never depends on the threads, so neither do the
- * bits.  Measured on a 2-vCPU EPYC (Zen 4), float32, own AVX-512 kernels, 3 epochs of
- * 20,000 rows (4,000 for 784 inputs), 5 runs interleaved, medians against the one-layer
- * step on one thread (pair step on 2 threads / on 1): 64-128-10 / b64 (1.2 MFLOP a batch)
- * 0.67-0.88 / 1.08-1.09; 64-256-10 / b64 (2.4) 0.77 / 1.13; 100-256-2 / b128 (6.7) 0.66 /
- * 1.16; 32-192-4 / b128 (1.8) 0.82 / 1.12; 64-128-1 / b64 (1.1) 0.78 / 1.07; 20-512-3 /
- * b64 (1.4) 0.62 / 1.01.  Round 9's version of the step (two hand-overs a step, the output
- * layer and the loss on the caller alone): below 2^20, 64-128-10 / b32 (0.6) 0.89-1.0,
- * 64-64-10 / b64 (0.6) 0.81-1.02, 20-64-3 / b16 (0.05) 1.02-1.09. */
+/* A training epoch of a network of one hidden layer (no dropout, no penalty) runs the pair
+ * step (network_kernels.pyx's pair_epoch: its hidden units in two halves, each a network of
+ * its own, on two threads through pool.h's pair session) where a batch's forward pass is
+ * at least cc_pair_min_flops FLOPs, 2 rows (nf nh + nh nout).  On one thread it runs the
+ * one-layer step with the halves' logits (split_forward), the same bits.  Measured on a
+ * 2-vCPU EPYC (Zen 4), float32, own AVX-512 kernels, plain SGD, 3 epochs of 20,000 rows
+ * (4,000 for 784 inputs), 5 runs interleaved, medians against the one-layer step on one
+ * thread (benchmarks/pair_step.py), two threads: 64-128-10 / b64 (1.2 MFLOP a batch) 0.57;
+ * 64-256-10 / b64 (2.4) 0.68; 100-256-2 / b128 (6.7) 0.60; 32-192-4 / b128 (1.8) 0.73;
+ * 64-128-1 / b64 (1.1) 0.62; 20-512-3 / b64 (1.5) 0.65; one thread 0.87-1.06.  Minutes
+ * when the host slowed the second core: 0.78-1.13.  Round 9's pair step (two hand-overs a
+ * step, the output layer and the loss on the caller alone), below 2^20: 64-128-10 / b32
+ * (0.6) 0.89-1.0, 64-64-10 / b64 (0.6) 0.81-1.02, 20-64-3 / b16 (0.05) 1.02-1.09. */
 #define CC_PAIR_MIN_FLOPS 1048576.0
 static double cc_pair_min_flops CC_UNUSED = CC_PAIR_MIN_FLOPS;
 static long cc_pair_count CC_UNUSED __attribute__((aligned(64))) = 0; /* pair steps so far */
