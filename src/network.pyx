@@ -341,9 +341,8 @@ cdef class Kernels:
         for which an epoch of a network of one hidden layer (no dropout, no penalty) runs
         the pair step (its hidden units in two halves, on two threads when it has them):
         sets it and returns the previous value, or (no argument) only returns it.  The pair
-        step sums
-        the output layer's logits from the two halves, so it moves a fit by rounding; the
-        thread count never does."""
+        step sums the output layer's logits from the two halves, so it moves a fit by
+        rounding; the thread count never does."""
         return self.table.pair_min_flops(flops)
 
     def sparse_products_(self):
