@@ -293,19 +293,20 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
                        const Py_ssize_t* layers, const int* kinds, int out_kind,
                        const floating* X, const floating* Y, const floating* W,
                        Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
-                       Py_ssize_t cap, Py_ssize_t first, bint strict, Py_ssize_t* correct,
+                       Py_ssize_t cap, Py_ssize_t first, bint paired, Py_ssize_t* correct,
                        bint* done) noexcept nogil:
     """One epoch of mini-batch training of a network of ONE hidden layer, its hidden units
     in two halves, each a network of its own whose logits add up to the whole network's;
     a step is one task per half (the backward pass and the update of the last batch, then
     the forward pass of this one: each half computes the loss from both halves' logits
     itself), the second half on the pair session's helper when it takes it
-    (simd/pool.h), else here.  The same bits on one thread or two.  Returns what
-    run_epoch does; ``done`` False: nothing was allocated, nothing changed."""
+    (simd/pool.h; ``paired``: the caller holds a session, which this ends), else here.
+    The same bits on one thread or two.  Returns what run_epoch does; ``done`` False:
+    nothing was allocated, nothing changed (the session ended too)."""
     cdef PairEpoch e
     cdef PairHalf* h
     cdef Py_ssize_t nh = layers[1], which, u, size
-    cdef bint paired, state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
+    cdef bint state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
     cdef double total
     cdef floating* parts[2]
     done[0] = False
@@ -356,6 +357,8 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
                 h.spare == NULL or (h.grad == NULL and not e.fused) or
                 (h.s1 == NULL and state) or (h.s2 == NULL and second)):
             pair_free(&e)
+            if paired:
+                cc_duo_end()
             return 0
     # the halves' parameters and optimizer state from the network's
     parts[0], parts[1] = <floating*> e.half[0].params, <floating*> e.half[1].params
@@ -366,7 +369,6 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
     if second:
         parts[0], parts[1] = <floating*> e.half[0].s2, <floating*> e.half[1].s2
         pair_copy(s2, parts, &e, layers, False)
-    paired = cc_split_threads_now() >= 2 and cc_duo_begin(strict)
     for e.step in range(e.steps + 1):
         if paired:
             cc_duo_step()
@@ -482,15 +484,15 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
         if (first > 0 and first_flops + second_flops >= pair_min and
                 (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
                  pair_min == 0)):
-            if cc_split_threads_now() >= 2:
+            # with a helper held for the epoch (a second thread from the policy, the pool
+            # neither busy nor resting after a late helper), the two halves; else the
+            # one-layer step with the halves' logits on this thread, the same bits
+            if cc_split_threads_now() >= 2 and cc_duo_begin(pair_min == 0):
                 total = pair_epoch(params, s1, s2, opt, layers, kinds, out_kind, X, Y, W,
-                                   nf, k, order, n, cap, first, pair_min == 0, correct,
-                                   &done)
+                                   nf, k, order, n, cap, first, True, correct, &done)
                 if done:
                     return total
-            else:
-                # one thread: the one-layer step with the halves' logits, the same bits
-                split_at = first
+            split_at = first
     correct[0] = 0
     start = 0
     while start < n:
