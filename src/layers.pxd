@@ -40,6 +40,37 @@ cdef inline void dropout(floating* a, floating* dmask, Py_ssize_t n, double rate
             a[i] = a[i] * keep
 
 
+cdef inline void layer_forward(const floating* w, const floating* bias, int kind,
+                               const floating* inp, Py_ssize_t lda, Py_ssize_t rows,
+                               Py_ssize_t n_in, Py_ssize_t n_out, floating* out,
+                               bint* nonfinite) noexcept nogil:
+    """out (rows x n_out) = f(inp w + bias) for inp rows of ``lda`` values (the first n_in
+    taken) and w (n_in x n_out), f by ``kind`` (3: the logits z + b); ``nonfinite`` as in
+    ``forward``."""
+    cdef Py_ssize_t i
+    cdef bint bad = False
+    cdef int overflow = 0
+    # the own kernels add the bias, apply ReLU and check z in the product's epilogue,
+    # while the tile is in registers; other shapes take separate passes
+    if gemm_forward(rows, n_out, n_in, inp, lda, w, n_out, out, n_out, bias, kind == RELU,
+                    &overflow if nonfinite != NULL else NULL):
+        if overflow:
+            nonfinite[0] = True
+        if kind == SIGMOID:
+            vsigmoid(out, rows * n_out)
+        elif kind == TANH:
+            vtanh(out, rows * n_out)
+    else:
+        gemm(False, False, rows, n_out, n_in, <floating> 1, inp, lda, w, n_out, <floating> 0,
+             out, n_out)
+        if nonfinite != NULL:
+            for i in range(rows * n_out):
+                bad = bad | ((out[i] - out[i]) != 0)
+            if bad:
+                nonfinite[0] = True
+        add_bias_activate(out, bias, rows, n_out, kind)
+
+
 cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
                          const int* kinds, int out_kind, const floating* x, Py_ssize_t rows,
                          Py_ssize_t cap, floating* acts, bint apply_output,
@@ -53,38 +84,16 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
     product that overflows the dtype deeper in is caught at the layer it happens (checked
     while still in cache, instead of separate passes).
     """
-    cdef Py_ssize_t li, i, n_in, n_out, off = 0
-    cdef bint bad = False
-    cdef int kind, overflow = 0
+    cdef Py_ssize_t li, n_in, n_out, off = 0
     cdef const floating* inp = x
-    cdef const floating* bias
     cdef floating* out
     for li in range(n_layers):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
         out = acts + off
-        bias = params + layers[4 * li + 3]
-        kind = kinds[li] if li < n_layers - 1 else 3  # the output layer's logits: z + b
-        # the own kernels add the bias, apply ReLU and check z in the product's epilogue,
-        # while the tile is in registers; other shapes take separate passes
-        if gemm_forward(rows, n_out, n_in, inp, n_in, params + layers[4 * li + 2], n_out,
-                        out, n_out, bias, kind == RELU,
-                        &overflow if nonfinite != NULL else NULL):
-            if overflow:
-                nonfinite[0] = True
-            if kind == SIGMOID:
-                vsigmoid(out, rows * n_out)
-            elif kind == TANH:
-                vtanh(out, rows * n_out)
-        else:
-            gemm(False, False, rows, n_out, n_in, <floating> 1, inp, n_in,
-                 params + layers[4 * li + 2], n_out, <floating> 0, out, n_out)
-            if nonfinite != NULL:
-                for i in range(rows * n_out):
-                    bad = bad | ((out[i] - out[i]) != 0)
-                if bad:
-                    nonfinite[0] = True
-            add_bias_activate(out, bias, rows, n_out, kind)
+        layer_forward(params + layers[4 * li + 2], params + layers[4 * li + 3],
+                      kinds[li] if li < n_layers - 1 else 3,  # the output layer's logits: z + b
+                      inp, n_in, rows, n_in, n_out, out, nonfinite)
         if li < n_layers - 1:
             if rates != NULL and rates[li] > 0:
                 dropout(out, dmask + off, rows * n_out, rates[li], kinds[li], rng)

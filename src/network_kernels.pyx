@@ -15,13 +15,12 @@ from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport (gemm, gemm_forward, cc_vector_bytes, cc_set_split_threads,
+from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
                   cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken)
-from layers cimport forward, backward, act_offset
-from activations cimport add_bias_activate, vsigmoid, vtanh, RELU, SIGMOID, TANH
+from layers cimport forward, layer_forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward, OPT_SGD, OPT_ADAM
 from network_table cimport NetworkTable, TABLE_NAME
@@ -121,7 +120,7 @@ cdef struct PairHalf:
     void* s2
     Optimizer opt
     double wsum
-    double loss, penalty
+    double loss
     Py_ssize_t correct, steps
 
 
@@ -204,11 +203,9 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
                 backward(params, <floating*> h.grad, 1, 0, h.layers, 2, e.kinds,
                          <floating*> h.xb, rows, e.cap, <floating*> h.acts[(s - 1) & 1],
                          NULL, NULL, <floating*> h.delta, <floating*> h.spare)
-                # the penalty of this half's weights before the step, weighted as
-                # run_epoch weighs the whole network's
-                h.penalty += h.wsum * update_all(params, <floating*> h.grad,
-                                                 <floating*> h.s1, <floating*> h.s2,
-                                                 h.layers, 2, &h.opt)
+                # no penalty here (run_epoch takes no pair step with one)
+                update_all(params, <floating*> h.grad, <floating*> h.s1, <floating*> h.s2,
+                           h.layers, 2, &h.opt)
             if which == 1:  # the second half has no output bias of its own
                 memset(params + h.layers[7], 0, e.k * sizeof(floating))
     if s < e.steps and share:
@@ -260,6 +257,15 @@ cdef Py_ssize_t pair_units(Py_ssize_t nh, Py_ssize_t lanes) noexcept nogil:
     return first if nh - first >= lanes else 0
 
 
+cdef inline void pair_move(floating* whole, floating* part, Py_ssize_t n,
+                           bint back) noexcept nogil:
+    """n values from ``whole`` into ``part`` (``back``: the other way)."""
+    if back:
+        memcpy(whole, part, n * sizeof(floating))
+    else:
+        memcpy(part, whole, n * sizeof(floating))
+
+
 cdef void pair_copy(floating* whole, floating* halves[2], const PairEpoch* e,
                     const Py_ssize_t* layers, bint back) noexcept nogil:
     """An array laid out as the network's parameters (the parameters, the optimizer's
@@ -271,22 +277,14 @@ cdef void pair_copy(floating* whole, floating* halves[2], const PairEpoch* e,
         h = &e.half[which]
         u = h.units
         part = halves[which]
-        if back:
-            for f in range(nf):
-                memcpy(whole + layers[2] + f * nh + h.c0, part + f * u, u * sizeof(floating))
-            memcpy(whole + layers[3] + h.c0, part + h.layers[3], u * sizeof(floating))
-            memcpy(whole + layers[6] + h.c0 * k, part + h.layers[6], u * k * sizeof(floating))
-            if which == 0:
-                memcpy(whole + layers[7], part + h.layers[7], k * sizeof(floating))
-        else:
-            for f in range(nf):
-                memcpy(part + f * u, whole + layers[2] + f * nh + h.c0, u * sizeof(floating))
-            memcpy(part + h.layers[3], whole + layers[3] + h.c0, u * sizeof(floating))
-            memcpy(part + h.layers[6], whole + layers[6] + h.c0 * k, u * k * sizeof(floating))
-            if which == 0:
-                memcpy(part + h.layers[7], whole + layers[7], k * sizeof(floating))
-            else:
-                memset(part + h.layers[7], 0, k * sizeof(floating))
+        for f in range(nf):
+            pair_move(whole + layers[2] + f * nh + h.c0, part + f * u, u, back)
+        pair_move(whole + layers[3] + h.c0, part + h.layers[3], u, back)
+        pair_move(whole + layers[6] + h.c0 * k, part + h.layers[6], u * k, back)
+        if which == 0:
+            pair_move(whole + layers[7], part + h.layers[7], k, back)
+        elif not back:
+            memset(part + h.layers[7], 0, k * sizeof(floating))
 
 
 cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* opt,
@@ -348,7 +346,7 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
         h.delta = malloc(cap * k * sizeof(floating))
         h.spare = malloc(cap * u * sizeof(floating))
         h.opt = opt[0]
-        h.loss = h.penalty = 0
+        h.loss = 0
         h.correct = h.steps = 0
     for which in range(2):
         h = &e.half[which]
@@ -391,7 +389,7 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
         pair_copy(s2, parts, &e, layers, True)
     opt.t = e.half[0].opt.t
     correct[0] = e.half[0].correct
-    total = e.half[0].loss + (e.half[0].penalty + e.half[1].penalty)
+    total = e.half[0].loss
     pair_free(&e)
     done[0] = True
     return total
@@ -421,31 +419,14 @@ cdef void split_forward(const floating* params, const Py_ssize_t* layers, int ki
     the two halves of its hidden units, the first ``first`` units' with the bias and the
     rest's with a bias of ``zeros``, in that order: the pair step's logits, computed on
     the whole network's arrays (``partial``: rows x k of room)."""
-    cdef Py_ssize_t i, nf = layers[0], nh = layers[1], k = layers[5], half
+    cdef Py_ssize_t i, nf = layers[0], nh = layers[1], k = layers[5]
     cdef floating* z = acts + cap * nh
-    cdef const floating* w2 = params + layers[6]
-    cdef floating* out
-    cdef const floating* bias
-    if gemm_forward(rows, nh, nf, x, nf, params + layers[2], nh, acts, nh, params + layers[3],
-                    kind == RELU, NULL):
-        if kind == SIGMOID:
-            vsigmoid(acts, rows * nh)
-        elif kind == TANH:
-            vtanh(acts, rows * nh)
-    else:
-        gemm(False, False, rows, nh, nf, <floating> 1, x, nf, params + layers[2], nh,
-             <floating> 0, acts, nh)
-        add_bias_activate(acts, params + layers[3], rows, nh, kind)
-    for half in range(2):
-        out = z if half == 0 else partial
-        bias = params + layers[7] if half == 0 else zeros
-        if not gemm_forward(rows, k, first if half == 0 else nh - first,
-                            acts + (0 if half == 0 else first), nh,
-                            w2 + (0 if half == 0 else first * k), k, out, k, bias, False, NULL):
-            gemm(False, False, rows, k, first if half == 0 else nh - first, <floating> 1,
-                 acts + (0 if half == 0 else first), nh, w2 + (0 if half == 0 else first * k),
-                 k, <floating> 0, out, k)
-            add_bias_activate(out, bias, rows, k, 3)
+    layer_forward(params + layers[2], params + layers[3], kind, x, nf, rows, nf, nh, acts,
+                  NULL)
+    layer_forward(params + layers[6], params + layers[7], 3, acts, nh, rows, first, k, z,
+                  NULL)
+    layer_forward(params + layers[6] + first * k, zeros, 3, acts + first, nh, rows,
+                  nh - first, k, partial, NULL)
     for i in range(rows * k):
         z[i] = z[i] + partial[i]
 
