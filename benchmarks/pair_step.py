@@ -14,20 +14,30 @@ The last columns count the steps that went through the pair step and the halves 
 thread ran in the ``halves 2t`` epochs (the rest ran on the calling thread: a helper not
 there in time, or blocks of steps run alone because that was faster at the time).
 
+``--contended`` keeps another process spinning on one core while it measures, and tells
+the policy both cores are free, as a host does that takes the second core away where the
+policy cannot see it (steal time): the ``2t`` ways then get a helper that is late or loses
+its core, and show what the pair session does about it (timed blocks run alone, a late
+helper ends the session).
+
     python benchmarks/pair_step.py [--repeats 5] [--epochs 3] [--optimizer sgd]
-                                   [--shapes 64-128-10/64,100-256-2/128]
+                                   [--shapes 64-128-10/64,100-256-2/128] [--contended]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import crash_core.network as network_module
+from crash_core import _blas_threads as bt
 from crash_core.network import EpochTrainer, Network
 from crash_core.training import epoch_order, shuffle_rows
 
@@ -99,17 +109,39 @@ def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0) -> 
     }
 
 
+@contextlib.contextmanager
+def contended():
+    """Another process spinning on one core, while the policy is told both are free."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    free_cores = bt.free_cores
+    bt.free_cores = lambda strict=False: 2
+    try:
+        time.sleep(0.5)  # let it get scheduled
+        yield
+    finally:
+        bt.free_cores = free_cores
+        spinner.kill()
+        spinner.wait()
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--optimizer", default="sgd")
     p.add_argument("--shapes", default=None, help="comma-separated nf-nh-k/batch")
+    p.add_argument(
+        "--contended",
+        action="store_true",
+        help="another process spinning on one core, the policy told both are free",
+    )
     args = p.parse_args(argv)
     shapes = [_parse_shape(s) for s in args.shapes.split(",")] if args.shapes else SHAPES
     print(
         f"epochs of {args.optimizer}, float32: median of {args.repeats} runs of "
-        f"{args.epochs} epochs, as a ratio to the one-layer step on one thread\n"
+        f"{args.epochs} epochs, as a ratio to the one-layer step on one thread"
+        + (", another process spinning on one core" if args.contended else "")
+        + "\n"
     )
     print(
         "| network / batch | forward MFLOP a batch | layer 1t | "
@@ -118,7 +150,8 @@ def main(argv=None) -> None:
     )
     print("|---|---:|---:|" + "---:|" * (len(WAYS) - 1) + "---:|---:|")
     for shape in shapes:
-        r = measure(shape, args.repeats, args.epochs, args.optimizer)
+        with contended() if args.contended else contextlib.nullcontext():
+            r = measure(shape, args.repeats, args.epochs, args.optimizer)
         base = r["medians"]["layer 1t"]
         ratios = " | ".join(f"{r['medians'][way] / base:.3f}" for way in WAYS[1:])
         nf, nh, k, b = shape

@@ -63,6 +63,8 @@ cdef extern from "simd/gemm.h" nogil:
     void cc_duo_step()
     void cc_duo_end()
     long cc_duo_took()
+    int cc_duo_alone()
+    double cc_set_duo_pattern(double pattern)
     double cc_set_pair_min_flops(double flops)
     long cc_pair_steps()
 

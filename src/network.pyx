@@ -91,9 +91,9 @@ cdef class Kernels:
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
     ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
     ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``, ``pair_steps_``,
-    ``pair_halves_``, ``pair_min_flops_``); ``level`` names the ISA level and
-    ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does every
-    product).
+    ``pair_halves_``, ``pair_min_flops_``, ``pair_alone_steps_``); ``level`` names the ISA
+    level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does
+    every product).
     """
 
     cdef const NetworkTable* table
@@ -345,6 +345,15 @@ cdef class Kernels:
         rounding; the thread count never does."""
         return self.table.pair_min_flops(flops)
 
+    def pair_alone_steps_(self, double pattern=-1):
+        """The steps of each epoch that a pair step at a threshold of 0 (every epoch with
+        two threads paired, the helper running every second half) runs on the calling
+        thread alone, on the whole network's arrays: step s when bit s % 32 of the pattern
+        is set.  Sets it and returns the previous value, or (no argument) only returns it.
+        Tests use it to switch between the halves and the whole network mid-epoch, as
+        the pair session does when one thread is faster; results never depend on it."""
+        return self.table.pair_alone_steps(pattern)
+
     def sparse_products_(self):
         """How many products this level's kernels have run skipping A's zeros so far."""
         return self.table.sparse_products()
@@ -413,3 +422,4 @@ narrow_passes_ = _active.narrow_passes_
 pair_steps_ = _active.pair_steps_
 pair_halves_ = _active.pair_halves_
 pair_min_flops_ = _active.pair_min_flops_
+pair_alone_steps_ = _active.pair_alone_steps_

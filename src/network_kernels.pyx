@@ -19,7 +19,8 @@ from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
-                  cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken)
+                  cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken,
+                  cc_duo_alone, cc_set_duo_pattern)
 from layers cimport forward, layer_forward, backward, act_offset
 from losses cimport output_loss
 from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward, OPT_SGD, OPT_ADAM
@@ -133,6 +134,9 @@ cdef struct PairEpoch:
     int kinds[1]
     int out_kind
     bint fused
+    # this step's task: the backward pass of step - 1 (its forward pass ran in the halves),
+    # the forward pass of step
+    bint pending, forward
     PairHalf half[2]
 
 
@@ -156,7 +160,8 @@ cdef void pair_gather(PairEpoch* e, PairHalf* h, Py_ssize_t s, floating* xb, flo
 
 cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexcept nogil:
     """Half ``which`` of the task of step e.step: the backward pass of step - 1 (its loss
-    from both halves' logits), then the forward pass of step.  ``share`` (the second half
+    from both halves' logits; when e.pending), then the forward pass of step (when
+    e.forward).  ``share`` (the second half
     right after the first on the same thread): the batch and the output delta are copied
     from the first half's, the same values, instead of being gathered and computed again."""
     cdef PairHalf* h = &e.half[which]
@@ -170,7 +175,7 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
     cdef double batch_loss
     cdef Py_ssize_t batch_correct
     cdef Py_ssize_t out_off = e.cap * h.units
-    if s > 0:
+    if e.pending:
         rows = min(e.cap, e.n - (s - 1) * e.cap)
         if e.W == NULL or h.wsum > 0:
             # the logits: half 0's (with b2) + half 1's, summed in that order on both
@@ -208,7 +213,7 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
                            h.layers, 2, &h.opt)
             if which == 1:  # the second half has no output bias of its own
                 memset(params + h.layers[7], 0, e.k * sizeof(floating))
-    if s < e.steps and share:
+    if e.forward and share:
         rows = min(e.cap, e.n - s * e.cap)
         memcpy(h.xb, other.xb, rows * e.nf * sizeof(floating))
         memcpy(h.yb, other.yb, rows * e.k * sizeof(floating))
@@ -217,7 +222,7 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
         h.wsum = other.wsum
         forward(params, h.layers, 2, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
                 <floating*> h.acts[s & 1], False, NULL, NULL, NULL, NULL)
-    elif s < e.steps:
+    elif e.forward:
         pair_gather(e, h, s, <floating*> h.xb, <floating*> h.yb, <floating*> h.wb)
         rows = min(e.cap, e.n - s * e.cap)
         # the next batch's rows into this core's caches while this one trains, half before
@@ -287,26 +292,51 @@ cdef void pair_copy(floating* whole, floating* halves[2], const PairEpoch* e,
             memset(part + h.layers[7], 0, k * sizeof(floating))
 
 
-cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* opt,
-                       const Py_ssize_t* layers, const int* kinds, int out_kind,
-                       const floating* X, const floating* Y, const floating* W,
+cdef void pair_swap(floating* params, floating* s1, floating* s2, Optimizer* opt,
+                    PairEpoch* e, const Py_ssize_t* layers, bint back) noexcept nogil:
+    """The network's parameters, optimizer state and step count into the halves' arrays
+    (``back``: the other way)."""
+    cdef floating* parts[2]
+    cdef int which
+    parts[0], parts[1] = <floating*> e.half[0].params, <floating*> e.half[1].params
+    pair_copy(params, parts, e, layers, back)
+    if opt.kind != OPT_SGD:
+        parts[0], parts[1] = <floating*> e.half[0].s1, <floating*> e.half[1].s1
+        pair_copy(s1, parts, e, layers, back)
+    if opt.kind == OPT_ADAM:
+        parts[0], parts[1] = <floating*> e.half[0].s2, <floating*> e.half[1].s2
+        pair_copy(s2, parts, e, layers, back)
+    if back:
+        opt[0] = e.half[0].opt
+    else:
+        for which in range(2):
+            e.half[which].opt = opt[0]
+
+
+cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating* s2,
+                       Optimizer* opt, const Py_ssize_t* layers, const int* kinds,
+                       int out_kind, const floating* X, const floating* Y, const floating* W,
                        Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
-                       Py_ssize_t cap, Py_ssize_t first, bint paired, Py_ssize_t* correct,
-                       bint* done) noexcept nogil:
+                       Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
+                       floating* acts, floating* delta, floating* spare, Py_ssize_t first,
+                       Py_ssize_t* correct, bint* done) noexcept nogil:
     """One epoch of mini-batch training of a network of ONE hidden layer, its hidden units
     in two halves, each a network of its own whose logits add up to the whole network's;
     a step is one task per half (the backward pass and the update of the last batch, then
     the forward pass of this one: each half computes the loss from both halves' logits
-    itself), the second half on the pair session's helper when it takes it
-    (simd/pool.h; ``paired``: the caller holds a session, which this ends), else here.
-    The same bits on one thread or two.  Returns what run_epoch does; ``done`` False:
-    nothing was allocated, nothing changed (the session ended too)."""
+    itself), the second half on the pair session's helper (simd/pool.h) when it takes it,
+    else here.  The caller holds a session, which this ends.  While the session runs
+    alone (its timed blocks found that faster, or it ended early), the steps run on the
+    whole network's arrays (``grad`` ... ``spare``, as run_epoch's) with the halves'
+    logits (split_forward): the same bits, at the one-layer step's speed.  The same bits on
+    one thread or two.  Returns what run_epoch does; ``done`` False: nothing was
+    allocated, nothing changed (the session ended too)."""
     cdef PairEpoch e
     cdef PairHalf* h
-    cdef Py_ssize_t nh = layers[1], which, u, size
+    cdef Py_ssize_t nh = layers[1], which, u, size, s
     cdef bint state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
+    cdef bint in_halves = True  # the halves' arrays hold the network's latest values
     cdef double total
-    cdef floating* parts[2]
     done[0] = False
     e.X = X
     e.Y = Y
@@ -320,6 +350,7 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
     e.kinds[0] = kinds[0]
     e.out_kind = out_kind
     e.fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
+    e.pending = e.forward = False
     for which in range(2):
         h = &e.half[which]
         h.units = u = first if which == 0 else nh - first
@@ -345,7 +376,6 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
         h.z = malloc(cap * k * sizeof(floating))
         h.delta = malloc(cap * k * sizeof(floating))
         h.spare = malloc(cap * u * sizeof(floating))
-        h.opt = opt[0]
         h.loss = 0
         h.correct = h.steps = 0
     for which in range(2):
@@ -355,39 +385,45 @@ cdef double pair_epoch(floating* params, floating* s1, floating* s2, Optimizer* 
                 h.spare == NULL or (h.grad == NULL and not e.fused) or
                 (h.s1 == NULL and state) or (h.s2 == NULL and second)):
             pair_free(&e)
-            if paired:
-                cc_duo_end()
+            cc_duo_end()
             return 0
-    # the halves' parameters and optimizer state from the network's
-    parts[0], parts[1] = <floating*> e.half[0].params, <floating*> e.half[1].params
-    pair_copy(params, parts, &e, layers, False)
-    if state:
-        parts[0], parts[1] = <floating*> e.half[0].s1, <floating*> e.half[1].s1
-        pair_copy(s1, parts, &e, layers, False)
-    if second:
-        parts[0], parts[1] = <floating*> e.half[0].s2, <floating*> e.half[1].s2
-        pair_copy(s2, parts, &e, layers, False)
-    for e.step in range(e.steps + 1):
-        if paired:
-            cc_duo_step()
-        if floating is float:
-            cc_duo_run(pair_task_f, &e)
+    pair_swap(params, s1, s2, opt, &e, layers, False)
+    s = 0
+    while s < e.steps or e.pending:
+        cc_duo_step()
+        if s < e.steps and cc_duo_alone():
+            if in_halves:
+                if e.pending:  # the last forward pass's backward pass, both halves here
+                    e.step = s
+                    e.forward = False
+                    if floating is float:
+                        pair_task_f(&e, 0, 2)
+                    else:
+                        pair_task_d(&e, 0, 2)
+                    e.pending = False
+                pair_swap(params, s1, s2, opt, &e, layers, True)
+                in_halves = False
+            train_steps(params, grad, s1, s2, opt, layers, 2, kinds, out_kind, X, Y, W, nf,
+                        k, order, s * cap, min(n, (s + 1) * cap), n, cap, xb, yb, wb, acts,
+                        delta, spare, NULL, NULL, NULL, first, &e.half[0].loss,
+                        &e.half[0].correct)
         else:
-            cc_duo_run(pair_task_d, &e)
-        if e.step < e.steps:
-            cc_pair_step_taken()
-    if paired:
-        cc_duo_end()
-    # and back
-    parts[0], parts[1] = <floating*> e.half[0].params, <floating*> e.half[1].params
-    pair_copy(params, parts, &e, layers, True)
-    if state:
-        parts[0], parts[1] = <floating*> e.half[0].s1, <floating*> e.half[1].s1
-        pair_copy(s1, parts, &e, layers, True)
-    if second:
-        parts[0], parts[1] = <floating*> e.half[0].s2, <floating*> e.half[1].s2
-        pair_copy(s2, parts, &e, layers, True)
-    opt.t = e.half[0].opt.t
+            if not in_halves:
+                pair_swap(params, s1, s2, opt, &e, layers, False)
+                in_halves = True
+            e.step = s
+            e.forward = s < e.steps
+            if floating is float:
+                cc_duo_run(pair_task_f, &e)
+            else:
+                cc_duo_run(pair_task_d, &e)
+            if e.forward and (W == NULL or e.half[0].wsum > 0):  # a batch that weighs
+                cc_pair_step_taken()
+            e.pending = e.forward
+        s += 1
+    cc_duo_end()
+    if in_halves:  # and back
+        pair_swap(params, s1, s2, opt, &e, layers, True)
     correct[0] = e.half[0].correct
     total = e.half[0].loss
     pair_free(&e)
@@ -431,53 +467,29 @@ cdef void split_forward(const floating* params, const Py_ssize_t* layers, int ki
         z[i] = z[i] + partial[i]
 
 
-cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
+cdef void train_steps(floating* params, floating* grad, floating* s1, floating* s2,
                       Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
                       const int* kinds, int out_kind,
                       const floating* X, const floating* Y, const floating* W,
-                      Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
-                      Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
-                      floating* acts, floating* delta, floating* spare,
-                      const double* rates, floating* dmask, uint64_t* rng,
-                      Py_ssize_t* correct) noexcept nogil:
-    """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b."""
-    cdef Py_ssize_t start, rows, i, r, batch_correct, ahead, half
+                      Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t start,
+                      Py_ssize_t end, Py_ssize_t n, Py_ssize_t cap, floating* xb,
+                      floating* yb, floating* wb, floating* acts, floating* delta,
+                      floating* spare, const double* rates, floating* dmask, uint64_t* rng,
+                      Py_ssize_t split_at, double* total, Py_ssize_t* correct) noexcept nogil:
+    """The mini-batch steps of the rows order[start:end] of an epoch of n (start a multiple
+    of ``cap``), adding sum_i w_i L_i + sum_batches W_b penalty_b to ``total`` and the
+    correct count to ``correct``.  ``split_at`` > 0: a network of one hidden layer whose
+    logits are summed from its first ``split_at`` hidden units' and the rest's
+    (split_forward), as the pair step's halves sum them."""
+    cdef Py_ssize_t rows, i, r, j, batch_correct, ahead, half
     cdef bint prefetching
     cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
-    cdef double total = 0, wsum, batch_loss, penalty
+    cdef double wsum, batch_loss, penalty
     # plain SGD without penalties needs no gradient buffer: the step is folded into the
     # backward pass's weight-gradient products
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
-    # a network of one hidden layer, trained without dropout or penalty, whose batch's
-    # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but whose products are
-    # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): its hidden units in two halves,
-    # on two threads when the policy gave it them (pair_epoch); on one, the one-layer step
-    # below with the halves' logits (split_forward), the same bits.  At a threshold of 0
-    # (the tests') every such epoch with two threads is paired, strictly.
-    cdef double pair_min = cc_set_pair_min_flops(-1), first_flops, second_flops
-    cdef Py_ssize_t first, lanes, split_at = 0, j
-    cdef bint done = False
-    if n_layers == 2 and (rates == NULL or rates[0] <= 0) and opt.l1 == 0 and opt.l2 == 0:
-        lanes = cc_vector_bytes() // sizeof(floating)
-        first = pair_units(layers[1], lanes) if lanes > 0 else 0
-        first_flops = 2.0 * cap * layers[0] * layers[1]
-        second_flops = 2.0 * cap * layers[1] * layers[5]
-        if (first > 0 and first_flops + second_flops >= pair_min and
-                (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
-                 pair_min == 0)):
-            # with a helper held for the epoch (a second thread from the policy, the pool
-            # neither busy nor resting after a late helper), the two halves; else the
-            # one-layer step with the halves' logits on this thread, the same bits
-            if cc_split_threads_now() >= 2 and cc_duo_begin(pair_min == 0):
-                total = pair_epoch(params, s1, s2, opt, layers, kinds, out_kind, X, Y, W,
-                                   nf, k, order, n, cap, first, True, correct, &done)
-                if done:
-                    return total
-            split_at = first
-    correct[0] = 0
-    start = 0
-    while start < n:
-        rows = min(cap, n - start)
+    while start < end:
+        rows = min(cap, end - start)
         wsum = 0
         for i in range(rows):
             r = order[start + i]
@@ -531,7 +543,51 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
             penalty = 0
         else:
             penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
-        total += batch_loss + wsum * penalty
+        total[0] += batch_loss + wsum * penalty
+
+
+cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
+                      Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                      const int* kinds, int out_kind,
+                      const floating* X, const floating* Y, const floating* W,
+                      Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
+                      Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
+                      floating* acts, floating* delta, floating* spare,
+                      const double* rates, floating* dmask, uint64_t* rng,
+                      Py_ssize_t* correct) noexcept nogil:
+    """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b."""
+    cdef double total = 0
+    # a network of one hidden layer, trained without dropout or penalty, whose batch's
+    # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but whose products are
+    # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): its hidden units in two halves,
+    # on two threads when the policy gave it them (pair_epoch); on one, the one-layer step
+    # with the halves' logits (split_forward), the same bits.  At a threshold of 0 (the
+    # tests') every such epoch with two threads is paired, strictly.
+    cdef double pair_min = cc_set_pair_min_flops(-1), first_flops, second_flops
+    cdef Py_ssize_t first, lanes, split_at = 0
+    cdef bint done = False
+    if n_layers == 2 and (rates == NULL or rates[0] <= 0) and opt.l1 == 0 and opt.l2 == 0:
+        lanes = cc_vector_bytes() // sizeof(floating)
+        first = pair_units(layers[1], lanes) if lanes > 0 else 0
+        first_flops = 2.0 * cap * layers[0] * layers[1]
+        second_flops = 2.0 * cap * layers[1] * layers[5]
+        if (first > 0 and first_flops + second_flops >= pair_min and
+                (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
+                 pair_min == 0)):
+            # with a helper held for the epoch (a second thread from the policy, the pool
+            # neither busy nor resting after a late helper), the two halves; else the
+            # one-layer step with the halves' logits on this thread, the same bits
+            if cc_split_threads_now() >= 2 and cc_duo_begin(pair_min == 0):
+                total = pair_epoch(params, grad, s1, s2, opt, layers, kinds, out_kind, X, Y,
+                                   W, nf, k, order, n, cap, xb, yb, wb, acts, delta, spare,
+                                   first, correct, &done)
+                if done:
+                    return total
+            split_at = first
+    correct[0] = 0
+    train_steps(params, grad, s1, s2, opt, layers, n_layers, kinds, out_kind, X, Y, W, nf, k,
+                order, 0, n, n, cap, xb, yb, wb, acts, delta, spare, rates, dmask, rng,
+                split_at, &total, correct)
     return total
 
 
@@ -564,6 +620,7 @@ _table.narrow_passes = cc_narrow_passes
 _table.pair_steps = cc_pair_steps
 _table.pair_halves = cc_duo_took
 _table.pair_min_flops = cc_set_pair_min_flops
+_table.pair_alone_steps = cc_set_duo_pattern
 
 # the kernels' table, for crash_core._kernels.network
 table = PyCapsule_New(&_table, TABLE_NAME, NULL)

@@ -74,7 +74,9 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
 # many backward passes it took so far; pair_steps(): how many training steps of a network of
 # one hidden layer went through the pair step (its halves on two threads when it had them),
 # pair_halves(): how many of their halves a helper ran; previous = pair_min_flops(flops):
-# the fewest forward FLOPs of a batch for the pair step (only read with a value < 0)
+# the fewest forward FLOPs of a batch for the pair step (only read with a value < 0);
+# previous = pair_alone_steps(pattern): the steps of each epoch a strict pair session (the
+# tests', at a threshold of 0) runs alone, bit s % 32 for step s (only read with a value < 0)
 ctypedef int (*split_threads_fn)(int) noexcept nogil
 ctypedef double (*setting_fn)(double) noexcept nogil
 ctypedef long (*count_fn)() noexcept nogil
@@ -102,3 +104,4 @@ cdef struct NetworkTable:
     count_fn pair_steps
     count_fn pair_halves
     setting_fn pair_min_flops
+    setting_fn pair_alone_steps

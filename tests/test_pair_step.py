@@ -26,11 +26,12 @@ HAVE_POOL = sys.platform != "win32"
 @pytest.fixture
 def restore_pairing():
     """The builds' pair and split thresholds back as they were after the test."""
-    previous = [(b.pair_min_flops_(), b.split_min_flops_()) for b in BUILDS]
+    previous = [(b.pair_min_flops_(), b.split_min_flops_(), b.pair_alone_steps_()) for b in BUILDS]
     yield
-    for b, (pair, split) in zip(BUILDS, previous, strict=True):
+    for b, (pair, split, alone) in zip(BUILDS, previous, strict=True):
         b.pair_min_flops_(pair)
         b.split_min_flops_(split)
+        b.pair_alone_steps_(alone)
         b.split_threads_(1)
 
 
@@ -106,6 +107,54 @@ def test_a_paired_fit_is_the_one_threads_bit_for_bit(build, case, restore_pairin
             assert halves == steps + 3
     else:
         assert steps == 0
+
+
+def _helper_halves(steps: int, pattern: int) -> int:
+    """Second halves the helper runs in an epoch of ``steps`` steps whose steps the pattern
+    names run alone: a task per step paired, and one more for the backward pass of the
+    last step's forward pass when that ran in the halves, unless its own bit is set."""
+    alone = [bool(pattern >> (s % 32) & 1) for s in range(steps + 1)]
+    return sum(not a for a in alone[:steps]) + (not alone[steps - 1] and not alone[steps])
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize(
+    "pattern",
+    [0x55555555, 0x0F0F0F0F, 0xF0F0F0F0, 0xFFFFFFFF, 0x1, 0x7FFFFFFF, 0xFFFFFFFE],
+    ids=["every-other", "alone-first", "paired-first", "all-alone", "first-alone",
+         "last-paired", "first-paired"],
+)
+@pytest.mark.parametrize(
+    "params",
+    [{"optimizer": "sgd", "dtype": "float32"}, {"optimizer": "adam", "dtype": "float64"},
+     {"optimizer": "nesterov", "dtype": "float32", "weighted": True}],
+    ids=["sgd-f32", "adam-f64", "nesterov-f32-weighted"],
+)
+def test_steps_alone_on_the_whole_network_change_no_bit(build, pattern, params,
+                                                        restore_pairing):
+    # a session that runs some steps alone trains them on the whole network's arrays (the
+    # one-layer step with the halves' logits), moving the parameters and the optimizer's
+    # state between the layouts mid-epoch, and the last batch's backward pass with them
+    params = dict(params)
+    w = None
+    X, y = _data(13, 4, n=7 * 24 + 5, seed=4)  # 8 steps of 24, the last of 5 rows
+    if params.pop("weighted", False):
+        w = np.random.default_rng(3).uniform(0.2, 2.0, X.shape[0])
+        w[24:48] = 0.0  # the second batch weighs nothing: no step for it
+        params["shuffle"] = False
+    build.pair_min_flops_(0.0)
+    build.pair_alone_steps_(float(pattern))
+    hidden = 112
+    steps, halves = _paired_and_one_thread(
+        build, X, y, sample_weight=w, hidden_layers=(hidden,), batch_size=24, **params
+    )
+    assert build.pair_alone_steps_() == pattern
+    if not _halves(build, hidden, params["dtype"]):
+        assert steps == 0
+        return
+    assert steps == 3 * 8 - (0 if w is None else 3)
+    if HAVE_POOL:
+        assert halves == 3 * _helper_halves(8, pattern)
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)

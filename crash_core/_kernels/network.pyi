@@ -159,6 +159,11 @@ def pair_min_flops_(flops: float = -1) -> float:
     layer that has two threads runs the pair step, and return the previous value; with no
     argument only return it.  Results do not depend on it."""
 
+def pair_alone_steps_(pattern: float = -1) -> float:
+    """Set the steps of each epoch that a pair step at a threshold of 0 runs on the calling
+    thread alone (bit s % 32 for step s), and return the previous value; with no argument
+    only return it.  Results do not depend on it."""
+
 LEVEL: str
 """The ISA level of the module's functions: avx512, avx2 or portable."""
 
@@ -183,6 +188,7 @@ class Kernels:
     pair_steps_: Callable[[], int]
     pair_halves_: Callable[[], int]
     pair_min_flops_: Callable[..., float]
+    pair_alone_steps_: Callable[..., float]
     def __init__(self, level: str, module: ModuleType) -> None: ...
 
 def at_level(level: str) -> Kernels:

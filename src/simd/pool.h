@@ -312,8 +312,13 @@ static inline double cc_set_split_min_flops(double flops) {
  * caller runs alone the helper looks every CC_DUO_NAP_NS instead of spinning.  A way is
  * taken for faster only by CC_DUO_MARGIN: a helper that wakes late makes paired steps
  * look like steps alone, which is no reason to leave it.  A ``strict`` session (the
- * tests') pairs every step, the caller leaves every second half to the helper and never
- * rests it. */
+ * tests') pairs every step but those ``cc_duo_pattern`` names (step s of an epoch alone
+ * when its bit s % 32 is set), the caller leaves every second half to the helper and
+ * never rests it.
+ *
+ * The caller asks ``cc_duo_alone`` before each step: while it runs alone (the block's way,
+ * or the session ended early), it trains on the whole network's arrays, which is faster
+ * on one thread than the two halves one after the other (network_kernels.pyx). */
 #define CC_DUO_LATE_NS 50000L
 #define CC_DUO_BLOCK 8
 #define CC_DUO_MIN_CYCLE 4
@@ -344,6 +349,7 @@ static struct {
     long ns[2], counted[2]; /* this cycle's step times, paired [0] and alone [1] */
 } cc_duo __attribute__((aligned(64), unused)) = {.cycle = CC_DUO_MIN_CYCLE};
 static __thread int cc_duo_mine __attribute__((unused)) = 0; /* this thread holds a session */
+static unsigned cc_duo_pattern __attribute__((unused)) = 0; /* a strict session's steps alone */
 static cc_job cc_duo_job __attribute__((unused));
 
 /* The helper's side of a session (the pool job ``cc_duo_begin`` posts). */
@@ -480,7 +486,12 @@ static inline void cc_duo_run(cc_rows_fn fn, void* arg) {
 static inline void cc_duo_step(void) {
     long now;
     int alone = cc_duo.alone;
-    if (!cc_duo_mine || cc_duo.strict) return;
+    if (!cc_duo_mine) return;
+    if (cc_duo.strict) {
+        alone = (int)((cc_duo_pattern >> (cc_duo.steps++ % 32)) & 1u);
+        __atomic_store_n(&cc_duo.alone, alone, __ATOMIC_RELAXED);
+        return;
+    }
     now = cc_now_ns();
     if (cc_duo.steps > 0 && (cc_duo.steps - 1) % CC_DUO_BLOCK != 0) { /* not a block's first */
         cc_duo.ns[alone] += now - cc_duo.last_ns;
@@ -507,6 +518,18 @@ static inline void cc_duo_step(void) {
     __atomic_store_n(&cc_duo.alone, alone, __ATOMIC_RELAXED);
 }
 
+/* Whether the calling thread runs its pair steps alone now: it holds no session (none was
+ * begun, or it ended early) or this block's steps run alone. */
+static inline int cc_duo_alone(void) { return !cc_duo_mine || cc_duo.alone; }
+
+/* The steps of each epoch that a strict session runs alone (bit s % 32 for step s):
+ * sets them (a value >= 0) and returns the previous ones. */
+static inline double cc_set_duo_pattern(double pattern) {
+    double previous = (double)cc_duo_pattern;
+    if (pattern >= 0) cc_duo_pattern = (unsigned)pattern;
+    return previous;
+}
+
 /* Second halves of pair steps the helpers have run so far, in the whole process. */
 static inline long cc_duo_took(void) { return __atomic_load_n(&cc_duo.took, __ATOMIC_RELAXED); }
 
@@ -530,6 +553,11 @@ static inline int cc_duo_begin(int strict) {
 static inline void cc_duo_end(void) {}
 static inline void cc_duo_run(cc_rows_fn fn, void* arg) { fn(arg, 0, 2); }
 static inline long cc_duo_took(void) { return 0; }
+static inline int cc_duo_alone(void) { return 1; }
+static inline double cc_set_duo_pattern(double pattern) {
+    (void)pattern;
+    return 0;
+}
 static inline void cc_duo_step(void) {}
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
     (void)step;
