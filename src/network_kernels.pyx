@@ -97,15 +97,25 @@ cdef inline void copy_row(floating* dst, const floating* src, Py_ssize_t n) noex
 cdef enum:
     # the next batch is prefetched while both batches fit in (a typical) L2 cache
     PREFETCH_BYTES = 256 * 1024
+    CACHE_LINE = 64
+
+
+cdef inline void* carve(char** at, Py_ssize_t bytes) noexcept nogil:
+    """The next ``bytes`` of the block at ``at`` (NULL for none), whole cache lines."""
+    cdef void* start = at[0] if bytes > 0 else NULL
+    at[0] += (bytes + CACHE_LINE - 1) // CACHE_LINE * CACHE_LINE
+    return start
 
 
 cdef struct PairHalf:
     # one half of the hidden units as a network of its own: nf -> units -> k, its params
     # [W1 (nf x units), b1, W2 (units x k), b2] (b2 is the real one in half 0, a zero in
     # half 1), activations and logits twice (by the step's parity), the batch, the summed
-    # logits and the two deltas
+    # logits and the two deltas: each array on cache lines of its own (as
+    # crash_core/_memory.py aligns the network's), in one block per half
     Py_ssize_t units, c0
     Py_ssize_t layers[8]
+    void* block
     void* params
     void* acts[2]
     void* xb
@@ -123,6 +133,8 @@ cdef struct PairHalf:
     double wsum
     double loss
     Py_ssize_t correct, steps
+    # the other half's fields on other cache lines: each thread writes its own every step
+    char apart[CACHE_LINE]
 
 
 cdef struct PairEpoch:
@@ -333,7 +345,8 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
     allocated, nothing changed (the session ended too)."""
     cdef PairEpoch e
     cdef PairHalf* h
-    cdef Py_ssize_t nh = layers[1], which, u, size, s
+    cdef Py_ssize_t nh = layers[1], which, u, size, s, carving
+    cdef char* at
     cdef bint state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
     cdef bint in_halves = True  # the halves' arrays hold the network's latest values
     cdef double total
@@ -351,6 +364,7 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
     e.out_kind = out_kind
     e.fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
     e.pending = e.forward = False
+    e.half[0].block = e.half[1].block = NULL
     for which in range(2):
         h = &e.half[which]
         h.units = u = first if which == 0 else nh - first
@@ -363,30 +377,33 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
         h.layers[5] = k
         h.layers[6] = nf * u + u
         h.layers[7] = nf * u + u + u * k
-        size = (nf * u + u + u * k + k) * sizeof(floating)
-        h.params = malloc(size)
-        h.grad = malloc(size) if not e.fused else NULL
-        h.s1 = malloc(size) if state else NULL
-        h.s2 = malloc(size) if second else NULL
-        h.acts[0] = malloc(cap * (u + k) * sizeof(floating))
-        h.acts[1] = malloc(cap * (u + k) * sizeof(floating))
-        h.xb = malloc(cap * nf * sizeof(floating))
-        h.yb = malloc(cap * k * sizeof(floating))
-        h.wb = malloc(cap * sizeof(floating))
-        h.z = malloc(cap * k * sizeof(floating))
-        h.delta = malloc(cap * k * sizeof(floating))
-        h.spare = malloc(cap * u * sizeof(floating))
         h.loss = 0
         h.correct = h.steps = 0
-    for which in range(2):
-        h = &e.half[which]
-        if (h.params == NULL or h.acts[0] == NULL or h.acts[1] == NULL or h.xb == NULL or
-                h.yb == NULL or h.wb == NULL or h.z == NULL or h.delta == NULL or
-                h.spare == NULL or (h.grad == NULL and not e.fused) or
-                (h.s1 == NULL and state) or (h.s2 == NULL and second)):
-            pair_free(&e)
-            cc_duo_end()
-            return 0
+        # the arrays, carved from one block: a first pass with no block counts its bytes
+        at = NULL
+        for carving in range(2):
+            size = (nf * u + u + u * k + k) * sizeof(floating)
+            h.params = carve(&at, size)
+            h.grad = carve(&at, size if not e.fused else 0)
+            h.s1 = carve(&at, size if state else 0)
+            h.s2 = carve(&at, size if second else 0)
+            h.acts[0] = carve(&at, cap * (u + k) * sizeof(floating))
+            h.acts[1] = carve(&at, cap * (u + k) * sizeof(floating))
+            h.xb = carve(&at, cap * nf * sizeof(floating))
+            h.yb = carve(&at, cap * k * sizeof(floating))
+            h.wb = carve(&at, cap * sizeof(floating))
+            h.z = carve(&at, cap * k * sizeof(floating))
+            h.delta = carve(&at, cap * k * sizeof(floating))
+            h.spare = carve(&at, cap * u * sizeof(floating))
+            if carving == 0:
+                h.block = malloc(<size_t> at + CACHE_LINE)
+                if h.block == NULL:
+                    break
+                at = <char*> h.block + (CACHE_LINE - <size_t> h.block % CACHE_LINE)
+    if e.half[0].block == NULL or e.half[1].block == NULL:
+        pair_free(&e)
+        cc_duo_end()
+        return 0
     pair_swap(params, s1, s2, opt, &e, layers, False)
     s = 0
     while s < e.steps or e.pending:
@@ -432,20 +449,8 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
 
 
 cdef void pair_free(PairEpoch* e) noexcept nogil:
-    cdef int which
-    for which in range(2):
-        free(e.half[which].params)
-        free(e.half[which].grad)
-        free(e.half[which].s1)
-        free(e.half[which].s2)
-        free(e.half[which].acts[0])
-        free(e.half[which].acts[1])
-        free(e.half[which].xb)
-        free(e.half[which].yb)
-        free(e.half[which].wb)
-        free(e.half[which].z)
-        free(e.half[which].delta)
-        free(e.half[which].spare)
+    free(e.half[0].block)
+    free(e.half[1].block)
 
 
 cdef void split_forward(const floating* params, const Py_ssize_t* layers, int kind,
