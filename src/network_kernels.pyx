@@ -100,10 +100,11 @@ cdef enum:
     CACHE_LINE = 64
 
 
-cdef inline void* carve(char** at, Py_ssize_t bytes) noexcept nogil:
-    """The next ``bytes`` of the block at ``at`` (NULL for none), whole cache lines."""
-    cdef void* start = at[0] if bytes > 0 else NULL
-    at[0] += (bytes + CACHE_LINE - 1) // CACHE_LINE * CACHE_LINE
+cdef inline void* carve(char* block, Py_ssize_t* used, Py_ssize_t bytes) noexcept nogil:
+    """The next ``bytes`` of ``block`` after the ``used`` ones, whole cache lines (NULL for
+    no bytes or no block: then it only counts them)."""
+    cdef void* start = block + used[0] if block != NULL and bytes > 0 else NULL
+    used[0] += (bytes + CACHE_LINE - 1) // CACHE_LINE * CACHE_LINE
     return start
 
 
@@ -173,9 +174,9 @@ cdef void pair_gather(PairEpoch* e, PairHalf* h, Py_ssize_t s, floating* xb, flo
 cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexcept nogil:
     """Half ``which`` of the task of step e.step: the backward pass of step - 1 (its loss
     from both halves' logits; when e.pending), then the forward pass of step (when
-    e.forward).  ``share`` (the second half
-    right after the first on the same thread): the batch and the output delta are copied
-    from the first half's, the same values, instead of being gathered and computed again."""
+    e.forward).  ``share`` (the second half right after the first on the same thread):
+    the batch and the output delta are copied from the first half's, the same values,
+    instead of being gathered and computed again."""
     cdef PairHalf* h = &e.half[which]
     cdef PairHalf* other = &e.half[1 - which]
     cdef Py_ssize_t s = e.step, rows, i, n, start, ahead, middle
@@ -345,8 +346,8 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
     allocated, nothing changed (the session ended too)."""
     cdef PairEpoch e
     cdef PairHalf* h
-    cdef Py_ssize_t nh = layers[1], which, u, size, s, carving
-    cdef char* at
+    cdef Py_ssize_t nh = layers[1], which, u, size, s, carving, used
+    cdef char* base
     cdef bint state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
     cdef bint in_halves = True  # the halves' arrays hold the network's latest values
     cdef double total
@@ -380,26 +381,27 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
         h.loss = 0
         h.correct = h.steps = 0
         # the arrays, carved from one block: a first pass with no block counts its bytes
-        at = NULL
+        base = NULL
         for carving in range(2):
+            used = 0
             size = (nf * u + u + u * k + k) * sizeof(floating)
-            h.params = carve(&at, size)
-            h.grad = carve(&at, size if not e.fused else 0)
-            h.s1 = carve(&at, size if state else 0)
-            h.s2 = carve(&at, size if second else 0)
-            h.acts[0] = carve(&at, cap * (u + k) * sizeof(floating))
-            h.acts[1] = carve(&at, cap * (u + k) * sizeof(floating))
-            h.xb = carve(&at, cap * nf * sizeof(floating))
-            h.yb = carve(&at, cap * k * sizeof(floating))
-            h.wb = carve(&at, cap * sizeof(floating))
-            h.z = carve(&at, cap * k * sizeof(floating))
-            h.delta = carve(&at, cap * k * sizeof(floating))
-            h.spare = carve(&at, cap * u * sizeof(floating))
+            h.params = carve(base, &used, size)
+            h.grad = carve(base, &used, size if not e.fused else 0)
+            h.s1 = carve(base, &used, size if state else 0)
+            h.s2 = carve(base, &used, size if second else 0)
+            h.acts[0] = carve(base, &used, cap * (u + k) * sizeof(floating))
+            h.acts[1] = carve(base, &used, cap * (u + k) * sizeof(floating))
+            h.xb = carve(base, &used, cap * nf * sizeof(floating))
+            h.yb = carve(base, &used, cap * k * sizeof(floating))
+            h.wb = carve(base, &used, cap * sizeof(floating))
+            h.z = carve(base, &used, cap * k * sizeof(floating))
+            h.delta = carve(base, &used, cap * k * sizeof(floating))
+            h.spare = carve(base, &used, cap * u * sizeof(floating))
             if carving == 0:
-                h.block = malloc(<size_t> at + CACHE_LINE)
+                h.block = malloc(used + CACHE_LINE)
                 if h.block == NULL:
                     break
-                at = <char*> h.block + (CACHE_LINE - <size_t> h.block % CACHE_LINE)
+                base = <char*> h.block + (CACHE_LINE - <size_t> h.block % CACHE_LINE)
     if e.half[0].block == NULL or e.half[1].block == NULL:
         pair_free(&e)
         cc_duo_end()
