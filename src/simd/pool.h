@@ -561,9 +561,11 @@ static inline void cc_duo_end(void) {}
 static inline void cc_duo_run(cc_rows_fn fn, void* arg) { fn(arg, 0, 2); }
 static inline long cc_duo_took(void) { return 0; }
 static inline int cc_duo_alone(void) { return 1; }
+static unsigned cc_duo_pattern = 0; /* no pair session here: only kept */
 static inline double cc_set_duo_pattern(double pattern) {
-    (void)pattern;
-    return 0;
+    double previous = (double)cc_duo_pattern;
+    if (pattern >= 0) cc_duo_pattern = (unsigned)pattern;
+    return previous;
 }
 static inline void cc_duo_step(void) {}
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
