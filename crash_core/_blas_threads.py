@@ -237,7 +237,8 @@ def free_cores(strict: bool = False) -> int:
     does not count this process's threads (a BLAS pool that spins for a while after its
     products): its helpers take fewer rows where they find less time, and rest after a
     product they held up (src/simd/pool.h).  A prediction, a few hundred microseconds that
-    one such wait would triple, counts them (``strict``)."""
+    one such wait would triple, counts them (``strict``), and so does an epoch that would
+    hold a pair session's helper beside the caller for all its steps."""
     now = time.monotonic()
     seen = _free_cores_seen.get(strict)
     if seen is not None and now - seen[0] < FREE_CORES_TTL:

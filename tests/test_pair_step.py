@@ -229,6 +229,9 @@ def test_the_policy_pairs_only_the_epochs_it_may(monkeypatch, restore_pairing):
     # one thread: the one-layer step with the halves' logits (the same bits), no helper
     monkeypatch.setattr(bt, "free_cores", lambda strict=False: 1)  # another process's core
     assert _pair_steps_of_fit(**big) == (20, 0)
+    # another thread of this process running (a library's pool spinning after its products)
+    monkeypatch.setattr(bt, "free_cores", lambda strict=False: 1 if strict else 2)
+    assert _pair_steps_of_fit(**big) == (20, 0)
     monkeypatch.setattr(bt, "free_cores", lambda strict=False: 2)
     monkeypatch.setattr(network_module, "split_budget", lambda: 1)  # threadpool_limits(1)
     assert _pair_steps_of_fit(**big) == (20, 0)
