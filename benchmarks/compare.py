@@ -3,7 +3,8 @@
 Every implementation trains the same data, architecture, batch size, number of epochs and
 learning rate with plain SGD (no momentum, no penalty), shuffling every epoch.  Each is
 timed after a warm-up run at BLAS/torch thread settings 1 and 2, the peers' runs taken
-round-robin so that load from other processes hits them alike; the cell shows the median
+round-robin so that load from other processes hits them alike, each after a pause for the
+thread pools of the run before it to go to sleep; the cell shows the median
 of ``--repeats`` runs at the better setting (the thread count in brackets).  The ratio
 columns are crash_core / peer with the issue's target and a pass/fail mark.
 
@@ -652,12 +653,22 @@ def threads_limited(n_threads, uses_torch):
             torch.set_num_threads(old)
 
 
+# Seconds a run waits, untimed, for the thread pools of the run before it to go to sleep:
+# the peers share one process, and OpenBLAS's threads spin for 0.1-0.2 s after their last
+# product (20 numpy products of 512x512 on 2 cores, then a pause: the threads still ran
+# after 0.1 s, not after 0.2 s in 4 tries of 5), where they take a core from the next run.
+# A user runs one library at a time.
+SETTLE_SECONDS = 0.25
+
+
 def timed_run(runner: Runner, n_threads: int) -> float:
-    """Seconds for one ``run()`` at ``n_threads`` (``reset()`` and a gc pass untimed)."""
+    """Seconds for one ``run()`` at ``n_threads`` (``reset()``, a gc pass and
+    SETTLE_SECONDS for the last run's thread pools untimed)."""
     with threads_limited(n_threads, runner.torch):
         if runner.reset is not None:
             runner.reset()
         gc.collect()
+        time.sleep(SETTLE_SECONDS)
         t0 = time.perf_counter()
         runner.run()
         return time.perf_counter() - t0
