@@ -164,4 +164,3 @@ cdef inline void column_sums(int m, int n, const floating* d, floating alpha, fl
         for i in range(m):
             acc = acc + d[i * n + j]
         b[j] = acc * alpha + b[j] * beta if beta != 0 else acc * alpha
-

@@ -94,6 +94,24 @@ cdef inline void copy_row(floating* dst, const floating* src, Py_ssize_t n) noex
         dst[j] = src[j]
 
 
+cdef inline double gather_rows(const floating* X, const floating* Y, const floating* W,
+                               const Py_ssize_t* rows_at, Py_ssize_t rows, Py_ssize_t nf,
+                               Py_ssize_t k, floating* xb, floating* yb,
+                               floating* wb) noexcept nogil:
+    """The batch of rows ``rows_at[:rows]`` of X, Y and W (NULL: unweighted) into xb, yb
+    and wb; returns the sum of their weights, in order (``rows`` without weights)."""
+    cdef Py_ssize_t i, r
+    cdef double wsum = 0
+    for i in range(rows):
+        r = rows_at[i]
+        copy_row(xb + i * nf, X + r * nf, nf)
+        copy_row(yb + i * k, Y + r * k, k)
+        if W != NULL:
+            wb[i] = W[r]
+            wsum += W[r]
+    return wsum if W != NULL else rows
+
+
 cdef enum:
     # the next batch is prefetched while both batches fit in (a typical) L2 cache
     PREFETCH_BYTES = 256 * 1024
@@ -133,7 +151,7 @@ cdef struct PairHalf:
     Optimizer opt
     double wsum
     double loss
-    Py_ssize_t correct, steps
+    Py_ssize_t correct
     # the other half's fields on other cache lines: each thread writes its own every step
     char apart[CACHE_LINE]
 
@@ -151,24 +169,6 @@ cdef struct PairEpoch:
     # the forward pass of step
     bint pending, forward
     PairHalf half[2]
-
-
-cdef void pair_gather(PairEpoch* e, PairHalf* h, Py_ssize_t s, floating* xb, floating* yb,
-                      floating* wb) noexcept nogil:
-    cdef Py_ssize_t i, r, start = s * e.cap, rows = min(e.cap, e.n - s * e.cap)
-    cdef const floating* X = <const floating*> e.X
-    cdef const floating* Y = <const floating*> e.Y
-    cdef const floating* W = <const floating*> e.W
-    h.wsum = rows
-    if W != NULL:
-        h.wsum = 0
-    for i in range(rows):
-        r = e.order[start + i]
-        copy_row(xb + i * e.nf, X + r * e.nf, e.nf)
-        copy_row(yb + i * e.k, Y + r * e.k, e.k)
-        if W != NULL:
-            wb[i] = W[r]
-            h.wsum += W[r]
 
 
 cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexcept nogil:
@@ -210,7 +210,6 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
                                          <floating*> h.delta, &batch_correct)
                 h.loss += batch_loss
                 h.correct += batch_correct
-                h.steps += 1
             if e.fused:
                 backward(params, params, <floating> -h.opt.learning_rate, 1, h.layers, 2,
                          e.kinds, <floating*> h.xb, rows, e.cap,
@@ -236,8 +235,10 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
         forward(params, h.layers, 2, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
                 <floating*> h.acts[s & 1], False, NULL, NULL, NULL, NULL)
     elif e.forward:
-        pair_gather(e, h, s, <floating*> h.xb, <floating*> h.yb, <floating*> h.wb)
         rows = min(e.cap, e.n - s * e.cap)
+        h.wsum = gather_rows(<const floating*> e.X, <const floating*> e.Y,
+                             <const floating*> e.W, e.order + s * e.cap, rows, e.nf, e.k,
+                             <floating*> h.xb, <floating*> h.yb, <floating*> h.wb)
         # the next batch's rows into this core's caches while this one trains, half before
         # the forward pass and half after (as run_epoch does)
         start = (s + 1) * e.cap
@@ -379,7 +380,7 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
         h.layers[6] = nf * u + u
         h.layers[7] = nf * u + u + u * k
         h.loss = 0
-        h.correct = h.steps = 0
+        h.correct = 0
         # the arrays, carved from one block: a first pass with no block counts its bytes
         base = NULL
         for carving in range(2):
@@ -488,7 +489,7 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
     correct count to ``correct``.  ``split_at`` > 0: a network of one hidden layer whose
     logits are summed from its first ``split_at`` hidden units' and the rest's
     (split_forward), as the pair step's halves sum them."""
-    cdef Py_ssize_t rows, i, r, j, batch_correct, ahead, half
+    cdef Py_ssize_t rows, i, j, batch_correct, ahead, half
     cdef bint prefetching
     cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
     cdef double wsum, batch_loss, penalty
@@ -497,14 +498,7 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
     while start < end:
         rows = min(cap, end - start)
-        wsum = 0
-        for i in range(rows):
-            r = order[start + i]
-            copy_row(xb + i * nf, X + r * nf, nf)
-            copy_row(yb + i * k, Y + r * k, k)
-            if W != NULL:
-                wb[i] = W[r]
-                wsum += W[r]
+        wsum = gather_rows(X, Y, W, order + start, rows, nf, k, xb, yb, wb)
         start += rows
         # the next batch's rows of X and Y are requested into the outer caches while this
         # one trains (src/prefetch.pxd), half before the forward pass and half before the
@@ -518,9 +512,7 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
             for i in range(start, half):
                 prefetch_row(X + order[i] * nf, nf, True)
                 prefetch_row(Y + order[i] * k, k, True)
-        if W == NULL:
-            wsum = rows
-        elif wsum <= 0:
+        if W != NULL and wsum <= 0:
             continue
         if split_at:
             for j in range(k):

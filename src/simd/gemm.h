@@ -118,21 +118,6 @@ static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took *
  * the bits are the same. */
 static int cc_narrow_backward CC_UNUSED = 1;
 static long cc_narrow_count CC_UNUSED = 0; /* backward passes narrow_backward took */
-/* A training epoch of a network of one hidden layer (no dropout, no penalty) runs the pair
- * step (network_kernels.pyx's pair_epoch: its hidden units in two halves, each a network of
- * its own, on two threads through pool.h's pair session) where a batch's forward pass is
- * at least cc_pair_min_flops FLOPs, 2 rows (nf nh + nh nout).  On one thread it runs the
- * one-layer step with the halves' logits (split_forward), the same bits.  Measured on a
- * 2-vCPU EPYC (Zen 4), float32, own AVX-512 kernels, plain SGD, 3 epochs of 20,000 rows
- * (4,000 for 784 inputs), 5 runs interleaved, medians against the one-layer step on one
- * thread (benchmarks/pair_step.py), two threads: 64-128-10 / b64 (1.2 MFLOP a batch) 0.57;
- * 64-256-10 / b64 (2.4) 0.68; 100-256-2 / b128 (6.7) 0.60; 32-192-4 / b128 (1.8) 0.73;
- * 64-128-1 / b64 (1.1) 0.62; 20-512-3 / b64 (1.5) 0.65; one thread 0.87-1.06.  Minutes
- * when the host slowed the second core: 0.78-1.13.  Round 9's pair step (two hand-overs a
- * step, the output layer and the loss on the caller alone), below 2^20: 64-128-10 / b32
- * (0.6) 0.89-1.0, 64-64-10 / b64 (0.6) 0.81-1.02, 20-64-3 / b16 (0.05) 1.02-1.09. */
-#define CC_PAIR_MIN_FLOPS 1048576.0
-static double cc_pair_min_flops CC_UNUSED = CC_PAIR_MIN_FLOPS;
 static long cc_pair_count CC_UNUSED __attribute__((aligned(64))) = 0; /* pair steps so far */
 
 /* AVX-512 compresses a row's nonzero positions 16 at a time; elsewhere a scalar loop. */
@@ -254,14 +239,6 @@ static CC_UNUSED void cc_pair_step_taken(void) {
     __atomic_fetch_add(&cc_pair_count, 1, __ATOMIC_RELAXED);
 }
 
-/* The least forward FLOPs of a batch for the pair step; sets it and returns the old value,
- * or (``flops`` < 0) only returns it. */
-static CC_UNUSED double cc_set_pair_min_flops(double flops) {
-    double previous = cc_pair_min_flops;
-    if (flops >= 0) cc_pair_min_flops = flops;
-    return previous;
-}
-
 #else  /* no vector types: BLAS does every product */
 
 #define CC_UNUSED
@@ -315,12 +292,6 @@ static int cc_narrow_backward_f64(int m, int n, int k, const double* D, int ldd,
 }
 static long cc_pair_steps(void) { return 0; }
 static void cc_pair_step_taken(void) {}
-static double cc_pair_min_flops = 1048576.0; /* no pair step here: only kept */
-static double cc_set_pair_min_flops(double flops) {
-    double previous = cc_pair_min_flops;
-    if (flops >= 0) cc_pair_min_flops = flops;
-    return previous;
-}
 static int cc_vector_bytes(void) { return 0; }
 static double cc_set_narrow_backward(double on) { return 0; }
 static long cc_narrow_passes(void) { return 0; }
@@ -328,4 +299,28 @@ static double cc_set_sparse_density(double density) { return 0; }
 static long cc_sparse_products(void) { return 0; }
 
 #endif
+
+/* A training epoch of a network of one hidden layer (no dropout, no penalty) runs the pair
+ * step (network_kernels.pyx's pair_epoch: its hidden units in two halves, each a network of
+ * its own, on two threads through pool.h's pair session) where a batch's forward pass is
+ * at least cc_pair_min_flops FLOPs, 2 rows (nf nh + nh nout).  On one thread it runs the
+ * one-layer step with the halves' logits (split_forward), the same bits.  Measured on a
+ * 2-vCPU EPYC (Zen 4), float32, own AVX-512 kernels, plain SGD, 3 epochs of 20,000 rows
+ * (4,000 for 784 inputs), 5 runs interleaved, medians against the one-layer step on one
+ * thread (benchmarks/pair_step.py), two threads: 64-128-10 / b64 (1.2 MFLOP a batch) 0.57;
+ * 64-256-10 / b64 (2.4) 0.68; 100-256-2 / b128 (6.7) 0.60; 32-192-4 / b128 (1.8) 0.73;
+ * 64-128-1 / b64 (1.1) 0.62; 20-512-3 / b64 (1.5) 0.65; one thread 0.87-1.06.  Minutes
+ * when the host slowed the second core: 0.78-1.13.  Round 9's pair step (two hand-overs a
+ * step, the output layer and the loss on the caller alone), below 2^20: 64-128-10 / b32
+ * (0.6) 0.89-1.0, 64-64-10 / b64 (0.6) 0.81-1.02, 20-64-3 / b16 (0.05) 1.02-1.09. */
+#define CC_PAIR_MIN_FLOPS 1048576.0
+static double cc_pair_min_flops CC_UNUSED = CC_PAIR_MIN_FLOPS; /* kept without vectors */
+
+/* The least forward FLOPs of a batch for the pair step; sets it and returns the old value,
+ * or (``flops`` < 0) only returns it. */
+static CC_UNUSED double cc_set_pair_min_flops(double flops) {
+    double previous = cc_pair_min_flops;
+    if (flops >= 0) cc_pair_min_flops = flops;
+    return previous;
+}
 #endif

@@ -64,6 +64,17 @@
 
 typedef void (*cc_rows_fn)(void* arg, int begin, int end);
 
+/* The steps of each epoch that a strict pair session (below) runs alone, bit s % 32 for
+ * step s (the tests'; kept where there is no pair session). */
+static unsigned cc_duo_pattern = 0;
+
+/* Sets them (a value >= 0) and returns the previous ones. */
+static inline double cc_set_duo_pattern(double pattern) {
+    double previous = (double)cc_duo_pattern;
+    if (pattern >= 0) cc_duo_pattern = (unsigned)pattern;
+    return previous;
+}
+
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
 #define CC_HAVE_POOL 1
 #if defined(__linux__) && !defined(_GNU_SOURCE)
@@ -354,7 +365,6 @@ static struct {
     long ns[2], counted[2]; /* this cycle's step times, paired [0] and alone [1] */
 } cc_duo __attribute__((aligned(64), unused)) = {.cycle = CC_DUO_MIN_CYCLE};
 static __thread int cc_duo_mine __attribute__((unused)) = 0; /* this thread holds a session */
-static unsigned cc_duo_pattern __attribute__((unused)) = 0; /* a strict session's steps alone */
 static cc_job cc_duo_job __attribute__((unused));
 
 /* The helper's side of a session (the pool job ``cc_duo_begin`` posts). */
@@ -529,13 +539,6 @@ static inline void cc_duo_step(void) {
  * begun, or it ended early) or this block's steps run alone. */
 static inline int cc_duo_alone(void) { return !cc_duo_mine || cc_duo.alone; }
 
-/* The steps of each epoch that a strict session runs alone (bit s % 32 for step s):
- * sets them (a value >= 0) and returns the previous ones. */
-static inline double cc_set_duo_pattern(double pattern) {
-    double previous = (double)cc_duo_pattern;
-    if (pattern >= 0) cc_duo_pattern = (unsigned)pattern;
-    return previous;
-}
 
 /* Second halves of pair steps the helpers have run so far, in the whole process. */
 static inline long cc_duo_took(void) { return __atomic_load_n(&cc_duo.took, __ATOMIC_RELAXED); }
@@ -561,12 +564,6 @@ static inline void cc_duo_end(void) {}
 static inline void cc_duo_run(cc_rows_fn fn, void* arg) { fn(arg, 0, 2); }
 static inline long cc_duo_took(void) { return 0; }
 static inline int cc_duo_alone(void) { return 1; }
-static unsigned cc_duo_pattern = 0; /* no pair session here: only kept */
-static inline double cc_set_duo_pattern(double pattern) {
-    double previous = (double)cc_duo_pattern;
-    if (pattern >= 0) cc_duo_pattern = (unsigned)pattern;
-    return previous;
-}
 static inline void cc_duo_step(void) {}
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
     (void)step;
