@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -111,17 +109,19 @@ def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0) -> 
 
 @contextlib.contextmanager
 def contended():
-    """Another process spinning on one core, while the policy is told both are free."""
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    """Another process spinning on one core (compare.py's ``busy_core``), while the policy
+    is told both are free."""
+    if __package__ in (None, ""):
+        from compare import busy_core
+    else:
+        from .compare import busy_core
     free_cores = bt.free_cores
     bt.free_cores = lambda strict=False: 2
     try:
-        time.sleep(0.5)  # let it get scheduled
-        yield
+        with busy_core():
+            yield
     finally:
         bt.free_cores = free_cores
-        spinner.kill()
-        spinner.wait()
 
 
 def main(argv=None) -> None:

@@ -216,6 +216,18 @@ static inline int cc_pool_start(int wanted) {
     return cc_pool.helpers;
 }
 
+/* After a late helper (``late``), rest the helpers, each rest in a row twice the last (up
+ * to CC_REST_NS); after one on time, halve the next rest (see CC_REST_NS). */
+static inline void cc_pool_rest(int late) {
+    if (late) {
+        long rest = cc_pool.rest_next > CC_REST_MIN_NS ? cc_pool.rest_next : CC_REST_MIN_NS;
+        cc_pool.rest_until = cc_now_ns() + rest;
+        cc_pool.rest_next = 2 * rest < CC_REST_NS ? 2 * rest : CC_REST_NS;
+    } else {
+        cc_pool.rest_next /= 2;
+    }
+}
+
 /* fn(arg, begin, end) over rows [0, m) cut at multiples of ``step``, on the calling thread
  * and the helpers when the product (``flops``) earns them. */
 static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, double flops) {
@@ -267,13 +279,10 @@ static inline void cc_rows_parallel(cc_rows_fn fn, void* arg, int m, int step, d
      * rest the helpers for a while. */
     if ((mine == 0 || cc_now_ns() - started - worked > worked / 2 ||
          (job.shared >= 0 && job.shared == cc_cpu())) &&
-        cc_split_min_flops > 0) {
-        long rest = cc_pool.rest_next > CC_REST_MIN_NS ? cc_pool.rest_next : CC_REST_MIN_NS;
-        cc_pool.rest_until = cc_now_ns() + rest;
-        cc_pool.rest_next = 2 * rest < CC_REST_NS ? 2 * rest : CC_REST_NS;
-    } else {
-        cc_pool.rest_next /= 2;
-    }
+        cc_split_min_flops > 0)
+        cc_pool_rest(1);
+    else
+        cc_pool_rest(0);
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
 }
 
@@ -302,11 +311,11 @@ static inline double cc_set_split_min_flops(double flops) {
  * A step whose work is cut into two halves that each keep their own data
  * (network_kernels.pyx's pair step) hands one half over once a step, every few
  * microseconds, where the hand-over above (a lock, a condition, a helper that looks
- * every 32 pauses) costs too much.  A caller that begins a session holds the pool and one helper for its epoch.  The
- * helper spins on the session's phase counter and races the caller for each phase's
- * second half (a compare-and-swap on ``claimed``): a helper that is late or never came
- * costs the caller only doing that half itself.  Both halves run the same code whichever
- * thread takes them, so the bits do not depend on the helper.
+ * every 32 pauses) costs too much.  A caller that begins a session holds the pool and one
+ * helper for its epoch.  The helper spins on the session's phase counter and races the
+ * caller for each phase's second half (a compare-and-swap on ``claimed``): a helper that
+ * is late or never came costs the caller only doing that half itself.  Both halves run
+ * the same code whichever thread takes them, so the bits do not depend on the helper.
  *
  * A helper that took a half and finished it far later than the caller finished its own
  * (CC_DUO_LATE_NS beyond twice that time: a cold first half takes tens of microseconds,
@@ -449,7 +458,7 @@ static inline void cc_duo_end(void) {
     cc_pool.linger = 1;
     pthread_mutex_unlock(&cc_pool.lock);
     while (__atomic_load_n(&cc_duo_job.refs, __ATOMIC_ACQUIRE) > 0) cc_pause();
-    if (!cc_duo.late && !cc_duo.strict) cc_pool.rest_next /= 2; /* a session on time */
+    if (!cc_duo.late && !cc_duo.strict) cc_pool_rest(0); /* a session on time */
     __atomic_store_n(&cc_pool.busy, 0, __ATOMIC_RELEASE);
 }
 
@@ -490,9 +499,7 @@ static inline void cc_duo_run(cc_rows_fn fn, void* arg) {
     }
     waited = cc_now_ns() - started - worked;
     if (waited > 2 * worked + CC_DUO_LATE_NS && !cc_duo.strict) {
-        long rest = cc_pool.rest_next > CC_REST_MIN_NS ? cc_pool.rest_next : CC_REST_MIN_NS;
-        cc_pool.rest_until = cc_now_ns() + rest;
-        cc_pool.rest_next = 2 * rest < CC_REST_NS ? 2 * rest : CC_REST_NS;
+        cc_pool_rest(1);
         cc_duo.late = 1;
         cc_duo_end();
     }
