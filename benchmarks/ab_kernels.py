@@ -32,6 +32,7 @@ NETWORKS = {
     "digits": ((64, 128, 10), 64, "relu", "softmax"),
     "tanh": ((20, 100, 50, 3), 16, "tanh", "softmax"),
     "edges": ((30, 100, 100, 3), 32, "relu", "softmax"),
+    "mnist": ((784, 256, 128, 10), 128, "relu", "softmax"),
 }
 
 
