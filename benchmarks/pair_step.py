@@ -1,14 +1,15 @@
-"""The pair step: epochs of networks of one hidden layer, its halves against the whole layer.
+"""The pair step: epochs of networks whose last hidden layer runs in two halves, against the
+whole layer.
 
 For each network, ``EpochTrainer.run`` epochs (shuffled as ``fit`` shuffles) in four ways,
 taken round-robin so that load from other processes hits them alike:
 
-* ``layer 1t``: the one-layer step (the pair step's threshold raised out of reach), one
+* ``layer 1t``: the whole step (the pair step's threshold raised out of reach), one
   thread: the reference every ratio is taken against;
 * ``halves 1t``: the pair step on one thread (``threadpool_limits(1)``);
 * ``halves 2t``: the pair step as the policy runs it with two cores (a helper thread runs
   the second halves while it is faster);
-* ``layer 2t``: the one-layer step as the policy runs it with two cores.
+* ``layer 2t``: the whole step as the policy runs it with two cores.
 
 The last columns count the steps that went through the pair step and the halves the helper
 thread ran in the ``halves 2t`` epochs (the rest ran on the calling thread: a helper not
@@ -20,8 +21,12 @@ policy cannot see it (steal time): the ``2t`` ways then get a helper that is lat
 its core, and show what the pair session does about it (timed blocks run alone, a late
 helper ends the session).
 
+``--threshold F`` runs the ``halves`` ways at a pair threshold of F forward FLOPs a batch
+instead of the default (``0``: every step paired, strictly).
+
     python benchmarks/pair_step.py [--repeats 5] [--epochs 3] [--optimizer sgd]
-                                   [--shapes 64-128-10/64,100-256-2/128] [--contended]
+                                   [--shapes 64-128-10/64,2-64-64-1/32] [--contended]
+                                   [--threshold F]
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ from crash_core import _blas_threads as bt
 from crash_core.network import EpochTrainer, Network
 from crash_core.training import epoch_order, shuffle_rows
 
-# (features, hidden units, outputs, batch): digits-like and its neighbours, above the pair
-# step's threshold (2^20 forward FLOPs a batch), and two it does not take
+# (features, hidden units..., outputs, batch): digits-like and its neighbours, above the
+# pair step's threshold (2^20 forward FLOPs a batch), two it does not take, and networks of
+# two hidden layers
 SHAPES = [
     (64, 128, 10, 64),
     (64, 256, 10, 64),
@@ -50,6 +56,8 @@ SHAPES = [
     (20, 512, 3, 64),
     (64, 128, 10, 32),
     (784, 256, 10, 128),
+    (2, 64, 64, 1, 32),
+    (64, 64, 128, 10, 64),
 ]
 WAYS = ("layer 1t", "halves 1t", "halves 2t", "layer 2t")
 
@@ -59,24 +67,27 @@ def _parse_shape(text: str):
     return (*map(int, net.split("-")), int(batch))
 
 
-def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0) -> dict:
+def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0,
+            threshold: float | None = None) -> dict:
     """Median seconds of ``epochs`` epochs each way, and the pair step's counts."""
     kernels = network_module.kernels
-    n_features, hidden, k, batch = shape
+    sizes, batch = shape[:-1], shape[-1]
+    n_features, k = sizes[0], sizes[-1]
     n = 20_000 if n_features < 300 else 4_000
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, n_features)).astype(np.float32)
     y = rng.integers(0, max(k, 2), n)
     output = "sigmoid" if k == 1 else "softmax"
-    net = Network((n_features, hidden, k), "relu", output, "float32", random_state=seed)
+    net = Network(sizes, "relu", output, "float32", random_state=seed)
     Y = net.targets(y, n)
     start = net.params.copy()
     trainer = EpochTrainer(net, batch, optimizer)
     default = kernels.pair_min_flops_()
+    paired = default if threshold is None else threshold
     settings = {
         "layer 1t": (float("inf"), 1),
-        "halves 1t": (default, 1),
-        "halves 2t": (default, None),
+        "halves 1t": (paired, 1),
+        "halves 2t": (paired, None),
         "layer 2t": (float("inf"), None),
     }
     times = {way: [] for way in WAYS}
@@ -103,7 +114,7 @@ def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0) -> 
         "medians": {way: statistics.median(t) for way, t in times.items()},
         "steps": steps,
         "halves": halves,
-        "mflop": 2.0 * batch * (n_features * hidden + hidden * k) / 1e6,
+        "mflop": 2.0 * batch * sum(a * b for a, b in zip(sizes, sizes[1:], strict=False)) / 1e6,
     }
 
 
@@ -135,11 +146,13 @@ def main(argv=None) -> None:
         action="store_true",
         help="another process spinning on one core, the policy told both are free",
     )
+    p.add_argument("--threshold", type=float, default=None,
+                   help="the halves ways' pair threshold, forward FLOPs a batch")
     args = p.parse_args(argv)
     shapes = [_parse_shape(s) for s in args.shapes.split(",")] if args.shapes else SHAPES
     print(
         f"epochs of {args.optimizer}, float32: median of {args.repeats} runs of "
-        f"{args.epochs} epochs, as a ratio to the one-layer step on one thread"
+        f"{args.epochs} epochs, as a ratio to the whole step on one thread"
         + (", another process spinning on one core" if args.contended else "")
         + "\n"
     )
@@ -151,12 +164,13 @@ def main(argv=None) -> None:
     print("|---|---:|---:|" + "---:|" * (len(WAYS) - 1) + "---:|---:|")
     for shape in shapes:
         with contended() if args.contended else contextlib.nullcontext():
-            r = measure(shape, args.repeats, args.epochs, args.optimizer)
+            r = measure(shape, args.repeats, args.epochs, args.optimizer,
+                        threshold=args.threshold)
         base = r["medians"]["layer 1t"]
         ratios = " | ".join(f"{r['medians'][way] / base:.3f}" for way in WAYS[1:])
-        nf, nh, k, b = shape
+        name = "-".join(map(str, shape[:-1]))
         print(
-            f"| {nf}-{nh}-{k} / {b} | {r['mflop']:.2f} | {base * 1e3:.1f} ms | {ratios} | "
+            f"| {name} / {shape[-1]} | {r['mflop']:.2f} | {base * 1e3:.1f} ms | {ratios} | "
             f"{r['steps']} | {r['halves']} |",
             flush=True,
         )

@@ -109,9 +109,9 @@ class batch_threads:  # noqa: N801 - used like a function: with batch_threads(ne
     """The threads of a pass over batches of ``cap`` rows (an epoch, an evaluation): the
     BLAS thread count its products earn (``epoch_threads``) and the own kernels' split
     (``split_threads``), both from one reading of the budget, taken before the first of
-    them lowers the BLAS count.  A training epoch (``training``) of a network of one hidden
-    layer also gets two threads where its batches earn the pair step (each thread keeps
-    half of the hidden units through the step: ``src/network_kernels.pyx``'s
+    them lowers the BLAS count.  A training epoch (``training``) also gets two threads
+    where its batches earn the pair step (each thread keeps half of the last hidden
+    layer's units through the step: ``src/network_kernels.pyx``'s
     ``pair_epoch``, ``src/simd/pool.h``'s pair session), and no other thread of this
     process is running: its helper spins beside the caller the whole epoch, and another
     library's pool that spins after its products (OpenBLAS, OpenMP) would share its core.
@@ -127,9 +127,9 @@ class batch_threads:  # noqa: N801 - used like a function: with batch_threads(ne
         largest = 2.0 * cap * net._largest_layer
         self.blas = limited_blas(threads_earned(largest, budget))
         split = split_threads(largest, budget)
-        if training and split < 2 and len(net.layers) == 2:
+        if training and split < 2 and len(net.layers) >= 2:
             split = kernel_threads(
-                cap * net._row_flops, kernels.pair_min_flops_(), budget, strict=True
+                cap * net._split_row_flops, kernels.pair_min_flops_(), budget, strict=True
             )
         self.split = kernel_split(split)
 
@@ -440,10 +440,12 @@ class Network:
     # ------------------------------------------------------------------ layout
     def _layout_sums(self) -> None:
         """What every forward pass needs from the layout, computed once: the FLOPs of one
-        row (2 n_in n_out summed over the layers), the activations it holds, the largest
-        weight matrix (n_in n_out) and whether any product of the pass goes to BLAS."""
+        row (2 n_in n_out summed over the layers; those of the last hidden layer and the
+        output, which the pair step splits), the activations it holds, the largest weight
+        matrix (n_in n_out) and whether any product of the pass goes to BLAS."""
         layers = self.__dict__["_layers"]
         self.__dict__["_row_flops"] = 2 * int((layers[:, 0] * layers[:, 1]).sum())
+        self.__dict__["_split_row_flops"] = 2 * int((layers[-2:, 0] * layers[-2:, 1]).sum())
         self.__dict__["_width_sum"] = int(layers[:, 1].sum())
         self.__dict__["_largest_layer"] = int((layers[:, 0] * layers[:, 1]).max())
         own = _OWN_PRODUCTS and layers[:, 0].max() <= OWN_MAX_INPUTS

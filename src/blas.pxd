@@ -66,6 +66,7 @@ cdef extern from "simd/gemm.h" nogil:
     int cc_duo_alone()
     double cc_set_duo_pattern(double pattern)
     double cc_set_pair_min_flops(double flops)
+    const double CC_PAIR_BELOW_SHARE
     long cc_pair_steps()
 
 

@@ -103,11 +103,23 @@ cdef inline void forward(const floating* params, const Py_ssize_t* layers, Py_ss
         off += cap * n_out
 
 
+cdef inline void add_partials(floating* delta, const floating* mine, const floating* theirs,
+                              const floating* a, Py_ssize_t n, int kind) noexcept nogil:
+    """delta <- (mine + theirs) * f'(z), f'(z) from a = f(z): the delta a layer of units in two
+    halves hands the layer below, from each half's delta W^T (the pair step's halves and
+    the whole network's steps that take the same halves add them alike)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        delta[i] = mine[i] + theirs[i]
+    multiply_derivative(delta, a, n, kind)
+
+
 cdef inline void backward(floating* params, floating* dest, floating alpha, floating beta,
                           const Py_ssize_t* layers, Py_ssize_t n_layers, const int* kinds,
                           const floating* x, Py_ssize_t rows, Py_ssize_t cap,
                           const floating* acts, const double* rates, const floating* dmask,
-                          floating* delta, floating* spare) noexcept nogil:
+                          floating* delta, floating* spare, Py_ssize_t split_at=0,
+                          floating* partial=NULL) noexcept nogil:
     """Backpropagate the output delta (in ``delta``): dest <- alpha * gradient + beta * dest.
 
     With dest = grad, alpha = 1, beta = 0 this writes the gradient.  With dest = params,
@@ -115,16 +127,40 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
     product: each layer's delta for the layer below is taken before its weights move.
     ``delta`` and ``spare`` are two buffers of cap x (widest layer) that the layers take
     turns writing.
+
+    ``split_at`` names the last hidden layer's units in two halves, as the pair step
+    splits them (network_kernels.pyx): > 0, the delta it hands the layer below is
+    (delta_0 W_0^T + delta_1 W_1^T) f'(z) over its first ``split_at`` units and the rest
+    (``partial``: a third buffer of rows x its inputs); < 0, the network is one half, whose
+    delta W^T goes into ``partial`` undifferentiated, and the pass stops after that layer's
+    gradient (the layers below wait for the other half's).
     """
     cdef Py_ssize_t li, i, j, n_in, n_out, prev_off = 0
     cdef const floating* a_prev
+    cdef const floating* w
     cdef floating* swap
-    cdef bint dropped, derived, narrow
+    cdef bint dropped, derived, narrow, halves, stop = False
     for li in range(n_layers - 1, -1, -1):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
         derived = dropped = narrow = False
-        if li > 0:
+        halves = split_at != 0 and li == n_layers - 2
+        if li > 0 and halves:
+            prev_off = act_offset(layers, li - 1, cap)
+            a_prev = acts + prev_off
+            w = params + layers[4 * li + 2]
+            if split_at > 0:
+                gemm(False, True, rows, n_in, split_at, <floating> 1, delta, n_out, w, n_out,
+                     <floating> 0, spare, n_in)
+                gemm(False, True, rows, n_in, n_out - split_at, <floating> 1, delta + split_at,
+                     n_out, w + split_at, n_out, <floating> 0, partial, n_in)
+                add_partials(spare, spare, partial, a_prev, rows * n_in, kinds[li - 1])
+                derived = True
+            else:
+                gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out, w, n_out,
+                     <floating> 0, partial, n_in)
+                stop = True
+        elif li > 0:
             prev_off = act_offset(layers, li - 1, cap)
             a_prev = acts + prev_off
             dropped = rates != NULL and rates[li - 1] > 0
@@ -148,7 +184,7 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
             gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
                  beta, dest + layers[4 * li + 2], n_out)
         column_sums(rows, n_out, delta, alpha, beta, dest + layers[4 * li + 3])
-        if li == 0:
+        if li == 0 or stop:
             break
         if dropped:
             for i in range(rows * n_in):

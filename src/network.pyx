@@ -328,8 +328,8 @@ cdef class Kernels:
         return self.table.narrow_passes()
 
     def pair_steps_(self):
-        """How many training steps of a network of one hidden layer this level's kernels
-        have run as the pair step (its hidden units in two halves) so far."""
+        """How many training steps this level's kernels have run as the pair step (the
+        last hidden layer's units in two halves) so far."""
         return self.table.pair_steps()
 
     def pair_halves_(self):
@@ -337,12 +337,13 @@ cdef class Kernels:
         return self.table.pair_halves()
 
     def pair_min_flops_(self, double flops=-1):
-        """The fewest forward FLOPs of a batch, 2 rows (n_in n_hidden + n_hidden n_out),
-        for which an epoch of a network of one hidden layer (no dropout, no penalty) runs
-        the pair step (its hidden units in two halves, on two threads when it has them):
-        sets it and returns the previous value, or (no argument) only returns it.  The pair
-        step sums the output layer's logits from the two halves, so it moves a fit by
-        rounding; the thread count never does."""
+        """The fewest forward FLOPs of a batch through the last hidden layer and the
+        output, 2 rows (n_in n_hidden + n_hidden n_out), for which an epoch (no dropout, no
+        penalty; the layers below at most ``CC_PAIR_BELOW_SHARE`` of that) runs the pair
+        step (the last hidden layer's units in two halves, on two threads when it has
+        them): sets it and returns the previous value, or (no argument) only returns it.
+        The pair step sums the logits, and the delta for the layer below, from the two
+        halves, so it moves a fit by rounding; the thread count never does."""
         return self.table.pair_min_flops(flops)
 
     def pair_alone_steps_(self, double pattern=-1):

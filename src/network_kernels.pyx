@@ -20,8 +20,8 @@ from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
                   cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken,
-                  cc_duo_alone, cc_set_duo_pattern)
-from layers cimport forward, layer_forward, backward, act_offset
+                  cc_duo_alone, cc_set_duo_pattern, CC_PAIR_BELOW_SHARE)
+from layers cimport forward, layer_forward, backward, act_offset, add_partials
 from losses cimport output_loss
 from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward, OPT_SGD, OPT_ADAM
 from network_table cimport NetworkTable, TABLE_NAME
@@ -126,14 +126,21 @@ cdef inline void* carve(char* block, Py_ssize_t* used, Py_ssize_t bytes) noexcep
     return start
 
 
+cdef enum:
+    # the pair step takes networks of up to this many layers (hidden ones and the output)
+    PAIR_MAX_LAYERS = 8
+
+
 cdef struct PairHalf:
-    # one half of the hidden units as a network of its own: nf -> units -> k, its params
-    # [W1 (nf x units), b1, W2 (units x k), b2] (b2 is the real one in half 0, a zero in
-    # half 1), activations and logits twice (by the step's parity), the batch, the summed
-    # logits and the two deltas: each array on cache lines of its own (as
+    # one half of the last hidden layer's units as a network of its own: the layers below
+    # it whole (both halves train them alike), then nin -> units -> k; its params laid out
+    # as a network's, [the layers below, W (nin x units), b, W_out (units x k), b_out]
+    # (b_out is the real one in half 0, a zero in half 1), activations twice (by the
+    # step's parity), the batch, the summed logits, the deltas, and (below a hidden layer)
+    # its delta W^T for the layer below: each array on cache lines of its own (as
     # crash_core/_memory.py aligns the network's), in one block per half
     Py_ssize_t units, c0
-    Py_ssize_t layers[8]
+    Py_ssize_t layers[4 * PAIR_MAX_LAYERS]
     void* block
     void* params
     void* acts[2]
@@ -143,6 +150,7 @@ cdef struct PairHalf:
     void* z
     void* delta
     void* spare
+    void* partial
     # the optimizer's: the gradient (not with plain SGD, folded into the backward pass)
     # and its state, laid out as params; a copy of the Optimizer each half steps alike
     void* grad
@@ -161,70 +169,84 @@ cdef struct PairEpoch:
     const void* Y
     const void* W
     const Py_ssize_t* order
-    Py_ssize_t n, nf, k, cap, steps, step
-    int kinds[1]
+    const int* kinds
+    Py_ssize_t n, nf, k, cap, steps, step, back, n_layers
     int out_kind
     bint fused
-    # this step's task: the backward pass of step - 1 (its forward pass ran in the halves),
-    # the forward pass of step
-    bint pending, forward
+    # this task: the loss of step ``back`` and the backward pass of the layers from the
+    # split one up (``top``), the backward pass of the layers below it (``bottom``), the
+    # forward pass of ``step`` (``forward``)
+    bint top, bottom, forward
     PairHalf half[2]
 
 
 cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexcept nogil:
-    """Half ``which`` of the task of step e.step: the backward pass of step - 1 (its loss
-    from both halves' logits; when e.pending), then the forward pass of step (when
-    e.forward).  ``share`` (the second half right after the first on the same thread):
-    the batch and the output delta are copied from the first half's, the same values,
-    instead of being gathered and computed again."""
+    """Half ``which`` of a task of the pair step (PairEpoch's ``top``, ``bottom`` and
+    ``forward``, in that order).  ``share`` (the second half right after the first on the
+    same thread): the batch and the output delta are copied from the first half's, the
+    same values, instead of being gathered and computed again."""
     cdef PairHalf* h = &e.half[which]
     cdef PairHalf* other = &e.half[1 - which]
-    cdef Py_ssize_t s = e.step, rows, i, n, start, ahead, middle
+    cdef Py_ssize_t s = e.step, b = e.back, rows, i, n, start, ahead, middle, t
+    cdef Py_ssize_t nl = e.n_layers
     cdef bint prefetching
     cdef floating* params = <floating*> h.params
     cdef floating* z = <floating*> h.z
+    cdef floating* acts = <floating*> h.acts[b & 1]
+    cdef floating* dest = params if e.fused else <floating*> h.grad
+    cdef floating alpha = <floating> -h.opt.learning_rate if e.fused else 1
+    cdef floating beta = 1 if e.fused else 0
     cdef const floating* mine
     cdef const floating* theirs
     cdef double batch_loss
     cdef Py_ssize_t batch_correct
-    cdef Py_ssize_t out_off = e.cap * h.units
-    if e.pending:
-        rows = min(e.cap, e.n - (s - 1) * e.cap)
-        if e.W == NULL or h.wsum > 0:
-            # the logits: half 0's (with b2) + half 1's, summed in that order on both
-            n = rows * e.k
-            if share:
-                memcpy(h.delta, other.delta, n * sizeof(floating))
+    cdef Py_ssize_t out_off = act_offset(h.layers, nl - 1, e.cap)
+    cdef bint weighs = e.W == NULL or h.wsum > 0
+    rows = min(e.cap, e.n - b * e.cap)
+    if e.top and weighs:
+        # the logits: half 0's (with b_out) + half 1's, summed in that order on both
+        n = rows * e.k
+        if share:
+            memcpy(h.delta, other.delta, n * sizeof(floating))
+        else:
+            mine = acts + out_off
+            theirs = (<const floating*> other.acts[b & 1] +
+                      act_offset(other.layers, nl - 1, e.cap))
+            if which == 0:
+                for i in range(n):
+                    z[i] = mine[i] + theirs[i]
             else:
-                mine = <const floating*> h.acts[(s - 1) & 1] + out_off
-                theirs = <const floating*> other.acts[(s - 1) & 1] + other.units * e.cap
-                if which == 0:
-                    for i in range(n):
-                        z[i] = mine[i] + theirs[i]
-                else:
-                    for i in range(n):
-                        z[i] = theirs[i] + mine[i]
-                batch_loss = output_loss(z, <floating*> h.yb,
-                                         <floating*> h.wb if e.W != NULL else NULL,
-                                         <floating> (1.0 / h.wsum), rows, e.k, e.out_kind,
-                                         <floating*> h.delta, &batch_correct)
-                h.loss += batch_loss
-                h.correct += batch_correct
-            if e.fused:
-                backward(params, params, <floating> -h.opt.learning_rate, 1, h.layers, 2,
-                         e.kinds, <floating*> h.xb, rows, e.cap,
-                         <floating*> h.acts[(s - 1) & 1], NULL, NULL, <floating*> h.delta,
-                         <floating*> h.spare)
-                h.opt.t += 1
-            else:
-                backward(params, <floating*> h.grad, 1, 0, h.layers, 2, e.kinds,
-                         <floating*> h.xb, rows, e.cap, <floating*> h.acts[(s - 1) & 1],
-                         NULL, NULL, <floating*> h.delta, <floating*> h.spare)
-                # no penalty here (run_epoch takes no pair step with one)
-                update_all(params, <floating*> h.grad, <floating*> h.s1, <floating*> h.s2,
-                           h.layers, 2, &h.opt)
-            if which == 1:  # the second half has no output bias of its own
-                memset(params + h.layers[7], 0, e.k * sizeof(floating))
+                for i in range(n):
+                    z[i] = theirs[i] + mine[i]
+            batch_loss = output_loss(z, <floating*> h.yb,
+                                     <floating*> h.wb if e.W != NULL else NULL,
+                                     <floating> (1.0 / h.wsum), rows, e.k, e.out_kind,
+                                     <floating*> h.delta, &batch_correct)
+            h.loss += batch_loss
+            h.correct += batch_correct
+        # below a hidden layer, this half's delta W^T for it waits in h.partial
+        backward(params, dest, alpha, beta, h.layers, nl, e.kinds, <floating*> h.xb, rows,
+                 e.cap, acts, NULL, NULL, <floating*> h.delta, <floating*> h.spare, -1,
+                 <floating*> h.partial)
+    if e.bottom and weighs:
+        # the layers below the split one, from both halves' delta W^T added in order
+        t = nl - 2
+        add_partials(<floating*> h.delta, <const floating*> e.half[0].partial,
+                     <const floating*> e.half[1].partial,
+                     acts + act_offset(h.layers, t - 1, e.cap), rows * h.layers[4 * t],
+                     e.kinds[t - 1])
+        backward(params, dest, alpha, beta, h.layers, t, e.kinds, <floating*> h.xb, rows,
+                 e.cap, acts, NULL, NULL, <floating*> h.delta, <floating*> h.spare)
+    if (e.bottom or (e.top and nl == 2)) and weighs:  # the step is whole
+        if e.fused:
+            h.opt.t += 1
+        else:
+            # no penalty here (run_epoch takes no pair step with one)
+            update_all(params, <floating*> h.grad, <floating*> h.s1, <floating*> h.s2,
+                       h.layers, nl, &h.opt)
+    if which == 1 and weighs and (e.top or e.bottom):  # half 1 has no output bias
+        memset(params + h.layers[4 * nl - 1], 0, e.k * sizeof(floating))
+    acts = <floating*> h.acts[s & 1]
     if e.forward and share:
         rows = min(e.cap, e.n - s * e.cap)
         memcpy(h.xb, other.xb, rows * e.nf * sizeof(floating))
@@ -232,8 +254,8 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
         if e.W != NULL:
             memcpy(h.wb, other.wb, rows * sizeof(floating))
         h.wsum = other.wsum
-        forward(params, h.layers, 2, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
-                <floating*> h.acts[s & 1], False, NULL, NULL, NULL, NULL)
+        forward(params, h.layers, nl, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
+                acts, False, NULL, NULL, NULL, NULL)
     elif e.forward:
         rows = min(e.cap, e.n - s * e.cap)
         h.wsum = gather_rows(<const floating*> e.X, <const floating*> e.Y,
@@ -249,8 +271,8 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
             for i in range(start, middle):
                 prefetch_row(<const floating*> e.X + e.order[i] * e.nf, e.nf, True)
                 prefetch_row(<const floating*> e.Y + e.order[i] * e.k, e.k, True)
-        forward(params, h.layers, 2, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
-                <floating*> h.acts[s & 1], False, NULL, NULL, NULL, NULL)
+        forward(params, h.layers, nl, e.kinds, e.out_kind, <floating*> h.xb, rows, e.cap,
+                acts, False, NULL, NULL, NULL, NULL)
         if prefetching:
             for i in range(middle, ahead):
                 prefetch_row(<const floating*> e.X + e.order[i] * e.nf, e.nf, True)
@@ -267,6 +289,22 @@ cdef void pair_task_d(void* arg, int begin, int end) noexcept nogil:
     cdef int which
     for which in range(begin, end):
         pair_half[double](<PairEpoch*> arg, which, which > begin, NULL)
+
+
+cdef inline void pair_task(PairEpoch* e, int begin, int end, floating* dummy) noexcept nogil:
+    """The halves [begin, end) of the task ``e`` names, here."""
+    if floating is float:
+        pair_task_f(e, begin, end)
+    else:
+        pair_task_d(e, begin, end)
+
+
+cdef inline void run_pair_task(PairEpoch* e, floating* dummy) noexcept nogil:
+    """The task ``e`` names: the second half on the session's helper when it takes it."""
+    if floating is float:
+        cc_duo_run(pair_task_f, e)
+    else:
+        cc_duo_run(pair_task_d, e)
 
 
 cdef Py_ssize_t pair_units(Py_ssize_t nh, Py_ssize_t lanes) noexcept nogil:
@@ -288,22 +326,27 @@ cdef inline void pair_move(floating* whole, floating* part, Py_ssize_t n,
 cdef void pair_copy(floating* whole, floating* halves[2], const PairEpoch* e,
                     const Py_ssize_t* layers, bint back) noexcept nogil:
     """An array laid out as the network's parameters (the parameters, the optimizer's
-    state) into its two halves' (``back``: the other way); the second half's b2 is 0."""
-    cdef Py_ssize_t which, f, u, nf = e.nf, nh = layers[1], k = e.k
+    state) into its two halves' (``back``: the other way, the layers below the split one
+    from half 0's, which half 1's equal); the second half's b_out is 0."""
+    cdef Py_ssize_t t = e.n_layers - 2, which, f, u, k = e.k
+    cdef Py_ssize_t nin = layers[4 * t], nh = layers[4 * t + 1], below = layers[4 * t + 2]
     cdef const PairHalf* h
     cdef floating* part
     for which in range(2):
         h = &e.half[which]
         u = h.units
         part = halves[which]
-        for f in range(nf):
-            pair_move(whole + layers[2] + f * nh + h.c0, part + f * u, u, back)
-        pair_move(whole + layers[3] + h.c0, part + h.layers[3], u, back)
-        pair_move(whole + layers[6] + h.c0 * k, part + h.layers[6], u * k, back)
+        if below and (which == 0 or not back):
+            pair_move(whole, part, below, back)
+        for f in range(nin):
+            pair_move(whole + layers[4 * t + 2] + f * nh + h.c0,
+                      part + h.layers[4 * t + 2] + f * u, u, back)
+        pair_move(whole + layers[4 * t + 3] + h.c0, part + h.layers[4 * t + 3], u, back)
+        pair_move(whole + layers[4 * t + 6] + h.c0 * k, part + h.layers[4 * t + 6], u * k, back)
         if which == 0:
-            pair_move(whole + layers[7], part + h.layers[7], k, back)
+            pair_move(whole + layers[4 * t + 7], part + h.layers[4 * t + 7], k, back)
         elif not back:
-            memset(part + h.layers[7], 0, k * sizeof(floating))
+            memset(part + h.layers[4 * t + 7], 0, k * sizeof(floating))
 
 
 cdef void pair_swap(floating* params, floating* s1, floating* s2, Optimizer* opt,
@@ -328,76 +371,91 @@ cdef void pair_swap(floating* params, floating* s1, floating* s2, Optimizer* opt
 
 
 cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating* s2,
-                       Optimizer* opt, const Py_ssize_t* layers, const int* kinds,
-                       int out_kind, const floating* X, const floating* Y, const floating* W,
-                       Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t n,
-                       Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
-                       floating* acts, floating* delta, floating* spare, Py_ssize_t first,
-                       Py_ssize_t* correct, bint* done) noexcept nogil:
-    """One epoch of mini-batch training of a network of ONE hidden layer, its hidden units
-    in two halves, each a network of its own whose logits add up to the whole network's;
-    a step is one task per half (the backward pass and the update of the last batch, then
-    the forward pass of this one: each half computes the loss from both halves' logits
-    itself), the second half on the pair session's helper (simd/pool.h) when it takes it,
-    else here.  The caller holds a session, which this ends.  While the session runs
-    alone (its timed blocks found that faster, or it ended early), the steps run on the
-    whole network's arrays (``grad`` ... ``spare``, as run_epoch's) with the halves'
-    logits (split_forward): the same bits, at the one-layer step's speed.  The same bits on
-    one thread or two.  Returns what run_epoch does; ``done`` False: nothing was
-    allocated, nothing changed (the session ended too)."""
+                       Optimizer* opt, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                       const int* kinds, int out_kind, const floating* X, const floating* Y,
+                       const floating* W, Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order,
+                       Py_ssize_t n, Py_ssize_t cap, floating* xb, floating* yb, floating* wb,
+                       floating* acts, floating* delta, floating* spare, floating* partial,
+                       Py_ssize_t first, Py_ssize_t* correct, bint* done) noexcept nogil:
+    """One epoch of mini-batch training with the last hidden layer's units in two halves,
+    each a network of its own (the layers below whole in both) whose logits add up to the
+    whole network's.  A network of one hidden layer takes one task per step and half (the
+    backward pass and the update of the last batch, then the forward pass of this one:
+    each half computes the loss from both halves' logits itself); a deeper one two, as
+    the layers below the split one need both halves' delta W^T: the backward pass of the
+    last batch's layers below and the update, then the forward pass of this one; the loss
+    and the backward pass of this one's layers from the split one up.  The second half runs
+    on the pair session's helper (simd/pool.h) when it takes it, else here.  The caller
+    holds a session, which this ends.  While the session runs alone (its timed blocks
+    found that faster, or it ended early), the steps run on the whole network's arrays
+    (``grad`` ... ``partial``, as run_epoch's) with the halves' sums (train_steps'
+    ``split_at``): the same bits, at the whole step's speed.  The same bits on one thread or
+    two.  Returns what run_epoch does; ``done`` False: nothing was allocated, nothing
+    changed (the session ended too)."""
     cdef PairEpoch e
     cdef PairHalf* h
-    cdef Py_ssize_t nh = layers[1], which, u, size, s, carving, used
+    cdef Py_ssize_t t = n_layers - 2, nh = layers[4 * t + 1], nin = layers[4 * t]
+    cdef Py_ssize_t below = layers[4 * t + 2], which, u, j, size, s, carving, used, widest
+    cdef Py_ssize_t lower_acts = 0
     cdef char* base
     cdef bint state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
     cdef bint in_halves = True  # the halves' arrays hold the network's latest values
+    cdef bint deep = n_layers > 2, pending = False
     cdef double total
     done[0] = False
     e.X = X
     e.Y = Y
     e.W = W
     e.order = order
+    e.kinds = kinds
     e.n = n
     e.nf = nf
     e.k = k
     e.cap = cap
+    e.n_layers = n_layers
     e.steps = (n + cap - 1) // cap
-    e.kinds[0] = kinds[0]
     e.out_kind = out_kind
     e.fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
-    e.pending = e.forward = False
+    e.top = e.bottom = e.forward = False
     e.half[0].block = e.half[1].block = NULL
+    widest = k
+    for j in range(t):
+        lower_acts += layers[4 * j + 1]
+        widest = max(widest, layers[4 * j + 1])
     for which in range(2):
         h = &e.half[which]
         h.units = u = first if which == 0 else nh - first
         h.c0 = 0 if which == 0 else first
-        h.layers[0] = nf
-        h.layers[1] = u
-        h.layers[2] = 0
-        h.layers[3] = nf * u
-        h.layers[4] = u
-        h.layers[5] = k
-        h.layers[6] = nf * u + u
-        h.layers[7] = nf * u + u + u * k
+        for j in range(4 * t):
+            h.layers[j] = layers[j]
+        h.layers[4 * t] = nin
+        h.layers[4 * t + 1] = u
+        h.layers[4 * t + 2] = below
+        h.layers[4 * t + 3] = below + nin * u
+        h.layers[4 * t + 4] = u
+        h.layers[4 * t + 5] = k
+        h.layers[4 * t + 6] = below + nin * u + u
+        h.layers[4 * t + 7] = below + nin * u + u + u * k
         h.loss = 0
         h.correct = 0
         # the arrays, carved from one block: a first pass with no block counts its bytes
         base = NULL
         for carving in range(2):
             used = 0
-            size = (nf * u + u + u * k + k) * sizeof(floating)
+            size = (below + nin * u + u + u * k + k) * sizeof(floating)
             h.params = carve(base, &used, size)
             h.grad = carve(base, &used, size if not e.fused else 0)
             h.s1 = carve(base, &used, size if state else 0)
             h.s2 = carve(base, &used, size if second else 0)
-            h.acts[0] = carve(base, &used, cap * (u + k) * sizeof(floating))
-            h.acts[1] = carve(base, &used, cap * (u + k) * sizeof(floating))
+            h.acts[0] = carve(base, &used, cap * (lower_acts + u + k) * sizeof(floating))
+            h.acts[1] = carve(base, &used, cap * (lower_acts + u + k) * sizeof(floating))
             h.xb = carve(base, &used, cap * nf * sizeof(floating))
             h.yb = carve(base, &used, cap * k * sizeof(floating))
             h.wb = carve(base, &used, cap * sizeof(floating))
             h.z = carve(base, &used, cap * k * sizeof(floating))
-            h.delta = carve(base, &used, cap * k * sizeof(floating))
-            h.spare = carve(base, &used, cap * u * sizeof(floating))
+            h.delta = carve(base, &used, cap * max(widest, u) * sizeof(floating))
+            h.spare = carve(base, &used, cap * max(widest, u) * sizeof(floating))
+            h.partial = carve(base, &used, cap * nin * sizeof(floating) if deep else 0)
             if carving == 0:
                 h.block = malloc(used + CACHE_LINE)
                 if h.block == NULL:
@@ -409,37 +467,40 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
         return 0
     pair_swap(params, s1, s2, opt, &e, layers, False)
     s = 0
-    while s < e.steps or e.pending:
+    while s < e.steps or pending:
         cc_duo_step()
+        e.back = s - 1
         if s < e.steps and cc_duo_alone():
             if in_halves:
-                if e.pending:  # the last forward pass's backward pass, both halves here
-                    e.step = s
+                if pending:  # the last forward pass's backward pass, both halves here
                     e.forward = False
-                    if floating is float:
-                        pair_task_f(&e, 0, 2)
-                    else:
-                        pair_task_d(&e, 0, 2)
-                    e.pending = False
+                    e.top = not deep
+                    e.bottom = deep
+                    pair_task(&e, 0, 2, <floating*> NULL)
+                    pending = False
                 pair_swap(params, s1, s2, opt, &e, layers, True)
                 in_halves = False
-            train_steps(params, grad, s1, s2, opt, layers, 2, kinds, out_kind, X, Y, W, nf,
-                        k, order, s * cap, min(n, (s + 1) * cap), n, cap, xb, yb, wb, acts,
-                        delta, spare, NULL, NULL, NULL, first, &e.half[0].loss,
-                        &e.half[0].correct)
+            train_steps(params, grad, s1, s2, opt, layers, n_layers, kinds, out_kind, X, Y,
+                        W, nf, k, order, s * cap, min(n, (s + 1) * cap), n, cap, xb, yb, wb,
+                        acts, delta, spare, partial, NULL, NULL, NULL, first,
+                        &e.half[0].loss, &e.half[0].correct)
         else:
             if not in_halves:
                 pair_swap(params, s1, s2, opt, &e, layers, False)
                 in_halves = True
             e.step = s
             e.forward = s < e.steps
-            if floating is float:
-                cc_duo_run(pair_task_f, &e)
-            else:
-                cc_duo_run(pair_task_d, &e)
+            e.top = pending and not deep
+            e.bottom = pending and deep
+            run_pair_task(&e, <floating*> NULL)
+            pending = e.forward
             if e.forward and (W == NULL or e.half[0].wsum > 0):  # a batch that weighs
                 cc_pair_step_taken()
-            e.pending = e.forward
+            if deep and e.forward:  # the loss and the layers from the split one up
+                e.back = s
+                e.top = True
+                e.bottom = e.forward = False
+                run_pair_task(&e, <floating*> NULL)
         s += 1
     cc_duo_end()
     if in_halves:  # and back
@@ -456,20 +517,28 @@ cdef void pair_free(PairEpoch* e) noexcept nogil:
     free(e.half[1].block)
 
 
-cdef void split_forward(const floating* params, const Py_ssize_t* layers, int kind,
-                        const floating* x, Py_ssize_t rows, Py_ssize_t cap, floating* acts,
-                        Py_ssize_t first, floating* partial, floating* zeros) noexcept nogil:
-    """``forward`` of a network of one hidden layer (logits out) with its logits summed from
-    the two halves of its hidden units, the first ``first`` units' with the bias and the
-    rest's with a bias of ``zeros``, in that order: the pair step's logits, computed on
-    the whole network's arrays (``partial``: rows x k of room)."""
-    cdef Py_ssize_t i, nf = layers[0], nh = layers[1], k = layers[5]
-    cdef floating* z = acts + cap * nh
-    layer_forward(params + layers[2], params + layers[3], kind, x, nf, rows, nf, nh, acts,
-                  NULL)
-    layer_forward(params + layers[6], params + layers[7], 3, acts, nh, rows, first, k, z,
-                  NULL)
-    layer_forward(params + layers[6] + first * k, zeros, 3, acts + first, nh, rows,
+cdef void split_forward(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                        const int* kinds, const floating* x, Py_ssize_t rows, Py_ssize_t cap,
+                        floating* acts, Py_ssize_t first, floating* partial,
+                        floating* zeros) noexcept nogil:
+    """``forward`` (logits out) with the logits summed from the two halves of the last
+    hidden layer's units, the first ``first`` units' with the bias and the rest's with a
+    bias of ``zeros``, in that order: the pair step's logits, computed on the whole
+    network's arrays (``partial``: rows x k of room)."""
+    cdef Py_ssize_t i, li, off = 0, t = n_layers - 1
+    cdef Py_ssize_t nh = layers[4 * t], k = layers[4 * t + 1]
+    cdef const floating* inp = x
+    cdef floating* z
+    for li in range(t):
+        layer_forward(params + layers[4 * li + 2], params + layers[4 * li + 3], kinds[li], inp,
+                      layers[4 * li], rows, layers[4 * li], layers[4 * li + 1], acts + off,
+                      NULL)
+        inp = acts + off
+        off += cap * layers[4 * li + 1]
+    z = acts + off
+    layer_forward(params + layers[4 * t + 2], params + layers[4 * t + 3], 3, inp, nh, rows,
+                  first, k, z, NULL)
+    layer_forward(params + layers[4 * t + 2] + first * k, zeros, 3, inp + first, nh, rows,
                   nh - first, k, partial, NULL)
     for i in range(rows * k):
         z[i] = z[i] + partial[i]
@@ -482,13 +551,15 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
                       Py_ssize_t nf, Py_ssize_t k, const Py_ssize_t* order, Py_ssize_t start,
                       Py_ssize_t end, Py_ssize_t n, Py_ssize_t cap, floating* xb,
                       floating* yb, floating* wb, floating* acts, floating* delta,
-                      floating* spare, const double* rates, floating* dmask, uint64_t* rng,
-                      Py_ssize_t split_at, double* total, Py_ssize_t* correct) noexcept nogil:
+                      floating* spare, floating* partial, const double* rates,
+                      floating* dmask, uint64_t* rng, Py_ssize_t split_at, double* total,
+                      Py_ssize_t* correct) noexcept nogil:
     """The mini-batch steps of the rows order[start:end] of an epoch of n (start a multiple
     of ``cap``), adding sum_i w_i L_i + sum_batches W_b penalty_b to ``total`` and the
-    correct count to ``correct``.  ``split_at`` > 0: a network of one hidden layer whose
-    logits are summed from its first ``split_at`` hidden units' and the rest's
-    (split_forward), as the pair step's halves sum them."""
+    correct count to ``correct``.  ``split_at`` > 0: the last hidden layer's units in two
+    halves, its first ``split_at`` and the rest, whose logits (split_forward) and delta for
+    the layer below (backward, ``partial``: cap x its inputs) are summed as the pair step's
+    halves sum them."""
     cdef Py_ssize_t rows, i, j, batch_correct, ahead, half
     cdef bint prefetching
     cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
@@ -517,8 +588,8 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
         if split_at:
             for j in range(k):
                 spare[j] = 0
-            split_forward(params, layers, kinds[0], xb, rows, cap, acts, split_at, delta,
-                          spare)
+            split_forward(params, layers, n_layers, kinds, xb, rows, cap, acts, split_at,
+                          delta, spare)
             cc_pair_step_taken()
         else:
             forward(params, layers, n_layers, kinds, out_kind, xb, rows, cap, acts, False,
@@ -533,10 +604,10 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
                 prefetch_row(Y + order[i] * k, k, True)
         if fused:
             backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
-                     kinds, xb, rows, cap, acts, rates, dmask, delta, spare)
+                     kinds, xb, rows, cap, acts, rates, dmask, delta, spare, split_at, partial)
         else:
             backward(params, grad, 1, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
-                     dmask, delta, spare)
+                     dmask, delta, spare, split_at, partial)
         if fused:
             opt.t += 1
             penalty = 0
@@ -556,38 +627,62 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
                       Py_ssize_t* correct) noexcept nogil:
     """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b."""
     cdef double total = 0
-    # a network of one hidden layer, trained without dropout or penalty, whose batch's
-    # forward pass is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS) but whose products are
-    # not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): its hidden units in two halves,
-    # on two threads when the policy gave it them (pair_epoch); on one, the one-layer step
-    # with the halves' logits (split_forward), the same bits.  At a threshold of 0 (the
-    # tests') every such epoch with two threads is paired, strictly.
-    cdef double pair_min = cc_set_pair_min_flops(-1), first_flops, second_flops
-    cdef Py_ssize_t first, lanes, split_at = 0
+    cdef Py_ssize_t first = pair_split(layers, n_layers, cap, rates, opt,
+                                          sizeof(floating))
+    cdef Py_ssize_t nin = layers[4 * (n_layers - 2)] if n_layers > 1 else 0
+    cdef floating* partial = NULL
     cdef bint done = False
-    if n_layers == 2 and (rates == NULL or rates[0] <= 0) and opt.l1 == 0 and opt.l2 == 0:
-        lanes = cc_vector_bytes() // sizeof(floating)
-        first = pair_units(layers[1], lanes) if lanes > 0 else 0
-        first_flops = 2.0 * cap * layers[0] * layers[1]
-        second_flops = 2.0 * cap * layers[1] * layers[5]
-        if (first > 0 and first_flops + second_flops >= pair_min and
-                (max(first_flops, second_flops) < cc_set_split_min_flops(-1) or
-                 pair_min == 0)):
-            # with a helper held for the epoch (a second thread from the policy, the pool
-            # neither busy nor resting after a late helper), the two halves; else the
-            # one-layer step with the halves' logits on this thread, the same bits
-            if cc_split_threads_now() >= 2 and cc_duo_begin(pair_min == 0):
-                total = pair_epoch(params, grad, s1, s2, opt, layers, kinds, out_kind, X, Y,
-                                   W, nf, k, order, n, cap, xb, yb, wb, acts, delta, spare,
-                                   first, correct, &done)
-                if done:
-                    return total
-            split_at = first
+    if first > 0 and n_layers > 2:  # the delta for the layer below, from two halves
+        partial = <floating*> malloc(cap * nin * sizeof(floating))
+        if partial == NULL:
+            first = 0
+    if first > 0:
+        # with a helper held for the epoch (a second thread from the policy, the pool
+        # neither busy nor resting after a late helper), the two halves; else the whole
+        # step with the halves' sums on this thread, the same bits
+        if cc_split_threads_now() >= 2 and cc_duo_begin(cc_set_pair_min_flops(-1) == 0):
+            total = pair_epoch(params, grad, s1, s2, opt, layers, n_layers, kinds, out_kind,
+                               X, Y, W, nf, k, order, n, cap, xb, yb, wb, acts, delta, spare,
+                               partial, first, correct, &done)
+            if done:
+                free(partial)
+                return total
     correct[0] = 0
     train_steps(params, grad, s1, s2, opt, layers, n_layers, kinds, out_kind, X, Y, W, nf, k,
-                order, 0, n, n, cap, xb, yb, wb, acts, delta, spare, rates, dmask, rng,
-                split_at, &total, correct)
+                order, 0, n, n, cap, xb, yb, wb, acts, delta, spare, partial, rates, dmask,
+                rng, first, &total, correct)
+    free(partial)
     return total
+
+
+cdef Py_ssize_t pair_split(const Py_ssize_t* layers, Py_ssize_t n_layers, Py_ssize_t cap,
+                           const double* rates, const Optimizer* opt,
+                           Py_ssize_t itemsize) noexcept nogil:
+    """Units of the first half (whole vectors of ``itemsize`` values) where an epoch's last
+    hidden layer is split in two for the pair step, else 0.  Taken for a network trained
+    without dropout or penalty whose batch's forward pass through the split layer and the
+    output is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS; the layers below it,
+    CC_PAIR_BELOW_SHARE of that at most, as both halves run them), but whose products are
+    not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): on two threads when the policy gave
+    it them (pair_epoch); on one, the whole step with the halves' sums, the same bits.  At
+    a threshold of 0 (the tests') every such epoch is split, and paired strictly on two
+    threads."""
+    cdef double pair_min = cc_set_pair_min_flops(-1), split_flops, below_flops = 0, most = 0
+    cdef Py_ssize_t j, t = n_layers - 2, lanes = cc_vector_bytes() // itemsize
+    if n_layers < 2 or n_layers > PAIR_MAX_LAYERS or lanes <= 0 or opt.l1 != 0 or opt.l2 != 0:
+        return 0
+    for j in range(n_layers - 1):
+        if rates != NULL and rates[j] > 0:
+            return 0
+    for j in range(n_layers):
+        most = max(most, 2.0 * cap * layers[4 * j] * layers[4 * j + 1])
+        if j < t:
+            below_flops += 2.0 * cap * layers[4 * j] * layers[4 * j + 1]
+    split_flops = 2.0 * cap * layers[4 * t + 1] * (layers[4 * t] + layers[4 * t + 5])
+    if pair_min != 0 and (split_flops < pair_min or most >= cc_set_split_min_flops(-1) or
+                          below_flops > CC_PAIR_BELOW_SHARE * split_flops):
+        return 0
+    return pair_units(layers[4 * t + 1], lanes)
 
 
 cdef void product(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

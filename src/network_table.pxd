@@ -71,8 +71,8 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
 # split_products(), sparse_products(): how many products were split, skipped zeros so far;
 # previous = narrow_backward(on): whether a layer of at most 4 units takes the one-pass
 # backward kernel (src/simd/gemm_body.h; only read with a value < 0); narrow_passes(): how
-# many backward passes it took so far; pair_steps(): how many training steps of a network of
-# one hidden layer went through the pair step (its halves on two threads when it had them),
+# many backward passes it took so far; pair_steps(): how many training steps went through
+# the pair step (its halves on two threads when it had them),
 # pair_halves(): how many of their halves a helper ran; previous = pair_min_flops(flops):
 # the fewest forward FLOPs of a batch for the pair step (only read with a value < 0);
 # previous = pair_alone_steps(pattern): the steps of each epoch a strict pair session (the

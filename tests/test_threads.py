@@ -97,7 +97,7 @@ class _Recorder:
 
     def __getattr__(self, name):
         fn = getattr(self._real, name)
-        if name.startswith("split_"):  # the kernels' own thread settings, not a product
+        if name.startswith(("split_", "pair_")):  # the kernels' own settings, not a product
             return fn
 
         def call(*args, **kwargs):

@@ -300,20 +300,34 @@ static long cc_sparse_products(void) { return 0; }
 
 #endif
 
-/* A training epoch of a network of one hidden layer (no dropout, no penalty) runs the pair
- * step (network_kernels.pyx's pair_epoch: its hidden units in two halves, each a network of
- * its own, on two threads through pool.h's pair session) where a batch's forward pass is
- * at least cc_pair_min_flops FLOPs, 2 rows (nf nh + nh nout).  On one thread it runs the
- * one-layer step with the halves' logits (split_forward), the same bits.  Measured on a
- * 2-vCPU EPYC (Zen 4), float32, own AVX-512 kernels, plain SGD, 3 epochs of 20,000 rows
- * (4,000 for 784 inputs), 5 runs interleaved, medians against the one-layer step on one
- * thread (benchmarks/pair_step.py), two threads: 64-128-10 / b64 (1.2 MFLOP a batch) 0.57;
+/* A training epoch (no dropout, no penalty) runs the pair step (network_kernels.pyx's
+ * pair_epoch: the last hidden layer's units in two halves, each a network of its own, on
+ * two threads through pool.h's pair session) where a batch's forward pass through that
+ * layer and the output is at least cc_pair_min_flops FLOPs, 2 rows (nin nh + nh nout).
+ * On one thread it runs the whole step with the halves' sums (train_steps' split_at), the
+ * same bits.  Networks of one hidden layer, measured on a 2-vCPU EPYC (Zen 4), float32,
+ * own AVX-512 kernels, plain SGD, 3 epochs of 20,000 rows (4,000 for 784 inputs), 5 runs
+ * interleaved, medians against the one-layer step on one thread (benchmarks/
+ * pair_step.py), two threads: 64-128-10 / b64 (1.2 MFLOP a batch) 0.57;
  * 64-256-10 / b64 (2.4) 0.68; 100-256-2 / b128 (6.7) 0.60; 32-192-4 / b128 (1.8) 0.73;
  * 64-128-1 / b64 (1.1) 0.62; 20-512-3 / b64 (1.5) 0.65; one thread 0.87-1.06.  Minutes
  * when the host slowed the second core: 0.78-1.13.  Round 9's pair step (two hand-overs a
  * step, the output layer and the loss on the caller alone), below 2^20: 64-128-10 / b32
  * (0.6) 0.89-1.0, 64-64-10 / b64 (0.6) 0.81-1.02, 20-64-3 / b16 (0.05) 1.02-1.09. */
 #define CC_PAIR_MIN_FLOPS 1048576.0
+/* A network of more hidden layers splits its last one, its batch's forward FLOPs through
+ * that layer and the output counted against cc_pair_min_flops, and both halves run the
+ * layers below: the pair step takes it while their forward FLOPs are at most this share
+ * of the split part's.  Its steps hand over twice (the logits; each half's delta W^T for
+ * the layer below, rows x its inputs).  Measured on a 2-vCPU EPYC (Zen 3), AVX2, float32,
+ * plain SGD, 2 epochs of 20,000 rows, 15 runs interleaved, two threads (strict / default
+ * session) against the whole step on one thread, by share: 10-256-256-2 / b32 (0.04)
+ * 0.65 / 0.77; 20-128-128-10 / b64 (0.07) 0.77 / 0.84, b32 0.72 / 0.88; 32-64-128-4 / b64
+ * (0.24) 0.72 / 0.73; 64-64-128-10 / b64 (0.43) 0.93 / 0.86; 64-96-96-10 / b64 (0.60)
+ * 1.01 / 0.98; 64-128-64-10 / b64 (0.93) 0.98 / 0.99.  The halves' sums on one thread:
+ * 0.95-1.06 of the whole step.  Below 2^20: 2-64-64-1 / b32 (0.27 MFLOP) 1.18 / 1.17,
+ * b64 1.13 / 1.17 (one thread with the halves' sums 1.09-1.15). */
+#define CC_PAIR_BELOW_SHARE 0.3
 static double cc_pair_min_flops CC_UNUSED = CC_PAIR_MIN_FLOPS; /* kept without vectors */
 
 /* The least forward FLOPs of a batch for the pair step; sets it and returns the old value,
