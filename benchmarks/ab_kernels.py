@@ -10,6 +10,11 @@ machine.  It prints the median and the best epoch time of each and their ratio
     cp crash_core/_kernels/network_kernels_avx512.*.so /tmp/old/   # before the change
     ... change, rebuild ...
     python benchmarks/ab_kernels.py /tmp/old/network_kernels_avx512.*.so [--repeats 31]
+                                    [--optimizer adam] [--threads 2] [--networks tiny,deep]
+
+``--threads 2`` trains as a default fit on two free cores does (the policy's threads for
+the installed build, two for the other, whose helper threads are its own), instead of
+inside ``threadpool_limits(1)``.
 
 Only the kernels differ: both run through the installed ``EpochTrainer.run`` and argument
 checks, so a build whose epoch kernel expects other buffers than the installed trainer
@@ -33,6 +38,8 @@ NETWORKS = {
     "tanh": ((20, 100, 50, 3), 16, "tanh", "softmax"),
     "edges": ((30, 100, 100, 3), 32, "relu", "softmax"),
     "mnist": ((784, 256, 128, 10), 128, "relu", "softmax"),
+    "deep": ((20, 128, 128, 10), 32, "relu", "softmax"),
+    "wide": ((64, 256, 256, 2), 32, "relu", "softmax"),
 }
 
 
@@ -48,8 +55,9 @@ def load_build(path: str):
     return network.Kernels(level, module), network.at_level(level)
 
 
-def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096) -> dict:
-    """Seconds per epoch of plain SGD on random data, each build in turn: the same
+def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096,
+                optimizer: str = "sgd") -> dict:
+    """Seconds per epoch of ``optimizer`` on random data, each build in turn: the same
     ``EpochTrainer.run`` a fit makes, with the network kernels' ``train_epoch_`` swapped
     for the build's while it runs."""
     from unittest import mock
@@ -66,7 +74,7 @@ def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096) -> dict:
         labels = list(kernels) if r % 2 else list(kernels)[::-1]
         for label in labels:
             net = Network(sizes, activation=activation, output=output, dtype="float32")
-            trainer = EpochTrainer(net, batch, "sgd")
+            trainer = EpochTrainer(net, batch, optimizer)
             Y = net.targets(y, n)
             order = np.random.default_rng(r).permutation(n)
             with mock.patch.object(active, "train_epoch_", kernels[label].train_epoch_):
@@ -83,14 +91,22 @@ def main() -> None:
     parser.add_argument("other", help="another build's network_kernels*.so")
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--repeats", type=int, default=31)
+    parser.add_argument("--optimizer", default="sgd")
+    parser.add_argument("--threads", type=int, choices=(1, 2), default=1)
     args = parser.parse_args()
     other, installed = load_build(args.other)
     kernels = {"installed": installed, "other": other}
-    print(f"{installed.level} level; ratio = installed / other (one thread, float32)")
-    with threadpool_limits(1):
+    threads = "one thread" if args.threads == 1 else "two threads"
+    print(
+        f"{installed.level} level; ratio = installed / other ({threads}, float32, "
+        f"{args.optimizer})"
+    )
+    if args.threads == 2:
+        other.split_threads_(2)
+    with threadpool_limits(1 if args.threads == 1 else None):
         for name in args.networks.split(","):
             sizes, batch = NETWORKS[name][:2]
-            times = epoch_times(kernels, name, args.repeats)
+            times = epoch_times(kernels, name, args.repeats, optimizer=args.optimizer)
             steps = -(-4096 // batch)
             med = {k: statistics.median(v) / steps * 1e6 for k, v in times.items()}
             best = {k: min(v) / steps * 1e6 for k, v in times.items()}
