@@ -12,9 +12,11 @@ machine.  It prints the median and the best epoch time of each and their ratio
     python benchmarks/ab_kernels.py /tmp/old/network_kernels_avx512.*.so [--repeats 31]
                                     [--optimizer adam] [--threads 2] [--networks tiny,deep]
 
-``--threads 2`` trains as a default fit on two free cores does (the policy's threads for
-the installed build, two for the other, whose helper threads are its own), instead of
-inside ``threadpool_limits(1)``.
+``--threads 2`` trains as a default fit on two free cores does, instead of inside
+``threadpool_limits(1)``: the policy is told both cores are free (each build's helper
+spins a while after its epoch, which the policy would take for another thread of the
+process at the other's start) and gives the installed build its threads; the other gets
+two, its helper threads its own.
 
 Only the kernels differ: both run through the installed ``EpochTrainer.run`` and argument
 checks, so a build whose epoch kernel expects other buffers than the installed trainer
@@ -102,7 +104,10 @@ def main() -> None:
         f"{args.optimizer})"
     )
     if args.threads == 2:
+        from crash_core import _blas_threads
+
         other.split_threads_(2)
+        _blas_threads.free_cores = lambda strict=False: 2
     with threadpool_limits(1 if args.threads == 1 else None):
         for name in args.networks.split(","):
             sizes, batch = NETWORKS[name][:2]
