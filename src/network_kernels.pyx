@@ -418,7 +418,7 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
     e.fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
     e.top = e.bottom = e.forward = False
     e.half[0].block = e.half[1].block = NULL
-    widest = k
+    widest = 0  # the widest layer below the split one
     for j in range(t):
         lower_acts += layers[4 * j + 1]
         widest = max(widest, layers[4 * j + 1])
@@ -453,7 +453,7 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
             h.yb = carve(base, &used, cap * k * sizeof(floating))
             h.wb = carve(base, &used, cap * sizeof(floating))
             h.z = carve(base, &used, cap * k * sizeof(floating))
-            h.delta = carve(base, &used, cap * max(widest, u) * sizeof(floating))
+            h.delta = carve(base, &used, cap * max(widest, k) * sizeof(floating))
             h.spare = carve(base, &used, cap * max(widest, u) * sizeof(floating))
             h.partial = carve(base, &used, cap * nin * sizeof(floating) if deep else 0)
             if carving == 0:
