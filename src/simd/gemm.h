@@ -320,13 +320,17 @@ static long cc_sparse_products(void) { return 0; }
  * layers below: the pair step takes it while their forward FLOPs are at most this share
  * of the split part's.  Its steps hand over twice (the logits; each half's delta W^T for
  * the layer below, rows x its inputs).  Measured on a 2-vCPU EPYC (Zen 3), AVX2, float32,
- * plain SGD, 2 epochs of 20,000 rows, 15 runs interleaved, two threads (strict / default
- * session) against the whole step on one thread, by share: 10-256-256-2 / b32 (0.04)
- * 0.65 / 0.77; 20-128-128-10 / b64 (0.07) 0.77 / 0.84, b32 0.72 / 0.88; 32-64-128-4 / b64
- * (0.24) 0.72 / 0.73; 64-64-128-10 / b64 (0.43) 0.93 / 0.86; 64-96-96-10 / b64 (0.60)
- * 1.01 / 0.98; 64-128-64-10 / b64 (0.93) 0.98 / 0.99.  The halves' sums on one thread:
- * 0.95-1.06 of the whole step.  Below 2^20: 2-64-64-1 / b32 (0.27 MFLOP) 1.18 / 1.17,
- * b64 1.13 / 1.17 (one thread with the halves' sums 1.09-1.15). */
+ * plain SGD, 20,000 rows (benchmarks/pair_step.py, BENCHMARKS.md round 13), two threads
+ * against the whole step on one thread, by share; default sessions (two runs), then
+ * strict ones: 10-256-256-2 / b32 (0.04) 0.83, 0.73; 0.61; 20-128-128-10 / b64 (0.07)
+ * 0.84, 0.89; 0.77; b32 0.76, 0.81; 0.70; 64-256-256-2 / b32 (0.25) 0.74; 0.61;
+ * 32-64-128-4 / b64 (0.24) 0.72, 0.98; 0.81.  Beyond the share, default sessions in an
+ * earlier build that took them (15 runs interleaved, strict in brackets): 64-64-128-10 /
+ * b64 (0.43) 0.86 (0.93); 64-96-96-10 / b64 (0.60) 0.98 (1.01); 64-128-64-10 / b64 (0.93)
+ * 0.99 (0.98); strict in round 13's runs 0.82, 0.88, 0.88.  One thread with the halves'
+ * sums: 0.93-1.05 of the whole step.  Below 2^20, 2-64-64-1 / b32 (0.27 MFLOP): strict
+ * 0.83-1.16, default sessions 1.07-1.20 (one thread with the halves' sums 1.04): no pair
+ * step. */
 #define CC_PAIR_BELOW_SHARE 0.3
 static double cc_pair_min_flops CC_UNUSED = CC_PAIR_MIN_FLOPS; /* kept without vectors */
 
