@@ -133,8 +133,9 @@ if os.name == "nt":
     extra_link_args = []
 else:
     extra_compile_args = ["-O0", "-g"] if DEBUG else ["-O2", "-g0"]
-    # sqrt never sets errno here (its argument is never negative), which lets GCC vectorise
-    # the loops that take it: Adam's update measured 3-4x faster (BENCHMARKS.md, round 13)
+    # nothing in these modules reads errno; without it GCC vectorises the loops that call
+    # sqrt: a training step with Adam took 0.47-0.71 of its time before (BENCHMARKS.md,
+    # round 13)
     hot_compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g0", "-fno-math-errno"]
     cold_compile_args = ["-O0", "-g"] if DEBUG else ["-O1", "-g0"]
     # an explicit -ftree-vectorize makes GCC's cost model "dynamic", as at -O3
