@@ -37,8 +37,10 @@ done
 
 tests=(tests/test_kernels.py tests/test_network.py tests/test_training.py tests/test_hostile.py)
 [ -e "$work/tests/test_microkernels.py" ] && tests+=(tests/test_microkernels.py)
-# products split over the helper threads, the forward epilogue, the products skipping zeros
-for extra in tests/test_split.py tests/test_epilogue.py tests/test_sparse.py; do
+# products split over the helper threads, the forward epilogue, the products skipping zeros,
+# the pair step's halves (their arrays carved from one block)
+for extra in tests/test_split.py tests/test_epilogue.py tests/test_sparse.py \
+        tests/test_pair_step.py; do
     [ -e "$work/$extra" ] && tests+=("$extra")
 done
 run() {
