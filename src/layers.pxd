@@ -139,47 +139,46 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
     cdef const floating* a_prev
     cdef const floating* w
     cdef floating* swap
-    cdef bint dropped, derived, narrow, halves, stop = False
+    cdef bint dropped, derived, narrow, stop = False
     for li in range(n_layers - 1, -1, -1):
         n_in = layers[4 * li]
         n_out = layers[4 * li + 1]
+        w = params + layers[4 * li + 2]
         derived = dropped = narrow = False
-        halves = split_at != 0 and li == n_layers - 2
-        if li > 0 and halves:
-            prev_off = act_offset(layers, li - 1, cap)
-            a_prev = acts + prev_off
-            w = params + layers[4 * li + 2]
-            if split_at > 0:
-                gemm(False, True, rows, n_in, split_at, <floating> 1, delta, n_out, w, n_out,
-                     <floating> 0, spare, n_in)
-                gemm(False, True, rows, n_in, n_out - split_at, <floating> 1, delta + split_at,
-                     n_out, w + split_at, n_out, <floating> 0, partial, n_in)
-                add_partials(spare, spare, partial, a_prev, rows * n_in, kinds[li - 1])
-                derived = True
-            else:
-                gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out, w, n_out,
-                     <floating> 0, partial, n_in)
-                stop = True
-        elif li > 0:
-            prev_off = act_offset(layers, li - 1, cap)
-            a_prev = acts + prev_off
-            dropped = rates != NULL and rates[li - 1] > 0
-            # a layer of a few units (a sigmoid or linear output): its delta for the layer
-            # below and its weight gradient in one pass over a_prev (no dropout below;
-            # narrow_backward declines the other shapes)
-            narrow = not dropped and narrow_backward(
-                rows, n_out, n_in, delta, params + layers[4 * li + 2], a_prev, spare,
-                kinds[li - 1], alpha, beta, dest + layers[4 * li + 2])
-            # delta W^T times f'(z) of the layer below, in the product's epilogue where
-            # the own kernels take the shape (without dropout, whose mask is its own pass)
-            derived = narrow or (not dropped and gemm_backward(
-                rows, n_in, n_out, delta, n_out, params + layers[4 * li + 2], n_out, spare,
-                n_in, a_prev, kinds[li - 1]))
-            if not derived:
-                gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out,
-                     params + layers[4 * li + 2], n_out, <floating> 0, spare, n_in)
-        else:
+        if li == 0:
             a_prev = x
+        else:
+            prev_off = act_offset(layers, li - 1, cap)
+            a_prev = acts + prev_off
+            if split_at != 0 and li == n_layers - 2:
+                # the last hidden layer in two halves (no dropout: the pair step takes none)
+                if split_at > 0:
+                    gemm(False, True, rows, n_in, split_at, <floating> 1, delta, n_out, w, n_out,
+                         <floating> 0, spare, n_in)
+                    gemm(False, True, rows, n_in, n_out - split_at, <floating> 1, delta + split_at,
+                         n_out, w + split_at, n_out, <floating> 0, partial, n_in)
+                    add_partials(spare, spare, partial, a_prev, rows * n_in, kinds[li - 1])
+                    derived = True
+                else:
+                    gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out, w, n_out,
+                         <floating> 0, partial, n_in)
+                    stop = True
+            else:
+                dropped = rates != NULL and rates[li - 1] > 0
+                # a layer of a few units (a sigmoid or linear output): its delta for the layer
+                # below and its weight gradient in one pass over a_prev (no dropout below;
+                # narrow_backward declines the other shapes)
+                narrow = not dropped and narrow_backward(
+                    rows, n_out, n_in, delta, w, a_prev, spare, kinds[li - 1], alpha, beta,
+                    dest + layers[4 * li + 2])
+                # delta W^T times f'(z) of the layer below, in the product's epilogue where
+                # the own kernels take the shape (without dropout, whose mask is its own pass)
+                derived = narrow or (not dropped and gemm_backward(
+                    rows, n_in, n_out, delta, n_out, w, n_out, spare, n_in, a_prev,
+                    kinds[li - 1]))
+                if not derived:
+                    gemm(False, True, rows, n_in, n_out, <floating> 1, delta, n_out, w, n_out,
+                         <floating> 0, spare, n_in)
         if not narrow:
             gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
                  beta, dest + layers[4 * li + 2], n_out)
