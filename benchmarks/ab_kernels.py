@@ -11,6 +11,7 @@ machine.  It prints the median and the best epoch time of each and their ratio
     ... change, rebuild ...
     python benchmarks/ab_kernels.py /tmp/old/network_kernels_avx512.*.so [--repeats 31]
                                     [--optimizer adam] [--threads 2] [--networks tiny,deep]
+                                    [--l1 1e-4] [--l2 1e-4]
 
 ``--threads 2`` trains as a default fit on two free cores does, instead of inside
 ``threadpool_limits(1)``: the policy is told both cores are free (each build's helper
@@ -20,7 +21,8 @@ two, its helper threads its own.
 
 Only the kernels differ: both run through the installed ``EpochTrainer.run`` and argument
 checks, so a build whose epoch kernel expects other buffers than the installed trainer
-makes cannot be compared this way.  Importing this module does no work.
+makes cannot be compared this way; with a penalty both get a gradient buffer, which a build
+that needs one for it reads.  Importing this module does no work.
 """
 
 from __future__ import annotations
@@ -57,8 +59,15 @@ def load_build(path: str):
     return network.Kernels(level, module), network.at_level(level)
 
 
-def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096,
-                optimizer: str = "sgd") -> dict:
+def epoch_times(
+    kernels: dict,
+    name: str,
+    repeats: int,
+    n: int = 4096,
+    optimizer: str = "sgd",
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> dict:
     """Seconds per epoch of ``optimizer`` on random data, each build in turn: the same
     ``EpochTrainer.run`` a fit makes, with the network kernels' ``train_epoch_`` swapped
     for the build's while it runs."""
@@ -77,11 +86,13 @@ def epoch_times(kernels: dict, name: str, repeats: int, n: int = 4096,
         for label in labels:
             net = Network(sizes, activation=activation, output=output, dtype="float32")
             trainer = EpochTrainer(net, batch, optimizer)
+            if l1 or l2:
+                trainer.grad = np.zeros(net.n_params, np.float32)
             Y = net.targets(y, n)
             order = np.random.default_rng(r).permutation(n)
             with mock.patch.object(active, "train_epoch_", kernels[label].train_epoch_):
                 t0 = time.perf_counter()
-                trainer.run(X, Y, order, 0.01)
+                trainer.run(X, Y, order, 0.01, l1=l1, l2=l2)
                 times[label].append(time.perf_counter() - t0)
     return times
 
@@ -95,13 +106,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--optimizer", default="sgd")
     parser.add_argument("--threads", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--l1", type=float, default=0.0)
+    parser.add_argument("--l2", type=float, default=0.0)
     args = parser.parse_args()
     other, installed = load_build(args.other)
     kernels = {"installed": installed, "other": other}
     threads = "one thread" if args.threads == 1 else "two threads"
     print(
         f"{installed.level} level; ratio = installed / other ({threads}, float32, "
-        f"{args.optimizer})"
+        f"{args.optimizer}, l1 {args.l1:g}, l2 {args.l2:g})"
     )
     if args.threads == 2:
         from crash_core import _blas_threads
@@ -111,7 +124,9 @@ def main() -> None:
     with threadpool_limits(1 if args.threads == 1 else None):
         for name in args.networks.split(","):
             sizes, batch = NETWORKS[name][:2]
-            times = epoch_times(kernels, name, args.repeats, optimizer=args.optimizer)
+            times = epoch_times(
+                kernels, name, args.repeats, optimizer=args.optimizer, l1=args.l1, l2=args.l2
+            )
             steps = -(-4096 // batch)
             med = {k: statistics.median(v) / steps * 1e6 for k, v in times.items()}
             best = {k: min(v) / steps * 1e6 for k, v in times.items()}

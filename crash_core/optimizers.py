@@ -30,9 +30,9 @@ OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
 def needs_gradient(kind: int, l1: float = 0.0, l2: float = 0.0) -> bool:
     """Whether an epoch of optimizer ``kind`` with these penalties needs a gradient buffer:
-    plain SGD without penalties steps inside the backward pass (the epoch kernel's fused
-    path) and never writes one."""
-    return kind != OPT_SGD or l1 != 0 or l2 != 0
+    plain SGD without an L1 penalty steps inside the backward pass (the epoch kernel's
+    fused path, an L2 penalty as weight decay) and never writes one."""
+    return kind != OPT_SGD or l1 != 0
 
 
 @dataclass

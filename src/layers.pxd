@@ -115,16 +115,18 @@ cdef inline void add_partials(floating* delta, const floating* mine, const float
 
 
 cdef inline void backward(floating* params, floating* dest, floating alpha, floating beta,
-                          const Py_ssize_t* layers, Py_ssize_t n_layers, const int* kinds,
+                          floating wbeta, const Py_ssize_t* layers, Py_ssize_t n_layers, const int* kinds,
                           const floating* x, Py_ssize_t rows, Py_ssize_t cap,
                           const floating* acts, const double* rates, const floating* dmask,
                           floating* delta, floating* spare, Py_ssize_t split_at=0,
                           floating* partial=NULL) noexcept nogil:
-    """Backpropagate the output delta (in ``delta``): dest <- alpha * gradient + beta * dest.
+    """Backpropagate the output delta (in ``delta``): dest <- alpha * gradient + beta * dest
+    for the biases, alpha * gradient + wbeta * dest for the weights.
 
-    With dest = grad, alpha = 1, beta = 0 this writes the gradient.  With dest = params,
-    alpha = -lr, beta = 1 it IS the plain SGD step, folded into the weight-gradient
-    product: each layer's delta for the layer below is taken before its weights move.
+    With dest = grad, alpha = 1, beta = wbeta = 0 this writes the gradient.  With dest =
+    params, alpha = -lr, beta = 1 it IS the plain SGD step, folded into the weight-gradient
+    product: each layer's delta for the layer below is taken before its weights move; wbeta
+    = 1 - 2 lr l2 adds an L2 penalty's step (optimizers.pxd's decay_beta), wbeta = 1 none.
     ``delta`` and ``spare`` are two buffers of cap x (widest layer) that the layers take
     turns writing.
 
@@ -169,7 +171,7 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
                 # below and its weight gradient in one pass over a_prev (no dropout below;
                 # narrow_backward declines the other shapes)
                 narrow = not dropped and narrow_backward(
-                    rows, n_out, n_in, delta, w, a_prev, spare, kinds[li - 1], alpha, beta,
+                    rows, n_out, n_in, delta, w, a_prev, spare, kinds[li - 1], alpha, wbeta,
                     dest + layers[4 * li + 2])
                 # delta W^T times f'(z) of the layer below, in the product's epilogue where
                 # the own kernels take the shape (without dropout, whose mask is its own pass)
@@ -181,7 +183,7 @@ cdef inline void backward(floating* params, floating* dest, floating alpha, floa
                          <floating> 0, spare, n_in)
         if not narrow:
             gemm(True, False, n_in, n_out, rows, alpha, a_prev, n_in, delta, n_out,
-                 beta, dest + layers[4 * li + 2], n_out)
+                 wbeta, dest + layers[4 * li + 2], n_out)
         column_sums(rows, n_out, delta, alpha, beta, dest + layers[4 * li + 3])
         if li == 0 or stop:
             break

@@ -229,7 +229,7 @@ cdef class Kernels:
         """Train one epoch; returns (summed loss, correct count, optimizer steps so far).
 
         Buffers (allocated once per fit by the caller): ``grad`` like params (or empty
-        for plain SGD without penalties, whose step needs no gradient buffer); ``xb``,
+        for plain SGD without an L1 penalty, whose step needs no gradient buffer); ``xb``,
         ``yb``, ``wb`` one batch of inputs, targets and weights; ``acts`` and ``dmask``
         batch x (sum of widths); ``delta``, ``spare`` batch x (widest layer output);
         ``rng`` four uint64 words, advanced in place.  Shapes are checked here once; the
@@ -251,11 +251,11 @@ cdef class Kernels:
                 or not _holds(delta.shape[0], cap, widest)
                 or not _holds(spare.shape[0], cap, widest)):
             raise ValueError("work buffers are too small")
-        # plain SGD without penalties steps inside the backward pass: no gradient buffer
+        # plain SGD without an L1 penalty steps inside the backward pass: no gradient buffer
         if grad.shape[0] != params.shape[0] and (
                 grad.shape[0] != 0 or not steps_in_backward(optimizer, l1, l2)):
             raise ValueError("grad must have the length of params (or be empty for plain "
-                             "SGD without penalties)")
+                             "SGD without an L1 penalty)")
         if use_dropout and (not _holds(dmask.shape[0], cap, total_width)
                             or rates.shape[0] < n_layers - 1):
             raise ValueError("dropout buffers are too small")

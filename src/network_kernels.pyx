@@ -23,7 +23,8 @@ from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_duo_alone, cc_set_duo_pattern, CC_PAIR_BELOW_SHARE)
 from layers cimport forward, layer_forward, backward, act_offset, add_partials
 from losses cimport output_loss
-from optimizers cimport Optimizer, update_all, add_penalty, steps_in_backward, OPT_SGD, OPT_ADAM
+from optimizers cimport (Optimizer, update_all, add_penalty, weights_penalty, steps_in_backward,
+                         decay_beta, OPT_SGD, OPT_ADAM)
 from network_table cimport NetworkTable, TABLE_NAME
 from prefetch cimport prefetch_row
 
@@ -81,7 +82,7 @@ cdef double loss_and_grad(const floating* params, floating* grad, const Py_ssize
             NULL, NULL)
     total = output_loss(acts + act_offset(layers, n_layers - 1, n), Y, W,
                         <floating> (1.0 / wsum), n, k, out_kind, delta, correct)
-    backward(<floating*> params, grad, 1, 0, layers, n_layers, kinds, X, n, n, acts, NULL,
+    backward(<floating*> params, grad, 1, 0, 0, layers, n_layers, kinds, X, n, n, acts, NULL,
              NULL, delta, spare)
     penalty = add_penalty(params, grad, layers, n_layers, l1, l2)
     return total / wsum + penalty
@@ -225,7 +226,7 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
             h.loss += batch_loss
             h.correct += batch_correct
         # below a hidden layer, this half's delta W^T for it waits in h.partial
-        backward(params, dest, alpha, beta, h.layers, nl, e.kinds, <floating*> h.xb, rows,
+        backward(params, dest, alpha, beta, beta, h.layers, nl, e.kinds, <floating*> h.xb, rows,
                  e.cap, acts, NULL, NULL, <floating*> h.delta, <floating*> h.spare, -1,
                  <floating*> h.partial)
     if e.bottom and weighs:
@@ -235,7 +236,7 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
                      <const floating*> e.half[1].partial,
                      acts + act_offset(h.layers, t - 1, e.cap), rows * h.layers[4 * t],
                      e.kinds[t - 1])
-        backward(params, dest, alpha, beta, h.layers, t, e.kinds, <floating*> h.xb, rows,
+        backward(params, dest, alpha, beta, beta, h.layers, t, e.kinds, <floating*> h.xb, rows,
                  e.cap, acts, NULL, NULL, <floating*> h.delta, <floating*> h.spare)
     if (e.bottom or (e.top and nl == 2)) and weighs:  # the step is whole
         if e.fused:
@@ -564,9 +565,10 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
     cdef bint prefetching
     cdef Py_ssize_t out_off = act_offset(layers, n_layers - 1, cap)
     cdef double wsum, batch_loss, penalty
-    # plain SGD without penalties needs no gradient buffer: the step is folded into the
-    # backward pass's weight-gradient products
+    # plain SGD without an L1 penalty needs no gradient buffer: the step is folded into the
+    # backward pass's weight-gradient products, an L2 penalty's as the weights' beta
     cdef bint fused = steps_in_backward(opt.kind, opt.l1, opt.l2)
+    cdef floating wbeta = <floating> decay_beta(opt.learning_rate, opt.l2)
     while start < end:
         rows = min(cap, end - start)
         wsum = gather_rows(X, Y, W, order + start, rows, nf, k, xb, yb, wb)
@@ -603,15 +605,15 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
                 prefetch_row(X + order[i] * nf, nf, True)
                 prefetch_row(Y + order[i] * k, k, True)
         if fused:
-            backward(params, params, <floating> -opt.learning_rate, 1, layers, n_layers,
-                     kinds, xb, rows, cap, acts, rates, dmask, delta, spare, split_at, partial)
-        else:
-            backward(params, grad, 1, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
-                     dmask, delta, spare, split_at, partial)
-        if fused:
+            # the penalty of the weights before the step, as update_all takes it
+            penalty = weights_penalty(params, layers, n_layers, opt.l1, opt.l2)
+            backward(params, params, <floating> -opt.learning_rate, 1, wbeta, layers,
+                     n_layers, kinds, xb, rows, cap, acts, rates, dmask, delta, spare,
+                     split_at, partial)
             opt.t += 1
-            penalty = 0
         else:
+            backward(params, grad, 1, 0, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
+                     dmask, delta, spare, split_at, partial)
             penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
         total[0] += batch_loss + wsum * penalty
 

@@ -47,15 +47,72 @@ cdef inline Optimizer make_optimizer(int kind, double learning_rate, double mome
 
 
 cdef inline bint steps_in_backward(int kind, double l1, double l2) noexcept nogil:
-    """Plain SGD without penalties: its step is folded into the backward pass's
-    weight-gradient products, and no gradient buffer is written."""
-    return kind == OPT_SGD and l1 == 0 and l2 == 0
+    """Plain SGD without an L1 penalty: its step is folded into the backward pass's
+    weight-gradient products (dest = params, alpha = -lr), and no gradient buffer is
+    written.  An L2 penalty rides along as weight decay, the weights' beta (decay_beta)."""
+    return kind == OPT_SGD and l1 == 0
+
+
+cdef inline double decay_beta(double learning_rate, double l2) noexcept nogil:
+    """The SGD step with an L2 penalty as one product's beta:
+    w - lr (g + 2 l2 w) = (1 - 2 lr l2) w - lr g."""
+    return 1 - 2 * learning_rate * l2
 
 
 cdef inline floating penalty_grad(floating w, double l1, double l2) noexcept nogil:
     """d/dw (l1 |w| + l2 w^2) = l1 sign(w) + 2 l2 w."""
     cdef floating sign = (w > 0) - (w < 0)
     return <floating> (l1 * sign + 2 * l2 * w)
+
+
+cdef enum:
+    PENALTY_LANES = 16
+
+
+cdef inline double lane_sum(const floating* w, Py_ssize_t n, bint squares) noexcept nogil:
+    """sum w^2 (``squares``) or sum |w| in double, in a fixed order that vectorises.
+
+    Element i goes to partial sum i mod PENALTY_LANES (16 lanes, whatever the vector width,
+    so the order is the same at every ISA level); the lanes are then added pairwise, lane j
+    and lane j + h for h = 8, 4, 2, 1.  One running sum (the order of a plain loop) is a
+    chain of dependent additions that no compiler may reorder: the L2 penalty of a tiny
+    network (2-64-64-1, batch 32) cost its SGD step a third of its time that way.
+    """
+    cdef double acc[PENALTY_LANES]
+    cdef double x
+    cdef Py_ssize_t i, j
+    cdef Py_ssize_t whole = n - n % PENALTY_LANES
+    for j in range(PENALTY_LANES):
+        acc[j] = 0
+    i = 0
+    while i < whole:
+        for j in range(PENALTY_LANES):
+            x = w[i + j]
+            acc[j] += x * x if squares else fabs(x)
+        i += PENALTY_LANES
+    # the last n mod 16 in their lanes, the other lanes adding an exact 0: the
+    # accumulators are only ever indexed by constants, so they stay in registers
+    for j in range(PENALTY_LANES):
+        x = w[whole + j] if whole + j < n else 0
+        acc[j] += x * x if squares else fabs(x)
+    for j in range(8):
+        acc[j] += acc[j + 8]
+    for j in range(4):
+        acc[j] += acc[j + 4]
+    for j in range(2):
+        acc[j] += acc[j + 2]
+    return acc[0] + acc[1]
+
+
+cdef inline double penalty_sum(const floating* w, Py_ssize_t n, double l1,
+                               double l2) noexcept nogil:
+    """l1 sum|w| + l2 sum w^2 (each sum by lane_sum, a penalty of 0 skipping its sum)."""
+    cdef double penalty = 0
+    if l1 != 0:
+        penalty = l1 * lane_sum(w, n, False)
+    if l2 != 0:
+        penalty = penalty + l2 * lane_sum(w, n, True)
+    return penalty
 
 
 cdef inline double update_segment(floating* w, const floating* g, floating* s1, floating* s2,
@@ -73,8 +130,7 @@ cdef inline double update_segment(floating* w, const floating* g, floating* s1, 
     cdef floating fl1 = <floating> l1, two_l2 = <floating> (2 * l2)
     cdef floating c1 = 1, c2 = 1
     if l1 != 0 or l2 != 0:
-        for i in range(n):
-            penalty += l1 * fabs(w[i]) + l2 * w[i] * w[i]
+        penalty = penalty_sum(w, n, l1, l2)
     if o.kind == OPT_ADAM:
         c1 = <floating> (1.0 / (1.0 - pow(o.beta1, <double> o.t)))
         c2 = <floating> (1.0 / (1.0 - pow(o.beta2, <double> o.t)))
@@ -127,17 +183,28 @@ cdef inline double update_all(floating* params, const floating* grad, floating* 
     return penalty
 
 
+cdef inline double weights_penalty(const floating* params, const Py_ssize_t* layers,
+                                   Py_ssize_t n_layers, double l1, double l2) noexcept nogil:
+    """l1 sum|w| + l2 sum w^2 over every layer's weights (biases never), layer by layer."""
+    cdef Py_ssize_t li
+    cdef double penalty = 0
+    if l1 == 0 and l2 == 0:
+        return 0
+    for li in range(n_layers):
+        penalty += penalty_sum(params + layers[4 * li + 2], layers[4 * li] * layers[4 * li + 1],
+                               l1, l2)
+    return penalty
+
+
 cdef inline double add_penalty(const floating* params, floating* grad, const Py_ssize_t* layers,
                                Py_ssize_t n_layers, double l1, double l2) noexcept nogil:
     """grad += penalty gradient on the weights; return l1 sum|w| + l2 sum w^2."""
     cdef Py_ssize_t li, i, wo, nw
-    cdef double penalty = 0
     if l1 == 0 and l2 == 0:
         return 0
     for li in range(n_layers):
         nw = layers[4 * li] * layers[4 * li + 1]
         wo = layers[4 * li + 2]
         for i in range(wo, wo + nw):
-            penalty += l1 * fabs(params[i]) + l2 * params[i] * params[i]
             grad[i] = grad[i] + penalty_grad(params[i], l1, l2)
-    return penalty
+    return weights_penalty(params, layers, n_layers, l1, l2)

@@ -32,7 +32,7 @@ def using(build: network.Kernels) -> Iterator[None]:
         yield
 
 
-def plain_sgd_epoch(trainer, X, Y, learning_rate: float, l2: float = 0.0) -> list:
+def plain_sgd_epoch(trainer, X, Y, learning_rate: float, l1: float = 0.0, l2: float = 0.0) -> list:
     """``train_epoch_``'s arguments for one unweighted epoch of plain SGD over the rows of X
     in order, with ``trainer``'s buffers: the call ``EpochTrainer.run`` makes, without its
     thread policy."""
@@ -43,7 +43,7 @@ def plain_sgd_epoch(trainer, X, Y, learning_rate: float, l2: float = 0.0) -> lis
     return [
         net.params, net.layers, net.kinds, net.out_kind, X, Y, trainer.wb[:0], False,
         np.arange(X.shape[0]), trainer.capacity, OPT_SGD, learning_rate, 0.0, 0.9, 0.999,
-        1e-8, 0.0, l2, 0, empty, empty, trainer.rates, False, trainer.rng, trainer.grad,
+        1e-8, l1, l2, 0, empty, empty, trainer.rates, False, trainer.rng, trainer.grad,
         trainer.xb, trainer.yb, trainer.wb, trainer.acts, trainer.delta, trainer.spare,
         trainer.dmask,
     ]  # fmt: skip

@@ -341,11 +341,11 @@ def test_every_kernel_buffer_starts_on_a_cache_line(dtype):
         assert on_line(trainer.state.state1) and on_line(trainer.state.state2)
 
 
-def test_plain_sgd_keeps_no_gradient_buffer_until_a_penalty_needs_one():
+def test_plain_sgd_keeps_no_gradient_buffer_until_an_l1_penalty_needs_one():
     """Plain SGD folds its step into the backward pass, so its trainer holds no gradient
     buffer (a fit's memory stays at the parameters, their best copy and the last finite
-    copy); the first epoch with a penalty allocates it.  The kernel refuses a missing
-    buffer where the update needs it."""
+    copy); an L2 penalty rides along as weight decay, and the first epoch with an L1
+    penalty allocates it.  The kernel refuses a missing buffer where the update needs it."""
     from crash_core._kernels import network as kernels
     from crash_core.network import EpochTrainer
     from tests.builds import plain_sgd_epoch
@@ -359,14 +359,17 @@ def test_plain_sgd_keeps_no_gradient_buffer_until_a_penalty_needs_one():
     trainer.run(X, Y, np.arange(40), 0.1)
     assert trainer.grad.size == 0
     trainer.run(X, Y, np.arange(40), 0.1, l2=1e-3)
+    assert trainer.grad.size == 0
+    trainer.run(X, Y, np.arange(40), 0.1, l1=1e-3)
     assert trainer.grad.size == net.n_params
     assert EpochTrainer(net, 8, "adam").grad.size == net.n_params
     assert EpochTrainer(net, 8, "momentum").grad.size == net.n_params
 
     t = EpochTrainer(net, 8, "sgd")
     with pytest.raises(ValueError, match="grad must have the length of params"):
-        kernels.train_epoch_(*plain_sgd_epoch(t, X, Y, 0.1, l2=1e-3))  # a penalty needs it
+        kernels.train_epoch_(*plain_sgd_epoch(t, X, Y, 0.1, l1=1e-3))  # an L1 penalty needs it
     kernels.train_epoch_(*plain_sgd_epoch(t, X, Y, 0.1))  # plain SGD does not
+    kernels.train_epoch_(*plain_sgd_epoch(t, X, Y, 0.1, l2=1e-3))  # nor with weight decay
 
 
 def test_training_does_not_depend_on_where_the_buffers_start():

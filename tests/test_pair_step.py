@@ -192,8 +192,6 @@ def test_the_pair_step_trains_as_the_reference(build, shape, restore_pairing):
     net = Network((n_features, *hidden, k), activation, "sigmoid" if k == 1 else "softmax",
                   "float64", random_state=1)
     trainer = EpochTrainer(net, 32, "sgd")
-    if l2:
-        trainer.grad = np.zeros(net.n_params, net.dtype)  # a penalty needs the gradient
     Y = net.targets(y, X.shape[0])
     ref = oracle.Net.like(net)
     build.pair_min_flops_(0.0)
