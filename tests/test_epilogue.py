@@ -22,7 +22,9 @@ def test_the_forward_pass_matches_the_oracle(build, activation, sizes, dtype):
     output = "sigmoid" if sizes[-1] == 1 else "softmax" if sizes[-1] > 3 else "identity"
     with using(build):
         net = cc.Network(sizes, activation, output, dtype, random_state=1)
-        net.params = net.params + 0.05  # biases that are not zero
+        # biases that are not zero, and not all alike (a bias read at the wrong columns shows)
+        offsets = np.random.default_rng(3).uniform(0.02, 0.1, net.n_params).astype(dtype)
+        net.params = net.params + offsets
         X = np.random.default_rng(2).standard_normal((37, sizes[0])).astype(dtype)
         got = net.forward(X)
     expected = oracle.forward(oracle.Net.like(net), X)
