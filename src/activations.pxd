@@ -67,12 +67,13 @@ cdef inline floating fabs_(floating x) noexcept nogil:
 
 cdef inline floating derivative(floating a, int kind) noexcept nogil:
     """f'(z) from a = f(z)."""
+    cdef floating one = 1  # a bare 1 - a would be Cython's 1.0 - a, in double
     if kind == RELU:
         return 1 if a > 0 else 0
     if kind == SIGMOID:
-        return a * (1 - a)
+        return a * (one - a)
     if kind == TANH:
-        return 1 - a * a
+        return one - a * a
     return 1
 
 
@@ -100,14 +101,16 @@ cdef inline void add_bias_activate(floating* z, const floating* bias, Py_ssize_t
 
 cdef inline void multiply_derivative(floating* delta, const floating* a, Py_ssize_t n,
                                      int kind) noexcept nogil:
-    """delta <- delta * f'(z), with f'(z) taken from a = f(z)."""
+    """delta <- delta * f'(z), with f'(z) taken from a = f(z), in the precision of floating
+    (as the backward products' epilogue takes it)."""
     cdef Py_ssize_t i
+    cdef floating one = 1  # a bare 1 - a would be Cython's 1.0 - a, in double
     if kind == RELU:
         for i in range(n):
             delta[i] = delta[i] if a[i] > 0 else 0
     elif kind == SIGMOID:
         for i in range(n):
-            delta[i] = delta[i] * a[i] * (1 - a[i])
+            delta[i] = delta[i] * a[i] * (one - a[i])
     elif kind == TANH:
         for i in range(n):
-            delta[i] = delta[i] * (1 - a[i] * a[i])
+            delta[i] = delta[i] * (one - a[i] * a[i])

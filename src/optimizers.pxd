@@ -127,6 +127,9 @@ cdef inline double update_segment(floating* w, const floating* g, floating* s1, 
     cdef double penalty = 0
     cdef floating gi, lr = <floating> o.learning_rate, mu = <floating> o.momentum
     cdef floating b1 = <floating> o.beta1, b2 = <floating> o.beta2, eps = <floating> o.eps
+    # written in the loop, (1 - b1) is a double (Cython's 1.0), which took Adam's float32
+    # loop through double precision: 0.6 of a 2-64-64-1 step at batch 32 went to the update
+    cdef floating one_b1 = 1 - b1, one_b2 = 1 - b2
     cdef floating fl1 = <floating> l1, two_l2 = <floating> (2 * l2)
     cdef floating c1 = 1, c2 = 1
     if l1 != 0 or l2 != 0:
@@ -150,8 +153,8 @@ cdef inline double update_segment(floating* w, const floating* g, floating* s1, 
     else:
         for i in range(n):
             gi = g[i] + fl1 * ((w[i] > 0) - (w[i] < 0)) + two_l2 * w[i]
-            s1[i] = b1 * s1[i] + (1 - b1) * gi
-            s2[i] = b2 * s2[i] + (1 - b2) * gi * gi
+            s1[i] = b1 * s1[i] + one_b1 * gi
+            s2[i] = b2 * s2[i] + one_b2 * gi * gi
             w[i] = w[i] - lr * (s1[i] * c1) / (<floating> sqrt(s2[i] * c2) + eps)
     return penalty
 
