@@ -508,8 +508,13 @@ static int FN(gemm_axpy)(int m, int n, int k, T alpha, const T* A, long ars, lon
  * accumulator lane, four vectors of columns at a time in registers: a running sum kept in
  * b itself waited on a store and a reload for every row.  Returns 1 (0 is the build
  * without vector types, where the caller sums). */
-static CC_UNUSED int FN(column_sums)(int m, int n, const T* D, long ldd, T alpha, T beta,
-                                     T* b) {
+/* Not inlined, as transpose below: their last step, alpha sum + beta b, is one multiply-add
+ * or two roundings as the compiler contracts it, and inlined into callers that know beta
+ * (1) and callers that do not, the same sums came out in other bits (the pair step's
+ * halves and the whole step that must match them). */
+static CC_UNUSED __attribute__((noinline)) int FN(column_sums)(int m, int n, const T* D,
+                                                               long ldd, T alpha, T beta,
+                                                               T* b) {
     int j = 0;
     for (; j + 4 * L <= n; j += 4 * L) {
         V acc[4] = {(V){0}, (V){0}, (V){0}, (V){0}};
@@ -647,7 +652,8 @@ static CC_INLINE void FN(transposed)(T x, T beta, T* out) {
 /* out (k x n, rows of length ldo) = in^T + beta out for in (n x k, rows of length ldi;
  * beta == 0: out is not read): 8 x 8 blocks through vector shuffles where the compiler has
  * them (3 stages of pairwise interleaves), the rest element by element. */
-static void FN(transpose)(int n, int k, const T* in, long ldi, T* out, long ldo, T beta) {
+static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
+                                                    T* out, long ldo, T beta) {
     int j = 0;
 #ifdef CC_SHUFFLE
     for (; j + 8 <= n; j += 8) {
