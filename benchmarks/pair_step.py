@@ -26,7 +26,7 @@ instead of the default (``0``: every step paired, strictly).
 
     python benchmarks/pair_step.py [--repeats 5] [--epochs 3] [--optimizer sgd]
                                    [--shapes 64-128-10/64,2-64-64-1/32] [--contended]
-                                   [--threshold F]
+                                   [--threshold F] [--l1 1e-4] [--l2 1e-4]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _parse_shape(text: str):
 
 
 def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0,
-            threshold: float | None = None) -> dict:
+            threshold: float | None = None, l1: float = 0.0, l2: float = 0.0) -> dict:
     """Median seconds of ``epochs`` epochs each way, and the pair step's counts."""
     kernels = network_module.kernels
     sizes, batch = shape[:-1], shape[-1]
@@ -103,7 +103,7 @@ def measure(shape, repeats: int, epochs: int, optimizer: str, seed: int = 0,
                     t0 = time.perf_counter()
                     for _ in range(epochs):
                         shuffle_rows(order, state)
-                        trainer.run(X, Y, order, 0.01)
+                        trainer.run(X, Y, order, 0.01, l1=l1, l2=l2)
                     times[way].append(time.perf_counter() - t0)
                 if way == "halves 2t":
                     steps += kernels.pair_steps_() - before[0]
@@ -148,11 +148,14 @@ def main(argv=None) -> None:
     )
     p.add_argument("--threshold", type=float, default=None,
                    help="the halves ways' pair threshold, forward FLOPs a batch")
+    p.add_argument("--l1", type=float, default=0.0, help="the fits' L1 penalty")
+    p.add_argument("--l2", type=float, default=0.0, help="the fits' L2 penalty")
     args = p.parse_args(argv)
     shapes = [_parse_shape(s) for s in args.shapes.split(",")] if args.shapes else SHAPES
     print(
-        f"epochs of {args.optimizer}, float32: median of {args.repeats} runs of "
-        f"{args.epochs} epochs, as a ratio to the whole step on one thread"
+        f"epochs of {args.optimizer} (l1 {args.l1:g}, l2 {args.l2:g}), float32: median of "
+        f"{args.repeats} runs of {args.epochs} epochs, as a ratio to the whole step on one "
+        "thread"
         + (", another process spinning on one core" if args.contended else "")
         + "\n"
     )
@@ -165,7 +168,7 @@ def main(argv=None) -> None:
     for shape in shapes:
         with contended() if args.contended else contextlib.nullcontext():
             r = measure(shape, args.repeats, args.epochs, args.optimizer,
-                        threshold=args.threshold)
+                        threshold=args.threshold, l1=args.l1, l2=args.l2)
         base = r["medians"]["layer 1t"]
         ratios = " | ".join(f"{r['medians'][way] / base:.3f}" for way in WAYS[1:])
         name = "-".join(map(str, shape[:-1]))

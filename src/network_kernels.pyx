@@ -23,8 +23,8 @@ from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_duo_alone, cc_set_duo_pattern, CC_PAIR_BELOW_SHARE)
 from layers cimport forward, layer_forward, backward, act_offset, add_partials
 from losses cimport output_loss
-from optimizers cimport (Optimizer, update_all, add_penalty, weights_penalty, steps_in_backward,
-                         decay_beta, OPT_SGD, OPT_ADAM)
+from optimizers cimport (Optimizer, update_all, add_penalty, weights_penalty, penalty_sum,
+                         penalty_rows, steps_in_backward, decay_beta, OPT_SGD, OPT_ADAM)
 from network_table cimport NetworkTable, TABLE_NAME
 from prefetch cimport prefetch_row
 
@@ -161,6 +161,13 @@ cdef struct PairHalf:
     double wsum
     double loss
     Py_ssize_t correct
+    # the penalty of a step's weights before it (see step_penalty), in parts: this half's
+    # share (half_penalty) and, in half 0, the layers below the split one and the step's
+    # batch weight; ``pen_valid`` while the pair session has not added it to the loss
+    double pen_top
+    double pen_lower
+    double pen_wsum
+    bint pen_valid
     # the other half's fields on other cache lines: each thread writes its own every step
     char apart[CACHE_LINE]
 
@@ -181,6 +188,36 @@ cdef struct PairEpoch:
     PairHalf half[2]
 
 
+cdef double half_penalty(const floating* w, Py_ssize_t ld, Py_ssize_t nin, Py_ssize_t units,
+                         const floating* w_out, Py_ssize_t k, double l1,
+                         double l2) noexcept nogil:
+    """One half's share of the penalty: the weights into its ``units`` of the split layer
+    (``nin`` rows of ``units``, ``ld`` apart: the whole network's arrays and the half's
+    own give the same sums), then its ``units`` rows of the output layer's weights."""
+    return (penalty_rows(w, ld, nin, units, l1, l2)
+            + penalty_sum(w_out, units * k, l1, l2))
+
+
+cdef double step_penalty(const floating* params, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                         Py_ssize_t first, double l1, double l2) noexcept nogil:
+    """l1 sum|w| + l2 sum w^2 of a step's weights: weights_penalty; with the last hidden
+    layer in two halves (``first`` > 0, its first units), in the pair step's order, so
+    that one thread and two report the same loss: the layers below the split one, plus
+    half 0's share, plus half 1's (half_penalty)."""
+    cdef Py_ssize_t t = n_layers - 2, o = n_layers - 1
+    cdef Py_ssize_t nin, nh, k
+    cdef const floating* w
+    cdef const floating* w_out
+    if first == 0 or (l1 == 0 and l2 == 0):
+        return weights_penalty(params, layers, n_layers, l1, l2)
+    nin, nh, k = layers[4 * t], layers[4 * t + 1], layers[4 * o + 1]
+    w = params + layers[4 * t + 2]
+    w_out = params + layers[4 * o + 2]
+    return ((weights_penalty(params, layers, t, l1, l2)
+             + half_penalty(w, nh, nin, first, w_out, k, l1, l2))
+            + half_penalty(w + first, nh, nin, nh - first, w_out + first * k, k, l1, l2))
+
+
 cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexcept nogil:
     """Half ``which`` of a task of the pair step (PairEpoch's ``top``, ``bottom`` and
     ``forward``, in that order).  ``share`` (the second half right after the first on the
@@ -197,6 +234,8 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
     cdef floating* dest = params if e.fused else <floating*> h.grad
     cdef floating alpha = <floating> -h.opt.learning_rate if e.fused else 1
     cdef floating beta = 1 if e.fused else 0
+    cdef floating wbeta = <floating> decay_beta(h.opt.learning_rate, h.opt.l2) if e.fused else 0
+    cdef bint penalised = h.opt.l1 != 0 or h.opt.l2 != 0
     cdef const floating* mine
     cdef const floating* theirs
     cdef double batch_loss
@@ -225,24 +264,32 @@ cdef void pair_half(PairEpoch* e, int which, bint share, floating* dummy) noexce
                                      <floating*> h.delta, &batch_correct)
             h.loss += batch_loss
             h.correct += batch_correct
+        if penalised:  # this half's share, before its weights move
+            h.pen_top = half_penalty(params + h.layers[4 * nl - 6], h.units, h.layers[4 * nl - 8],
+                                     h.units, params + h.layers[4 * nl - 2], e.k, h.opt.l1,
+                                     h.opt.l2)
+            if which == 0:
+                h.pen_wsum = h.wsum
+                h.pen_valid = True
         # below a hidden layer, this half's delta W^T for it waits in h.partial
-        backward(params, dest, alpha, beta, beta, h.layers, nl, e.kinds, <floating*> h.xb, rows,
+        backward(params, dest, alpha, beta, wbeta, h.layers, nl, e.kinds, <floating*> h.xb, rows,
                  e.cap, acts, NULL, NULL, <floating*> h.delta, <floating*> h.spare, -1,
                  <floating*> h.partial)
     if e.bottom and weighs:
         # the layers below the split one, from both halves' delta W^T added in order
         t = nl - 2
+        if penalised and which == 0:  # the layers below, before they move
+            h.pen_lower = weights_penalty(params, h.layers, t, h.opt.l1, h.opt.l2)
         add_partials(<floating*> h.delta, <const floating*> e.half[0].partial,
                      <const floating*> e.half[1].partial,
                      acts + act_offset(h.layers, t - 1, e.cap), rows * h.layers[4 * t],
                      e.kinds[t - 1])
-        backward(params, dest, alpha, beta, beta, h.layers, t, e.kinds, <floating*> h.xb, rows,
+        backward(params, dest, alpha, beta, wbeta, h.layers, t, e.kinds, <floating*> h.xb, rows,
                  e.cap, acts, NULL, NULL, <floating*> h.delta, <floating*> h.spare)
     if (e.bottom or (e.top and nl == 2)) and weighs:  # the step is whole
         if e.fused:
             h.opt.t += 1
         else:
-            # no penalty here (run_epoch takes no pair step with one)
             update_all(params, <floating*> h.grad, <floating*> h.s1, <floating*> h.s2,
                        h.layers, nl, &h.opt)
     if which == 1 and weighs and (e.top or e.bottom):  # half 1 has no output bias
@@ -402,7 +449,8 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
     cdef bint state = opt.kind != OPT_SGD, second = opt.kind == OPT_ADAM
     cdef bint in_halves = True  # the halves' arrays hold the network's latest values
     cdef bint deep = n_layers > 2, pending = False
-    cdef double total
+    cdef bint penalised = opt.l1 != 0 or opt.l2 != 0
+    cdef double total, ptotal = 0
     done[0] = False
     e.X = X
     e.Y = Y
@@ -439,6 +487,8 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
         h.layers[4 * t + 7] = below + nin * u + u + u * k
         h.loss = 0
         h.correct = 0
+        h.pen_valid = False
+        h.pen_lower = 0
         # the arrays, carved from one block: a first pass with no block counts its bytes
         base = NULL
         for carving in range(2):
@@ -479,12 +529,14 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
                     e.bottom = deep
                     pair_task(&e, 0, 2, <floating*> NULL)
                     pending = False
+                    if penalised:
+                        add_pair_penalty(&e, &ptotal)
                 pair_swap(params, s1, s2, opt, &e, layers, True)
                 in_halves = False
             train_steps(params, grad, s1, s2, opt, layers, n_layers, kinds, out_kind, X, Y,
                         W, nf, k, order, s * cap, min(n, (s + 1) * cap), n, cap, xb, yb, wb,
                         acts, delta, spare, partial, NULL, NULL, NULL, first,
-                        &e.half[0].loss, &e.half[0].correct)
+                        &e.half[0].loss, &ptotal, &e.half[0].correct)
         else:
             if not in_halves:
                 pair_swap(params, s1, s2, opt, &e, layers, False)
@@ -494,6 +546,8 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
             e.top = pending and not deep
             e.bottom = pending and deep
             run_pair_task(&e, <floating*> NULL)
+            if penalised and (e.top or e.bottom):  # the last step's penalty is whole
+                add_pair_penalty(&e, &ptotal)
             pending = e.forward
             if e.forward and (W == NULL or e.half[0].wsum > 0):  # a batch that weighs
                 cc_pair_step_taken()
@@ -507,10 +561,20 @@ cdef double pair_epoch(floating* params, floating* grad, floating* s1, floating*
     if in_halves:  # and back
         pair_swap(params, s1, s2, opt, &e, layers, True)
     correct[0] = e.half[0].correct
-    total = e.half[0].loss
+    total = e.half[0].loss + ptotal
     pair_free(&e)
     done[0] = True
     return total
+
+
+cdef inline void add_pair_penalty(PairEpoch* e, double* ptotal) noexcept nogil:
+    """Add the penalty of the step whose last task just ended (its layers below the split
+    one, then each half's share, as step_penalty sums them), times its batch weight, to
+    the running sum of penalties; nothing for a batch that weighed nothing."""
+    if e.half[0].pen_valid:
+        ptotal[0] += e.half[0].pen_wsum * (
+            (e.half[0].pen_lower + e.half[0].pen_top) + e.half[1].pen_top)
+        e.half[0].pen_valid = False
 
 
 cdef void pair_free(PairEpoch* e) noexcept nogil:
@@ -554,12 +618,13 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
                       floating* yb, floating* wb, floating* acts, floating* delta,
                       floating* spare, floating* partial, const double* rates,
                       floating* dmask, uint64_t* rng, Py_ssize_t split_at, double* total,
-                      Py_ssize_t* correct) noexcept nogil:
+                      double* ptotal, Py_ssize_t* correct) noexcept nogil:
     """The mini-batch steps of the rows order[start:end] of an epoch of n (start a multiple
-    of ``cap``), adding sum_i w_i L_i + sum_batches W_b penalty_b to ``total`` and the
-    correct count to ``correct``.  ``split_at`` > 0: the last hidden layer's units in two
-    halves, its first ``split_at`` and the rest, whose logits (split_forward) and delta for
-    the layer below (backward, ``partial``: cap x its inputs) are summed as the pair step's
+    of ``cap``), adding sum_i w_i L_i to ``total``, sum_batches W_b penalty_b to ``ptotal``
+    (step_penalty's, of the weights before each step) and the correct count to
+    ``correct``.  ``split_at`` > 0: the last hidden layer's units in two halves, its first
+    ``split_at`` and the rest, whose logits (split_forward), delta for the layer below
+    (backward, ``partial``: cap x its inputs) and penalty are summed as the pair step's
     halves sum them."""
     cdef Py_ssize_t rows, i, j, batch_correct, ahead, half
     cdef bint prefetching
@@ -604,9 +669,9 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
             for i in range(half, ahead):
                 prefetch_row(X + order[i] * nf, nf, True)
                 prefetch_row(Y + order[i] * k, k, True)
+        # the penalty of the weights before the step (the fused step moves them in backward)
+        penalty = step_penalty(params, layers, n_layers, split_at, opt.l1, opt.l2)
         if fused:
-            # the penalty of the weights before the step, as update_all takes it
-            penalty = weights_penalty(params, layers, n_layers, opt.l1, opt.l2)
             backward(params, params, <floating> -opt.learning_rate, 1, wbeta, layers,
                      n_layers, kinds, xb, rows, cap, acts, rates, dmask, delta, spare,
                      split_at, partial)
@@ -614,8 +679,9 @@ cdef void train_steps(floating* params, floating* grad, floating* s1, floating* 
         else:
             backward(params, grad, 1, 0, 0, layers, n_layers, kinds, xb, rows, cap, acts, rates,
                      dmask, delta, spare, split_at, partial)
-            penalty = update_all(params, grad, s1, s2, layers, n_layers, opt)
-        total[0] += batch_loss + wsum * penalty
+            update_all(params, grad, s1, s2, layers, n_layers, opt)
+        total[0] += batch_loss
+        ptotal[0] += wsum * penalty
 
 
 cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* s2,
@@ -627,8 +693,9 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
                       floating* acts, floating* delta, floating* spare,
                       const double* rates, floating* dmask, uint64_t* rng,
                       Py_ssize_t* correct) noexcept nogil:
-    """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b."""
-    cdef double total = 0
+    """One epoch of mini-batch training; returns sum_i w_i L_i + sum_batches W_b penalty_b
+    (each sum in the order of the batches, then the two added)."""
+    cdef double total = 0, ptotal = 0
     cdef Py_ssize_t first = pair_split(layers, n_layers, cap, rates, opt,
                                           sizeof(floating))
     cdef Py_ssize_t nin = layers[4 * (n_layers - 2)] if n_layers > 1 else 0
@@ -652,9 +719,9 @@ cdef double run_epoch(floating* params, floating* grad, floating* s1, floating* 
     correct[0] = 0
     train_steps(params, grad, s1, s2, opt, layers, n_layers, kinds, out_kind, X, Y, W, nf, k,
                 order, 0, n, n, cap, xb, yb, wb, acts, delta, spare, partial, rates, dmask,
-                rng, first, &total, correct)
+                rng, first, &total, &ptotal, correct)
     free(partial)
-    return total
+    return total + ptotal
 
 
 cdef Py_ssize_t pair_split(const Py_ssize_t* layers, Py_ssize_t n_layers, Py_ssize_t cap,
@@ -662,7 +729,7 @@ cdef Py_ssize_t pair_split(const Py_ssize_t* layers, Py_ssize_t n_layers, Py_ssi
                            Py_ssize_t itemsize) noexcept nogil:
     """Units of the first half (whole vectors of ``itemsize`` values) where an epoch's last
     hidden layer is split in two for the pair step, else 0.  Taken for a network trained
-    without dropout or penalty whose batch's forward pass through the split layer and the
+    without dropout whose batch's forward pass through the split layer and the
     output is worth it (src/simd/gemm.h's CC_PAIR_MIN_FLOPS; the layers below it,
     CC_PAIR_BELOW_SHARE of that at most, as both halves run them), but whose products are
     not split one by one (CC_SPLIT_MIN_FLOPS, pool.h): on two threads when the policy gave
@@ -671,7 +738,7 @@ cdef Py_ssize_t pair_split(const Py_ssize_t* layers, Py_ssize_t n_layers, Py_ssi
     threads."""
     cdef double pair_min = cc_set_pair_min_flops(-1), split_flops, below_flops = 0, most = 0
     cdef Py_ssize_t j, t = n_layers - 2, lanes = cc_vector_bytes() // itemsize
-    if n_layers < 2 or n_layers > PAIR_MAX_LAYERS or lanes <= 0 or opt.l1 != 0 or opt.l2 != 0:
+    if n_layers < 2 or n_layers > PAIR_MAX_LAYERS or lanes <= 0:
         return 0
     for j in range(n_layers - 1):
         if rates != NULL and rates[j] > 0:

@@ -69,32 +69,39 @@ cdef enum:
     PENALTY_LANES = 16
 
 
-cdef inline double lane_sum(const floating* w, Py_ssize_t n, bint squares) noexcept nogil:
-    """sum w^2 (``squares``) or sum |w| in double, in a fixed order that vectorises.
+cdef inline double lane_sum(const floating* w, Py_ssize_t ld, Py_ssize_t rows,
+                            Py_ssize_t cols, bint squares) noexcept nogil:
+    """sum w^2 (``squares``) or sum |w| over ``rows`` rows of ``cols`` values, ``ld`` apart,
+    in double, in a fixed order that vectorises.
 
-    Element i goes to partial sum i mod PENALTY_LANES (16 lanes, whatever the vector width,
-    so the order is the same at every ISA level); the lanes are then added pairwise, lane j
-    and lane j + h for h = 8, 4, 2, 1.  One running sum (the order of a plain loop) is a
-    chain of dependent additions that no compiler may reorder: the L2 penalty of a tiny
-    network (2-64-64-1, batch 32) cost its SGD step a third of its time that way.
+    Column j of every row goes to partial sum j mod PENALTY_LANES (16 lanes, whatever the
+    vector width, so the order is the same at every ISA level), row after row; the lanes
+    are then added pairwise, lane j and lane j + h for h = 8, 4, 2, 1.  One running sum
+    (the order of a plain loop) is a chain of dependent additions that no compiler may
+    reorder: the L2 penalty of a tiny network (2-64-64-1, batch 32) cost its SGD step a
+    third of its time that way.
     """
     cdef double acc[PENALTY_LANES]
     cdef double x
-    cdef Py_ssize_t i, j
-    cdef Py_ssize_t whole = n - n % PENALTY_LANES
+    cdef Py_ssize_t i, j, r
+    cdef Py_ssize_t whole = cols - cols % PENALTY_LANES
+    cdef const floating* row
     for j in range(PENALTY_LANES):
         acc[j] = 0
-    i = 0
-    while i < whole:
-        for j in range(PENALTY_LANES):
-            x = w[i + j]
-            acc[j] += x * x if squares else fabs(x)
-        i += PENALTY_LANES
-    # the last n mod 16 in their lanes, the other lanes adding an exact 0: the
-    # accumulators are only ever indexed by constants, so they stay in registers
-    for j in range(PENALTY_LANES):
-        x = w[whole + j] if whole + j < n else 0
-        acc[j] += x * x if squares else fabs(x)
+    for r in range(rows):
+        row = w + r * ld
+        i = 0
+        while i < whole:
+            for j in range(PENALTY_LANES):
+                x = row[i + j]
+                acc[j] += x * x if squares else fabs(x)
+            i += PENALTY_LANES
+        if whole < cols:
+            # the last cols mod 16 in their lanes, the other lanes adding an exact 0: the
+            # accumulators are only ever indexed by constants, so they stay in registers
+            for j in range(PENALTY_LANES):
+                x = row[whole + j] if whole + j < cols else 0
+                acc[j] += x * x if squares else fabs(x)
     for j in range(8):
         acc[j] += acc[j + 8]
     for j in range(4):
@@ -104,27 +111,33 @@ cdef inline double lane_sum(const floating* w, Py_ssize_t n, bint squares) noexc
     return acc[0] + acc[1]
 
 
-cdef inline double penalty_sum(const floating* w, Py_ssize_t n, double l1,
-                               double l2) noexcept nogil:
-    """l1 sum|w| + l2 sum w^2 (each sum by lane_sum, a penalty of 0 skipping its sum)."""
+cdef inline double penalty_rows(const floating* w, Py_ssize_t ld, Py_ssize_t rows,
+                                Py_ssize_t cols, double l1, double l2) noexcept nogil:
+    """l1 sum|w| + l2 sum w^2 over ``rows`` rows of ``cols`` values, ``ld`` apart (each sum
+    by lane_sum, a penalty of 0 skipping its sum)."""
     cdef double penalty = 0
     if l1 != 0:
-        penalty = l1 * lane_sum(w, n, False)
+        penalty = l1 * lane_sum(w, ld, rows, cols, False)
     if l2 != 0:
-        penalty = penalty + l2 * lane_sum(w, n, True)
+        penalty = penalty + l2 * lane_sum(w, ld, rows, cols, True)
     return penalty
 
 
-cdef inline double update_segment(floating* w, const floating* g, floating* s1, floating* s2,
-                                  Py_ssize_t n, double l1, double l2,
-                                  const Optimizer* o) noexcept nogil:
-    """Update n parameters in place; return l1 sum|w| + l2 sum w^2 before the update.
+cdef inline double penalty_sum(const floating* w, Py_ssize_t n, double l1,
+                               double l2) noexcept nogil:
+    """l1 sum|w| + l2 sum w^2 over n contiguous values (penalty_rows of one row)."""
+    return penalty_rows(w, n, 1, n, l1, l2)
+
+
+cdef inline void update_segment(floating* w, const floating* g, floating* s1, floating* s2,
+                                Py_ssize_t n, double l1, double l2,
+                                const Optimizer* o) noexcept nogil:
+    """Update n parameters in place.
 
     One loop per rule with no branch inside, so each vectorises; the penalty gradient is
     added in the same pass (a no-op when l1 = l2 = 0).
     """
     cdef Py_ssize_t i
-    cdef double penalty = 0
     cdef floating gi, lr = <floating> o.learning_rate, mu = <floating> o.momentum
     cdef floating b1 = <floating> o.beta1, b2 = <floating> o.beta2, eps = <floating> o.eps
     # written in the loop, (1 - b1) is a double (Cython's 1.0), which took Adam's float32
@@ -132,8 +145,6 @@ cdef inline double update_segment(floating* w, const floating* g, floating* s1, 
     cdef floating one_b1 = 1 - b1, one_b2 = 1 - b2
     cdef floating fl1 = <floating> l1, two_l2 = <floating> (2 * l2)
     cdef floating c1 = 1, c2 = 1
-    if l1 != 0 or l2 != 0:
-        penalty = penalty_sum(w, n, l1, l2)
     if o.kind == OPT_ADAM:
         c1 = <floating> (1.0 / (1.0 - pow(o.beta1, <double> o.t)))
         c2 = <floating> (1.0 / (1.0 - pow(o.beta2, <double> o.t)))
@@ -156,19 +167,17 @@ cdef inline double update_segment(floating* w, const floating* g, floating* s1, 
             s1[i] = b1 * s1[i] + one_b1 * gi
             s2[i] = b2 * s2[i] + one_b2 * gi * gi
             w[i] = w[i] - lr * (s1[i] * c1) / (<floating> sqrt(s2[i] * c2) + eps)
-    return penalty
 
 
-cdef inline double update_all(floating* params, const floating* grad, floating* s1,
-                              floating* s2, const Py_ssize_t* layers, Py_ssize_t n_layers,
-                              Optimizer* o) noexcept nogil:
+cdef inline void update_all(floating* params, const floating* grad, floating* s1,
+                            floating* s2, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                            Optimizer* o) noexcept nogil:
     """One optimizer step over every layer; weights are penalised, biases never.
 
-    ``layers`` holds (n_in, n_out, weight offset, bias offset) per layer.  Returns the
-    penalty of the weights before the step.
+    ``layers`` holds (n_in, n_out, weight offset, bias offset) per layer.  The penalty
+    itself (for the loss) is weights_penalty's, taken before the step.
     """
     cdef Py_ssize_t li, wo, bo, nw, nb
-    cdef double penalty = 0
     cdef bint has_state = o.kind != OPT_SGD
     cdef bint has_second = o.kind == OPT_ADAM
     o.t += 1
@@ -177,13 +186,12 @@ cdef inline double update_all(floating* params, const floating* grad, floating* 
         nb = layers[4 * li + 1]
         wo = layers[4 * li + 2]
         bo = layers[4 * li + 3]
-        penalty += update_segment(params + wo, grad + wo,
-                                  s1 + wo if has_state else NULL,
-                                  s2 + wo if has_second else NULL, nw, o.l1, o.l2, o)
+        update_segment(params + wo, grad + wo,
+                       s1 + wo if has_state else NULL,
+                       s2 + wo if has_second else NULL, nw, o.l1, o.l2, o)
         update_segment(params + bo, grad + bo,
                        s1 + bo if has_state else NULL,
                        s2 + bo if has_second else NULL, nb, 0, 0, o)
-    return penalty
 
 
 cdef inline double weights_penalty(const floating* params, const Py_ssize_t* layers,

@@ -2,7 +2,7 @@
 
 from cython cimport floating
 from optimizers cimport (Optimizer, OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM,
-                         update_all, make_optimizer)
+                         update_all, weights_penalty, make_optimizer)
 
 KINDS = {"sgd": OPT_SGD, "momentum": OPT_MOMENTUM, "nesterov": OPT_NESTEROV, "adam": OPT_ADAM}
 
@@ -28,7 +28,8 @@ def step(floating[::1] params, const floating[::1] grad, floating[::1] state1,
     if layers.shape[1] != 4:
         raise ValueError("step: layers must have 4 columns")
     with nogil:
-        penalty = update_all(&params[0], &grad[0],
+        penalty = weights_penalty(&params[0], &layers[0, 0], layers.shape[0], l1, l2)
+        update_all(&params[0], &grad[0],
                              &state1[0] if state1.shape[0] else NULL,
                              &state2[0] if state2.shape[0] else NULL,
                              &layers[0, 0], layers.shape[0], &o)

@@ -100,11 +100,15 @@ def _paired_and_one_thread(build, X, y, **params):
         (4, (20, 64), 5, 32, {"optimizer": "sgd", "activation": "sigmoid", "dtype": "float64"}),
         (8, (40, 100), 3, 20, {"optimizer": "sgd", "dtype": "float32"}),
         (5, (24, 40), 3, 16, {"optimizer": "adam", "dtype": "float64", "l2": 1e-3}),
+        (8, (40, 100), 3, 20, {"optimizer": "sgd", "dtype": "float32", "l2": 1e-3}),
+        (6, (16, 32, 48), 4, 20, {"optimizer": "sgd", "dtype": "float32", "l1": 1e-3,
+                                  "l2": 1e-3}),
     ],
     ids=["sgd-128", "sgd-112", "sgd-100", "sgd-200-f64", "tanh-96", "sigmoid-80-f64",
          "adam-112", "momentum-64-f64", "sgd-l2-200-f64", "nesterov-l1-96",
          "sgd-64-64", "adam-24-40-f64", "momentum-16-32-48", "nesterov-tanh-32-72",
-         "sigmoid-20-64-f64", "sgd-40-100", "adam-l2-24-40-f64"],
+         "sigmoid-20-64-f64", "sgd-40-100", "adam-l2-24-40-f64", "sgd-l2-40-100",
+         "sgd-l1-l2-16-32-48"],
 )
 def test_a_paired_fit_is_the_one_threads_bit_for_bit(build, case, restore_pairing):
     n_features, hidden, n_classes, batch, params = case
@@ -114,7 +118,7 @@ def test_a_paired_fit_is_the_one_threads_bit_for_bit(build, case, restore_pairin
     steps, halves = _paired_and_one_thread(
         build, X, y, hidden_layers=hidden, batch_size=batch, **params
     )
-    if _halves(build, hidden[-1], params["dtype"]) and "l1" not in params and "l2" not in params:
+    if _halves(build, hidden[-1], params["dtype"]):
         assert steps == 3 * -(-X.shape[0] // batch)  # every step of the two-thread fit
         if HAVE_POOL:  # the helper ran every second half: each task's and each epoch's last
             assert halves == (1 if len(hidden) == 1 else 2) * steps + 3
@@ -142,8 +146,11 @@ def _helper_halves(steps: int, pattern: int, tasks: int = 1) -> int:
 @pytest.mark.parametrize(
     "params",
     [{"optimizer": "sgd", "dtype": "float32"}, {"optimizer": "adam", "dtype": "float64"},
-     {"optimizer": "nesterov", "dtype": "float32", "weighted": True}],
-    ids=["sgd-f32", "adam-f64", "nesterov-f32-weighted"],
+     {"optimizer": "nesterov", "dtype": "float32", "weighted": True},
+     {"optimizer": "sgd", "dtype": "float32", "l2": 1e-3, "weighted": True},
+     {"optimizer": "momentum", "dtype": "float64", "l1": 1e-3, "l2": 1e-3}],
+    ids=["sgd-f32", "adam-f64", "nesterov-f32-weighted", "sgd-l2-f32-weighted",
+         "momentum-l1-l2-f64"],
 )
 @pytest.mark.parametrize("hidden", [(112,), (24, 112)], ids=["one-layer", "two-layers"])
 def test_steps_alone_on_the_whole_network_change_no_bit(build, pattern, params, hidden,
@@ -178,8 +185,8 @@ def test_steps_alone_on_the_whole_network_change_no_bit(build, pattern, params, 
     [(10, 96, 4, "relu", 0.0), (6, 64, 1, "tanh", 0.0), (5, 72, 3, "sigmoid", 1e-3),
      (7, (24, 64), 3, "relu", 0.0), (4, (16, 20, 40), 1, "sigmoid", 0.0),
      (6, (12, 48), 2, "tanh", 1e-3)],
-    ids=["relu-softmax", "tanh-sigmoid-out", "sigmoid-softmax-l2-not-paired",
-         "relu-two-layers", "sigmoid-three-layers", "tanh-two-layers-l2-not-paired"],
+    ids=["relu-softmax", "tanh-sigmoid-out", "sigmoid-softmax-l2", "relu-two-layers",
+         "sigmoid-three-layers", "tanh-two-layers-l2"],
 )
 def test_the_pair_step_trains_as_the_reference(build, shape, restore_pairing):
     n_features, hidden, k, activation, l2 = shape
@@ -197,7 +204,7 @@ def test_the_pair_step_trains_as_the_reference(build, shape, restore_pairing):
     build.pair_min_flops_(0.0)
     steps = build.pair_steps_()
     total, correct, _ = build.train_epoch_(*plain_sgd_epoch(trainer, X, Y, 0.2, l2=l2))
-    assert build.pair_steps_() - steps == (0 if l2 else 3)
+    assert build.pair_steps_() - steps == 3
     want_total, want_correct = oracle.train_epoch(ref, X, Y, np.arange(90), 32, 0.2, l2=l2)
     assert correct == want_correct
     np.testing.assert_allclose(total, want_total, rtol=1e-12)
@@ -247,7 +254,8 @@ def test_the_policy_pairs_only_the_epochs_it_may(monkeypatch, restore_pairing):
     assert _pair_steps_of_fit(hidden_layers=(128, 64), batch_size=64)[0] == 0  # 1.05 vs 1.13
     assert _pair_steps_of_fit(dropout=0.1, **big)[0] == 0  # the mask is drawn in order
     assert _pair_steps_of_fit(optimizer="adam", **big)[0] == 20  # every optimizer
-    assert _pair_steps_of_fit(l2=1e-3, **big)[0] == 0  # a penalty sums over both halves
+    assert _pair_steps_of_fit(l2=1e-3, **big)[0] == 20  # each half sums its share
+    assert _pair_steps_of_fit(l1=1e-3, **big)[0] == 20
     # one thread: the whole step with the halves' sums (the same bits), no helper
     monkeypatch.setattr(bt, "free_cores", lambda strict=False: 1)  # another process's core
     assert _pair_steps_of_fit(**big) == (20, 0)
