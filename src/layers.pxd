@@ -115,7 +115,8 @@ cdef inline void add_partials(floating* delta, const floating* mine, const float
 
 
 cdef inline void backward(floating* params, floating* dest, floating alpha, floating beta,
-                          floating wbeta, const Py_ssize_t* layers, Py_ssize_t n_layers, const int* kinds,
+                          floating wbeta, const Py_ssize_t* layers, Py_ssize_t n_layers,
+                          const int* kinds,
                           const floating* x, Py_ssize_t rows, Py_ssize_t cap,
                           const floating* acts, const double* rates, const floating* dmask,
                           floating* delta, floating* spare, Py_ssize_t split_at=0,
