@@ -321,18 +321,21 @@ def test_penalty_sums_every_weight_once(dtype, n_weights):
     w64 = w.astype(np.float64)
     exact = math.fsum(0.3 * abs(x) + 0.4 * x * x for x in w64)
     assert penalty == pytest.approx(exact, rel=1e-13)
-    # l1 alone and l2 alone
-    penalty, _ = kopt.step(
-        params,
-        np.zeros_like(params),
-        np.zeros(0, dtype),
-        np.zeros(0, dtype),
-        layers,
-        OPT_KIND["sgd"],
-        0.0,
-        l2=0.4,
-    )
-    assert penalty == pytest.approx(math.fsum(0.4 * x * x for x in w64), rel=1e-13)
+    # each penalty alone (the other's sum skipped)
+    for l1, l2 in [(0.3, 0.0), (0.0, 0.4)]:
+        penalty, _ = kopt.step(
+            params,
+            np.zeros_like(params),
+            np.zeros(0, dtype),
+            np.zeros(0, dtype),
+            layers,
+            OPT_KIND["sgd"],
+            0.0,
+            l1=l1,
+            l2=l2,
+        )
+        exact = math.fsum(l1 * abs(x) + l2 * x * x for x in w64)
+        assert penalty == pytest.approx(exact, rel=1e-13)
 
 
 @pytest.mark.parametrize("kind", oracle.OPTIMIZERS)
