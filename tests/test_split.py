@@ -76,6 +76,33 @@ def test_a_split_product_is_the_one_threads_bit_for_bit(build, dtype, shape, spl
         np.testing.assert_allclose(one, reference, rtol=1e-4, atol=atol)
 
 
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (128, 256, 784, False, False),
+        (784, 256, 128, True, False),
+        (128, 256, 128, False, True),
+        (48, 128, 300, False, False),
+    ],
+    ids=["forward", "weight-gradient", "delta-W^T", "fewest-rows"],
+)
+def test_packing_a_block_of_columns_changes_no_bit(build, dtype, shape, split_everything):
+    """B's rows a power of two apart (256 columns) are copied into panels before the tiles
+    read them (gemm_body.h's axpy_blocks); 264 columns are read in place.  The first 256
+    columns of the wider product are the narrower one's, bit for bit, on 1 or 2 threads."""
+    m, n, k, ta, tb = shape
+    rng = np.random.default_rng(k)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((n + 8, k) if tb else (k, n + 8)).astype(dtype)
+    narrow = np.ascontiguousarray(b[:n] if tb else b[:, :n])
+    for threads in (1, 2):
+        packed = _product(build, a, narrow, shape, threads, 0.0)
+        in_place = _product(build, a, b, (m, n + 8, k, ta, tb), threads, 0.0)
+        np.testing.assert_array_equal(packed, in_place[:, :n])
+
+
 def _fit(X, y, threads, **params):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(network_module, "split_threads", lambda *args, **kwargs: threads)
@@ -90,17 +117,20 @@ def _fit(X, y, threads, **params):
         {"optimizer": "sgd", "dtype": "float32"},
         {"optimizer": "adam", "dropout": 0.2, "l2": 1e-3, "dtype": "float32"},
         {"optimizer": "momentum", "activation": "tanh", "dtype": "float64"},
+        # weights and deltas 128 and 64 columns wide: blocks of columns packed into panels
+        {"optimizer": "sgd", "dtype": "float32", "hidden_layers": (128, 64)},
     ],
-    ids=["sgd", "adam-dropout-l2", "momentum-f64"],
+    ids=["sgd", "adam-dropout-l2", "momentum-f64", "sgd-packed"],
 )
 def test_a_fit_on_split_products_is_the_one_threads_bit_for_bit(build, params, split_everything):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 30))
     y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
+    params = {"hidden_layers": (70, 37), **params}
     with using(build):
-        one, p_one = _fit(X, y, 1, hidden_layers=(70, 37), **params)
+        one, p_one = _fit(X, y, 1, **params)
         before = build.split_products_()
-        two, p_two = _fit(X, y, 2, hidden_layers=(70, 37), **params)
+        two, p_two = _fit(X, y, 2, **params)
         assert build.split_products_() > before or not HAVE_POOL
     np.testing.assert_array_equal(one.network_.params, two.network_.params)
     np.testing.assert_array_equal(p_one, p_two)

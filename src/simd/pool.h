@@ -83,6 +83,7 @@ static inline double cc_set_duo_pattern(double pattern) {
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 static __thread int cc_split_threads __attribute__((unused)) = 1;
@@ -553,12 +554,41 @@ static inline long cc_duo_took(void) { return __atomic_load_n(&cc_duo.took, __AT
 /* Threads the calling thread's products may be split over now. */
 static inline int cc_split_threads_now(void) { return cc_split_threads; }
 
+/* A scratch buffer of at least ``bytes`` (64-byte aligned) that belongs to the calling
+ * thread: allocated at its first use, grown when a larger one is asked for, kept for the
+ * thread's next products and freed when the thread ends; NULL when memory runs out. */
+static pthread_key_t cc_scratch_key;
+static pthread_once_t cc_scratch_once = PTHREAD_ONCE_INIT;
+static int cc_scratch_ready;
+static void cc_scratch_make(void) { cc_scratch_ready = pthread_key_create(&cc_scratch_key, free) == 0; }
+static __attribute__((unused)) void* cc_thread_scratch(size_t bytes) {
+    size_t* held;
+    void* grown;
+    pthread_once(&cc_scratch_once, cc_scratch_make);
+    if (!cc_scratch_ready) return NULL;
+    held = (size_t*)pthread_getspecific(cc_scratch_key); /* held[0]: its size; data from 64 */
+    if (held != NULL && held[0] >= bytes) return (char*)held + 64;
+    if (posix_memalign(&grown, 64, bytes + 64) != 0) return NULL;
+    if (pthread_setspecific(cc_scratch_key, grown) != 0) {
+        free(grown);
+        return NULL;
+    }
+    free(held);
+    ((size_t*)grown)[0] = bytes;
+    return (char*)grown + 64;
+}
+
 /* Products split over threads so far, in the whole process. */
 static inline long cc_split_products(void) {
     return (long)__atomic_load_n(&cc_pool.posted, __ATOMIC_RELAXED);
 }
 
 #else /* no POSIX threads: the caller does everything */
+
+static inline void* cc_thread_scratch(size_t bytes) {
+    (void)bytes;
+    return NULL; /* the products read B where it is */
+}
 
 static double cc_split_min_flops = CC_SPLIT_MIN_FLOPS;
 static inline long cc_split_products(void) { return 0; }
