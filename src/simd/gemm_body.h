@@ -239,18 +239,32 @@ static CC_INLINE const FN(epilogue)* FN(job_epilogue)(const FN(axpy_job)* g, V* 
     return g->bias != NULL || g->relu || g->nonfinite != NULL || g->dkind ? epi : NULL;
 }
 
-/* Rows [0, m) of the NV vectors of columns at j: tiles of CC_MR rows, the last rows in a
- * tile of 4, tiles of 2 (a 1-row tile waits on its loads), then 1.  (Four rows left as two
- * tiles of 2 loaded B twice per multiply-add of a row pair: a 64x128x64 product, 10 tiles
- * of 6 and 4 rows, took 11.5-12.0 us on Zen 4 against 10.7-10.8 us with the tile of 4.) */
+/* Rows [0, m) of the NV vectors of columns at j: tiles of CC_MR rows, then the last rows.
+ * 7-9 rows go as 3+4, 4+4 and 5+4: a tile of 2 vectors needs 8 sums in flight to keep
+ * both multiply-add pipes busy (4 cycles of latency each), so a 32-row batch's last 8 rows
+ * as 6+2 took 6+4 tiles' time.  Fewer than 6 rows: a tile of 5, else of 4, tiles of 2 (a
+ * 1-row tile waits on its loads), then 1.  (Four rows left as two tiles of 2 loaded B
+ * twice per multiply-add of a row pair: a 64x128x64 product, 10 tiles of 6 and 4 rows,
+ * took 11.5-12.0 us on Zen 4 against 10.7-10.8 us with the tile of 4.)  Every element is
+ * summed in the same order whichever tile holds its row. */
 static CC_INLINE void FN(axpy_column)(int NV, int j, const T* B, long ldb, int m,
                                       const FN(axpy_job)* g, const T* A, T* C,
                                       const FN(epilogue)* e) {
     const long ars = g->ars, acs = g->acs, crs = g->crs, ccs = g->ccs;
-    int i = 0;
-    for (; i + CC_MR <= m; i += CC_MR)
+    int i = 0, six = m / CC_MR, rest = m % CC_MR;
+    if (six > 0 && rest > 0 && rest < 4) {
+        six--;
+        rest += CC_MR;
+    }
+    for (; i < six * CC_MR; i += CC_MR)
         FN(tile)(CC_MR, NV, g->k, g->alpha, A + i * ars, ars, acs, B, ldb,
                       g->beta, C + i * crs + j * ccs, crs, ccs, e);
+    if (rest > CC_MR || rest == 5) {
+        const int r = rest == 5 ? 5 : rest - 4;
+        FN(tile)(r, NV, g->k, g->alpha, A + i * ars, ars, acs, B, ldb, g->beta,
+                      C + i * crs + j * ccs, crs, ccs, e);
+        i += r;
+    }
     if (i + 4 <= m) {
         FN(tile)(4, NV, g->k, g->alpha, A + i * ars, ars, acs, B, ldb, g->beta,
                       C + i * crs + j * ccs, crs, ccs, e);
