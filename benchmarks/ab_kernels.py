@@ -11,7 +11,7 @@ machine.  It prints the median and the best epoch time of each and their ratio
     ... change, rebuild ...
     python benchmarks/ab_kernels.py /tmp/old/network_kernels_avx512.*.so [--repeats 31]
                                     [--optimizer adam] [--threads 2] [--networks tiny,deep]
-                                    [--l1 1e-4] [--l2 1e-4]
+                                    [--l1 1e-4] [--l2 1e-4] [--dtype float64]
 
 ``--threads 2`` trains as a default fit on two free cores does, instead of inside
 ``threadpool_limits(1)``: the policy is told both cores are free (each build's helper
@@ -67,6 +67,7 @@ def epoch_times(
     optimizer: str = "sgd",
     l1: float = 0.0,
     l2: float = 0.0,
+    dtype: str = "float32",
 ) -> dict:
     """Seconds per epoch of ``optimizer`` on random data, each build in turn: the same
     ``EpochTrainer.run`` a fit makes, with the network kernels' ``train_epoch_`` swapped
@@ -78,16 +79,16 @@ def epoch_times(
 
     sizes, batch, activation, output = NETWORKS[name]
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    X = rng.standard_normal((n, sizes[0])).astype(dtype)
     y = rng.integers(0, max(2, sizes[-1]), n)
     times = {label: [] for label in kernels}
     for r in range(repeats):
         labels = list(kernels) if r % 2 else list(kernels)[::-1]
         for label in labels:
-            net = Network(sizes, activation=activation, output=output, dtype="float32")
+            net = Network(sizes, activation=activation, output=output, dtype=dtype)
             trainer = EpochTrainer(net, batch, optimizer)
             if l1 or l2:
-                trainer.grad = np.zeros(net.n_params, np.float32)
+                trainer.grad = np.zeros(net.n_params, dtype)
             Y = net.targets(y, n)
             order = np.random.default_rng(r).permutation(n)
             with mock.patch.object(active, "train_epoch_", kernels[label].train_epoch_):
@@ -108,12 +109,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, choices=(1, 2), default=1)
     parser.add_argument("--l1", type=float, default=0.0)
     parser.add_argument("--l2", type=float, default=0.0)
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     args = parser.parse_args()
     other, installed = load_build(args.other)
     kernels = {"installed": installed, "other": other}
     threads = "one thread" if args.threads == 1 else "two threads"
     print(
-        f"{installed.level} level; ratio = installed / other ({threads}, float32, "
+        f"{installed.level} level; ratio = installed / other ({threads}, {args.dtype}, "
         f"{args.optimizer}, l1 {args.l1:g}, l2 {args.l2:g})"
     )
     if args.threads == 2:
@@ -125,7 +127,13 @@ def main() -> None:
         for name in args.networks.split(","):
             sizes, batch = NETWORKS[name][:2]
             times = epoch_times(
-                kernels, name, args.repeats, optimizer=args.optimizer, l1=args.l1, l2=args.l2
+                kernels,
+                name,
+                args.repeats,
+                optimizer=args.optimizer,
+                l1=args.l1,
+                l2=args.l2,
+                dtype=args.dtype,
             )
             steps = -(-4096 // batch)
             med = {k: statistics.median(v) / steps * 1e6 for k, v in times.items()}

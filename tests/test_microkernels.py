@@ -61,6 +61,7 @@ SHAPES = [
     (False, True, 7, 3, 20),  # narrow NT: dot products
     (False, True, 5, 1, 1),
     (False, True, 5, 100, 100),  # an NT panel too big for the stack: allocated
+    (False, True, 9, 21, 33),  # a transpose with rows and columns past its last block
     (False, True, 3, 300, 300),  # an NT panel too big to transpose: BLAS
     # k <= CC_SMALL_K: B's rows held in registers, rows in pairs (the last alone), blocks of
     # up to four vectors of columns and the edge

@@ -171,6 +171,7 @@ static CC_INLINE void cc_store_f64(double* p, cc_vd v) { *(cc_vd_u*)p = v; }
 #define CC_SHUFFLE 1
 typedef float cc_v8f __attribute__((vector_size(32), aligned(4), may_alias));
 typedef double cc_v8d __attribute__((vector_size(64), aligned(8), may_alias));
+typedef double cc_v4d __attribute__((vector_size(32), aligned(8), may_alias));
 #endif
 #endif
 /* Every lane x (``(V){0} + x`` is an addition: 0 + -0 is +0, so it is not folded away). */
@@ -181,6 +182,7 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 #define V cc_vf
 #define VI cc_vfi
 #define V8 cc_v8f
+#define CC_TRANSPOSE_BLOCK 8
 #define L (CC_VEC_BYTES / 4)
 #define FN(name) cc_##name##_f32
 #include "simd/gemm_body.h"
@@ -188,6 +190,7 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 #undef V
 #undef VI
 #undef V8
+#undef CC_TRANSPOSE_BLOCK
 #undef L
 #undef FN
 
@@ -195,6 +198,8 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 #define V cc_vd
 #define VI cc_vdi
 #define V8 cc_v8d
+#define V4 cc_v4d
+#define CC_TRANSPOSE_BLOCK 4
 #define L (CC_VEC_BYTES / 8)
 #define FN(name) cc_##name##_f64
 #include "simd/gemm_body.h"
@@ -202,6 +207,8 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 #undef V
 #undef VI
 #undef V8
+#undef V4
+#undef CC_TRANSPOSE_BLOCK
 #undef L
 #undef FN
 

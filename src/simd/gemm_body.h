@@ -714,12 +714,40 @@ static CC_INLINE void FN(transposed)(T x, T beta, T* out) {
 }
 
 /* out (k x n, rows of length ldo) = in^T + beta out for in (n x k, rows of length ldi;
- * beta == 0: out is not read): 8 x 8 blocks through vector shuffles where the compiler has
- * them (3 stages of pairwise interleaves), the rest element by element. */
+ * beta == 0: out is not read): blocks through vector shuffles where the compiler has them,
+ * the rest element by element.  float: 8 x 8 blocks of 32-byte vectors (3 stages of
+ * pairwise interleaves); double: 4 x 4 blocks of 32-byte vectors (2 stages).  (8 x 8 blocks
+ * of doubles are 64-byte vectors, which GCC lowered for AVX2 through the stack element by
+ * element: a float64 32x64x64 delta W^T spent half its time transposing W, and ran at half
+ * OpenBLAS's rate.) */
 static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
                                                     T* out, long ldo, T beta) {
     int j = 0;
-#ifdef CC_SHUFFLE
+#if defined(CC_SHUFFLE) && CC_TRANSPOSE_BLOCK == 4
+    for (; j + 4 <= n; j += 4) {
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            V4 r[4], t[4], o[4];
+            CC_UNROLL for (int i = 0; i < 4; i++) r[i] = *(const V4*)(in + (j + i) * ldi + p);
+            t[0] = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6);
+            t[1] = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
+            t[2] = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6);
+            t[3] = __builtin_shufflevector(r[2], r[3], 1, 5, 3, 7);
+            o[0] = __builtin_shufflevector(t[0], t[2], 0, 1, 4, 5);
+            o[1] = __builtin_shufflevector(t[1], t[3], 0, 1, 4, 5);
+            o[2] = __builtin_shufflevector(t[0], t[2], 2, 3, 6, 7);
+            o[3] = __builtin_shufflevector(t[1], t[3], 2, 3, 6, 7);
+            CC_UNROLL for (int i = 0; i < 4; i++) {
+                V4* dst = (V4*)(out + (p + i) * ldo + j);
+                if (beta != 0) o[i] += *dst * beta;
+                *dst = o[i];
+            }
+        }
+        for (; p < k; p++)
+            for (int i = 0; i < 4; i++)
+                FN(transposed)(in[(j + i) * ldi + p], beta, out + p * ldo + j + i);
+    }
+#elif defined(CC_SHUFFLE)
     for (; j + 8 <= n; j += 8) {
         int p = 0;
         for (; p + 8 <= k; p += 8) {
