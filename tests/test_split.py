@@ -103,6 +103,37 @@ def test_packing_a_block_of_columns_changes_no_bit(build, dtype, shape, split_ev
         np.testing.assert_array_equal(packed, in_place[:, :n])
 
 
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+def test_threads_that_come_and_go_keep_their_own_scratch_panels(build, split_everything):
+    """An NT panel beyond the stack (256 x 128) and packed blocks go to scratch buffers of
+    the calling thread, kept between its products and freed when it ends: products from
+    short-lived threads, side by side, are the main thread's bit for bit."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((128, 128)).astype(np.float32)
+    b = rng.standard_normal((256, 128)).astype(np.float32)
+    shape = (128, 256, 128, False, True)
+    expected = _product(build, a, b, shape, 1, 0.0)
+    results, errors = [], []
+
+    def work(threads):
+        try:
+            for _ in range(3):
+                results.append(_product(build, a, b, shape, threads, 0.0))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    for _ in range(3):
+        workers = [threading.Thread(target=work, args=(t,)) for t in (1, 2, 1)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    assert not errors
+    assert len(results) == 27
+    for got in results:
+        np.testing.assert_array_equal(got, expected)
+
+
 def _fit(X, y, threads, **params):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(network_module, "split_threads", lambda *args, **kwargs: threads)

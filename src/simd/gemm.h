@@ -60,9 +60,9 @@
 #define CC_DERIV_SIGMOID 1
 #define CC_DERIV_TANH 2
 #define CC_DERIV_RELU 3
-/* Elements of a transposed panel kept on the stack (larger ones are allocated; at most
- * two such frames nest, 64 KiB of doubles, and the sparse rows' positions add 16 KiB: well
- * inside a small thread stack), and the
+/* Elements of a transposed panel kept on the stack (larger ones go to the thread's scratch
+ * panel, pool.h, or are allocated; at most two such frames nest, 64 KiB of doubles, and
+ * the sparse rows' positions add 16 KiB: well inside a small thread stack), and the
  * largest panel an NT product transposes (bigger ones go to OpenBLAS). */
 #define CC_PACK_STACK 4096
 /* An 8-way 32 KiB L1's way (bytes), and the most rows of a block of B in one of its sets

@@ -368,7 +368,7 @@ static void FN(axpy_blocks)(void* arg, int begin, int end) {
     V bad;
     FN(epilogue) epi;
     const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
-    T* packed = (T*)cc_thread_scratch(sizeof(T) * (size_t)g->k * CC_NV * L);
+    T* packed = (T*)cc_thread_scratch(CC_SCRATCH_BLOCK, sizeof(T) * (size_t)g->k * CC_NV * L);
     for (int b = begin; b < end; b++) {
         const int j = b * CC_NV * L;
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
@@ -787,17 +787,22 @@ static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, l
 
 /* C = alpha A Bt^T + beta C (the NT product delta W^T of backpropagation): Bt (n x k,
  * n k <= CC_NT_PANEL) is transposed into a k x n panel (on the stack up to CC_PACK_STACK
- * elements), then multiplied in axpy form. */
+ * elements, else the thread's scratch panel, kept between products), then multiplied in
+ * axpy form. */
 static int FN(gemm_nt)(int m, int n, int k, T alpha, const T* A, int lda, const T* Bt,
                        int ldb, T beta, T* C, int ldc, const T* deriv, int dkind) {
     T stack[CC_PACK_STACK] CC_LINE_ALIGNED;
-    T* panel = (long)n * k <= CC_PACK_STACK ? stack : (T*)malloc(sizeof(T) * (size_t)n * k);
+    T *panel = stack, *owned = NULL;
     int ok;
-    if (panel == NULL) return 0;
+    if ((long)n * k > CC_PACK_STACK) {
+        panel = (T*)cc_thread_scratch(CC_SCRATCH_PANEL, sizeof(T) * (size_t)n * k);
+        if (panel == NULL) panel = owned = (T*)malloc(sizeof(T) * (size_t)n * k);
+        if (panel == NULL) return 0;
+    }
     FN(transpose)(n, k, Bt, ldb, panel, n, 0);
     ok = FN(gemm_axpy_epilogue)(m, n, k, alpha, A, lda, 1, panel, n, beta, C, ldc, 1, NULL, 0,
                                 NULL, deriv, dkind);
-    if (panel != stack) free(panel);
+    free(owned);
     return ok;
 }
 
