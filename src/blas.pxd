@@ -54,6 +54,8 @@ cdef extern from "simd/gemm.h" nogil:
     # the largest share of nonzeros in A for which a product skips A's zeros (gemm_body.h)
     double cc_set_sparse_density(double density)
     long cc_sparse_products()
+    # products that copied B's blocks of columns into panels so far (gemm_body.h)
+    long cc_packed_products()
     int cc_split_threads_now()
     # a session of pair steps: the pool's helper kept for an epoch (simd/pool.h)
     ctypedef void (*cc_rows_fn)(void* arg, int begin, int end) noexcept nogil

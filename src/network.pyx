@@ -90,10 +90,10 @@ cdef class Kernels:
     Its methods are the module's functions (``forward_``, ``evaluate_``,
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
     ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
-    ``sparse_products_``, ``narrow_backward_``, ``narrow_passes_``, ``pair_steps_``,
-    ``pair_halves_``, ``pair_min_flops_``, ``pair_alone_steps_``); ``level`` names the ISA
-    level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels (0: BLAS does
-    every product).
+    ``sparse_products_``, ``packed_products_``, ``narrow_backward_``, ``narrow_passes_``,
+    ``pair_steps_``, ``pair_halves_``, ``pair_min_flops_``, ``pair_alone_steps_``); ``level``
+    names the ISA level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels
+    (0: BLAS does every product).
     """
 
     cdef const NetworkTable* table
@@ -359,6 +359,11 @@ cdef class Kernels:
         """How many products this level's kernels have run skipping A's zeros so far."""
         return self.table.sparse_products()
 
+    def packed_products_(self):
+        """How many products this level's kernels have run with B's blocks of columns
+        copied into panels so far."""
+        return self.table.packed_products()
+
     def gemm_rm(self, const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
                 bint trans_a=False, bint trans_b=False, double alpha=1.0, double beta=0.0):
         """c = alpha op(a) op(b) + beta c, in place on ``c`` (row-major arrays), through
@@ -418,6 +423,7 @@ split_min_flops_ = _active.split_min_flops_
 split_products_ = _active.split_products_
 sparse_density_ = _active.sparse_density_
 sparse_products_ = _active.sparse_products_
+packed_products_ = _active.packed_products_
 narrow_backward_ = _active.narrow_backward_
 narrow_passes_ = _active.narrow_passes_
 pair_steps_ = _active.pair_steps_

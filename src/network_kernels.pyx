@@ -17,7 +17,8 @@ from cpython.pycapsule cimport PyCapsule_New
 
 from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
-                  cc_sparse_products, cc_set_narrow_backward, cc_narrow_passes,
+                  cc_sparse_products, cc_packed_products, cc_set_narrow_backward,
+                  cc_narrow_passes,
                   cc_split_threads_now, cc_pair_steps, cc_duo_begin, cc_duo_step, cc_duo_end,
                   cc_duo_took, cc_set_pair_min_flops, cc_duo_run, cc_pair_step_taken,
                   cc_duo_alone, cc_set_duo_pattern, CC_PAIR_BELOW_SHARE)
@@ -778,6 +779,7 @@ _table.split_min_flops = cc_set_split_min_flops
 _table.split_products = cc_split_products
 _table.sparse_density = cc_set_sparse_density
 _table.sparse_products = cc_sparse_products
+_table.packed_products = cc_packed_products
 _table.narrow_backward = cc_set_narrow_backward
 _table.narrow_passes = cc_narrow_passes
 _table.pair_steps = cc_pair_steps

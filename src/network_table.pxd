@@ -68,7 +68,8 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
 # over (src/simd/pool.h); previous = split_min_flops(flops): the smallest product split;
 # previous = sparse_density(density): the largest share of nonzeros in A for which a product
 # skips A's zeros (src/simd/gemm_body.h; both settings only read with a value < 0);
-# split_products(), sparse_products(): how many products were split, skipped zeros so far;
+# split_products(), sparse_products(), packed_products(): how many products were split,
+# skipped zeros, copied B into panels so far;
 # previous = narrow_backward(on): whether a layer of at most 4 units takes the one-pass
 # backward kernel (src/simd/gemm_body.h; only read with a value < 0); narrow_passes(): how
 # many backward passes it took so far; pair_steps(): how many training steps went through
@@ -99,6 +100,7 @@ cdef struct NetworkTable:
     count_fn split_products
     setting_fn sparse_density
     count_fn sparse_products
+    count_fn packed_products
     setting_fn narrow_backward
     count_fn narrow_passes
     count_fn pair_steps

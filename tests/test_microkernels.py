@@ -197,6 +197,30 @@ def test_the_backward_products_epilogue_applies_each_derivative(module, dtype, a
 
 @pytest.mark.parametrize("module", LEVELS)
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_products_on_packed_panels_apply_their_epilogues(module, dtype, activation):
+    """A 256 x 128 layer's weights (rows 512 bytes apart or more) and the 128 x 256 panel
+    of its delta W^T are copied into panels by blocks of columns (gemm_body.h's
+    axpy_blocks) at a batch of 64: the forward product's bias and ReLU and the backward
+    product's derivative still give the oracle's loss and gradient."""
+    rng = np.random.default_rng(11)
+    net = Network(
+        (30, 256, 128, 3),
+        activation=activation,
+        output="softmax",
+        dtype=np.dtype(dtype).name,
+        random_state=2,
+    )
+    for b in net.biases:  # a bias per column, so that a block that read another's fails
+        b[...] = rng.normal(scale=0.5, size=b.shape)
+    X = rng.normal(size=(64, 30)).astype(dtype)
+    before = module.packed_products_()
+    assert_oracles_loss_and_gradient(module, net, X, net.targets(rng.integers(0, 3, 64), 64))
+    assert module.packed_products_() > before or module.VECTOR_BYTES == 0
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_an_edge_panel_reads_nothing_past_its_columns(module, dtype):
     """The last 17 % L columns of W go through a zero-padded panel whose rows are loaded a
     whole vector at a time: the lanes past the edge read the next row of W, and must be

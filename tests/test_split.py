@@ -89,18 +89,24 @@ def test_a_split_product_is_the_one_threads_bit_for_bit(build, dtype, shape, spl
     ids=["forward", "weight-gradient", "delta-W^T", "fewest-rows"],
 )
 def test_packing_a_block_of_columns_changes_no_bit(build, dtype, shape, split_everything):
-    """B's rows a power of two apart (256 columns) are copied into panels before the tiles
-    read them (gemm_body.h's axpy_blocks); 264 columns are read in place.  The first 256
-    columns of the wider product are the narrower one's, bit for bit, on 1 or 2 threads."""
+    """B's rows a power of two apart (256 or 128 columns) are copied into panels before the
+    tiles read them (gemm_body.h's axpy_blocks); 4 columns more (rows 16 or 32 bytes past a
+    power of two apart, not whole blocks) are read in place.  The first columns of the
+    wider product are the narrower one's, bit for bit, on 1 or 2 threads."""
     m, n, k, ta, tb = shape
     rng = np.random.default_rng(k)
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
-    b = rng.standard_normal((n + 8, k) if tb else (k, n + 8)).astype(dtype)
+    b = rng.standard_normal((n + 4, k) if tb else (k, n + 4)).astype(dtype)
     narrow = np.ascontiguousarray(b[:n] if tb else b[:, :n])
     for threads in (1, 2):
+        before = build.packed_products_()
         packed = _product(build, a, narrow, shape, threads, 0.0)
-        in_place = _product(build, a, b, (m, n + 8, k, ta, tb), threads, 0.0)
+        packs = build.packed_products_() - before
+        in_place = _product(build, a, b, (m, n + 4, k, ta, tb), threads, 0.0)
+        assert build.packed_products_() - before == packs  # the wider one is not packed
         np.testing.assert_array_equal(packed, in_place[:, :n])
+        if dtype == "float32" and build.VECTOR_BYTES:
+            assert packs == 1
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)
@@ -137,7 +143,8 @@ def test_threads_that_come_and_go_keep_their_own_scratch_panels(build, split_eve
 def _fit(X, y, threads, **params):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(network_module, "split_threads", lambda *args, **kwargs: threads)
-        model = cc.MLPClassifier(epochs=3, batch_size=40, random_state=0, **params).fit(X, y)
+        params = {"batch_size": 40, **params}
+        model = cc.MLPClassifier(epochs=3, random_state=0, **params).fit(X, y)
         return model, model.predict_proba(X)
 
 
@@ -148,8 +155,8 @@ def _fit(X, y, threads, **params):
         {"optimizer": "sgd", "dtype": "float32"},
         {"optimizer": "adam", "dropout": 0.2, "l2": 1e-3, "dtype": "float32"},
         {"optimizer": "momentum", "activation": "tanh", "dtype": "float64"},
-        # weights and deltas 128 and 64 columns wide: blocks of columns packed into panels
-        {"optimizer": "sgd", "dtype": "float32", "hidden_layers": (128, 64)},
+        # a 256 x 128 layer at batch 64: its forward product and delta W^T packed
+        {"optimizer": "sgd", "dtype": "float32", "hidden_layers": (256, 128), "batch_size": 64},
     ],
     ids=["sgd", "adam-dropout-l2", "momentum-f64", "sgd-packed"],
 )
@@ -159,10 +166,13 @@ def test_a_fit_on_split_products_is_the_one_threads_bit_for_bit(build, params, s
     y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
     params = {"hidden_layers": (70, 37), **params}
     with using(build):
+        packed = build.packed_products_()
         one, p_one = _fit(X, y, 1, **params)
         before = build.split_products_()
         two, p_two = _fit(X, y, 2, **params)
         assert build.split_products_() > before or not HAVE_POOL
+        if "batch_size" in params and build.VECTOR_BYTES:
+            assert build.packed_products_() > packed
     np.testing.assert_array_equal(one.network_.params, two.network_.params)
     np.testing.assert_array_equal(p_one, p_two)
     assert one.loss_ == two.loss_

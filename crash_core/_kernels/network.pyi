@@ -139,6 +139,10 @@ def sparse_density_(density: float = -1) -> float:
 def sparse_products_() -> int:
     """How many products the kernels have run skipping A's zeros so far."""
 
+def packed_products_() -> int:
+    """How many products the kernels have run with B's blocks of columns copied into
+    panels so far."""
+
 def narrow_backward_(on: float = -1) -> float:
     """Set whether the backward pass through a layer of at most 4 units takes the one-pass
     kernel (1 or 0) and return the previous value; with no argument only return it.
@@ -183,6 +187,7 @@ class Kernels:
     split_products_: Callable[[], int]
     sparse_density_: Callable[..., float]
     sparse_products_: Callable[[], int]
+    packed_products_: Callable[[], int]
     narrow_backward_: Callable[..., float]
     narrow_passes_: Callable[[], int]
     pair_steps_: Callable[[], int]

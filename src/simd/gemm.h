@@ -71,8 +71,8 @@
 #define CC_CACHE_WAY 4096L
 #define CC_PACK_SET_ROWS 8
 /* The fewest rows of A for which a block is packed: the copy's two moves a row of B pay
- * back over eight tiles of rows; 20-128-128-10 at batch 32 (5 tiles) ran 1.02x as long
- * packed. */
+ * back over eight tiles of rows; 20-128-128-10 at batch 32 (6 tiles of rows) ran 1.02x as
+ * long packed. */
 #define CC_PACK_MIN_ROWS 48
 #define CC_NT_PANEL 65536
 
@@ -122,6 +122,7 @@
 #define CC_SPARSE_MIN_K 16
 static double cc_sparse_density CC_UNUSED = CC_SPARSE_DENSITY;
 static long cc_sparse_count CC_UNUSED = 0; /* products the sparse kernels took */
+static long cc_packed_count CC_UNUSED = 0; /* products whose B went into panels */
 /* Whether the backward pass through a layer of at most CC_SMALL_K units takes
  * gemm_body.h's narrow_backward (1) or gemm_backward and the weight gradient's gemm (0);
  * the bits are the same. */
@@ -199,7 +200,11 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 #define VI cc_vdi
 #define V8 cc_v8d
 #define V4 cc_v4d
+#if CC_VEC_BYTES >= 64 /* 8 doubles are one AVX-512 register */
+#define CC_TRANSPOSE_BLOCK 8
+#else
 #define CC_TRANSPOSE_BLOCK 4
+#endif
 #define L (CC_VEC_BYTES / 8)
 #define FN(name) cc_##name##_f64
 #include "simd/gemm_body.h"
@@ -243,6 +248,11 @@ static CC_UNUSED long cc_narrow_passes(void) {
 /* How many products the sparse row kernels have taken so far. */
 static CC_UNUSED long cc_sparse_products(void) {
     return __atomic_load_n(&cc_sparse_count, __ATOMIC_RELAXED);
+}
+
+/* How many products have copied B's blocks of columns into panels so far (axpy_blocks). */
+static CC_UNUSED long cc_packed_products(void) {
+    return __atomic_load_n(&cc_packed_count, __ATOMIC_RELAXED);
 }
 
 /* How many training steps the pair step (network_kernels.pyx's pair_epoch) has taken so far. */
@@ -313,6 +323,7 @@ static double cc_set_narrow_backward(double on) { return 0; }
 static long cc_narrow_passes(void) { return 0; }
 static double cc_set_sparse_density(double density) { return 0; }
 static long cc_sparse_products(void) { return 0; }
+static long cc_packed_products(void) { return 0; }
 
 #endif
 

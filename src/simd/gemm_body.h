@@ -552,8 +552,12 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
     job.m = m;
     if (k <= CC_SMALL_K && ccs == 1)
         cc_rows_parallel(FN(small_rows), &job, m, 2, 2.0 * m * n * k);
-    else if (n % (CC_NV * L) == 0 && FN(packing_pays)(m, k, ldb))
+    else if (n % (CC_NV * L) == 0 && FN(packing_pays)(m, k, ldb) &&
+             n / (CC_NV * L) >= 2 * cc_split_width(2.0 * m * n * k)) {
+        /* (with fewer than two blocks a thread, the rows are split instead, unpacked) */
+        __atomic_fetch_add(&cc_packed_count, 1, __ATOMIC_RELAXED);
         cc_rows_parallel(FN(axpy_blocks), &job, n / (CC_NV * L), 1, 2.0 * m * n * k);
+    }
     else
         cc_rows_parallel(FN(axpy_rows), &job, m, CC_MR, 2.0 * m * n * k);
     if (panel != stack) free(panel);
@@ -715,11 +719,11 @@ static CC_INLINE void FN(transposed)(T x, T beta, T* out) {
 
 /* out (k x n, rows of length ldo) = in^T + beta out for in (n x k, rows of length ldi;
  * beta == 0: out is not read): blocks through vector shuffles where the compiler has them,
- * the rest element by element.  float: 8 x 8 blocks of 32-byte vectors (3 stages of
- * pairwise interleaves); double: 4 x 4 blocks of 32-byte vectors (2 stages).  (8 x 8 blocks
- * of doubles are 64-byte vectors, which GCC lowered for AVX2 through the stack element by
- * element: a float64 32x64x64 delta W^T spent half its time transposing W, and ran at half
- * OpenBLAS's rate.) */
+ * the rest element by element.  float, and double with AVX-512: 8 x 8 blocks (3 stages of
+ * pairwise interleaves); double with narrower vectors: 4 x 4 blocks of 32-byte vectors (2
+ * stages).  (8 x 8 blocks of doubles are 64-byte vectors, which GCC lowered for AVX2
+ * through the stack element by element: a float64 32x64x64 delta W^T spent half its time
+ * transposing W, and ran at half OpenBLAS's rate.) */
 static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
                                                     T* out, long ldo, T beta) {
     int j = 0;

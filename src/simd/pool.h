@@ -560,10 +560,12 @@ static inline int cc_split_threads_now(void) { return cc_split_threads; }
  * tiles (axpy_blocks).  ``cc_thread_scratch(slot, bytes)`` returns at least ``bytes``
  * (64-byte aligned), allocated at the slot's first use, grown when a larger one is asked
  * for (the old contents are not kept), kept for the thread's next products and freed when
- * the thread ends; NULL when memory runs out.  A training step then allocates nothing
- * (an NT panel of more than CC_PACK_STACK elements was allocated and freed by each
- * product; with glibc's allocator that measured the same speed, a 32 x 256 x 256 delta
- * W^T 0.98 of the time and a 64-256-256-2 step at batch 32 1.00, on Zen 3). */
+ * the thread ends (the helpers keep theirs; at most CC_NT_PANEL elements and a block of
+ * CC_OWN_MAX_K rows, about 1 MiB, a thread and ISA level); NULL when memory runs out.  A
+ * training step then allocates nothing (an NT panel of more than CC_PACK_STACK elements
+ * was allocated and freed by each product; with glibc's allocator that measured the same
+ * speed, a 32 x 256 x 256 delta W^T 0.98 of the time and a 64-256-256-2 step at batch 32
+ * 1.00, on Zen 3). */
 #define CC_SCRATCH_PANEL 0
 #define CC_SCRATCH_BLOCK 1
 #define CC_SCRATCH_SLOTS 2
@@ -582,6 +584,11 @@ static void cc_scratch_free(void* held) {
 static void cc_scratch_make(void) {
     cc_scratch_ready = pthread_key_create(&cc_scratch_key, cc_scratch_free) == 0;
 }
+/* Threads a product of ``flops`` would be split over: 1 below the split threshold. */
+static inline int cc_split_width(double flops) {
+    return flops < cc_split_min_flops ? 1 : cc_split_threads;
+}
+
 static __attribute__((unused)) void* cc_thread_scratch(int slot, size_t bytes) {
     cc_scratch* s;
     void* grown;
@@ -613,6 +620,10 @@ static inline long cc_split_products(void) {
 
 #define CC_SCRATCH_PANEL 0
 #define CC_SCRATCH_BLOCK 1
+static inline int cc_split_width(double flops) {
+    (void)flops;
+    return 1;
+}
 static inline void* cc_thread_scratch(int slot, size_t bytes) {
     (void)slot;
     (void)bytes;
