@@ -371,13 +371,15 @@ static void FN(axpy_blocks)(void* arg, int begin, int end) {
     T* packed = (T*)cc_thread_scratch(CC_SCRATCH_BLOCK, sizeof(T) * (size_t)g->k * CC_NV * L);
     for (int b = begin; b < end; b++) {
         const int j = b * CC_NV * L;
-        epi.bias = g->bias != NULL ? g->bias + j : NULL;
-        if (packed != NULL) {
-            FN(pack_block)(g->k, g->B + j, g->ldb, packed);
-            FN(axpy_column)(CC_NV, j, packed, CC_NV * L, g->m, g, g->A, g->C, e);
-        } else {
-            FN(axpy_column)(CC_NV, j, g->B + j, g->ldb, g->m, g, g->A, g->C, e);
+        const T* B = g->B + j;
+        long ldb = g->ldb;
+        if (packed != NULL) { /* else B is read where it is */
+            FN(pack_block)(g->k, B, ldb, packed);
+            B = packed;
+            ldb = CC_NV * L;
         }
+        epi.bias = g->bias != NULL ? g->bias + j : NULL;
+        FN(axpy_column)(CC_NV, j, B, ldb, g->m, g, g->A, g->C, e);
     }
     if (g->nonfinite != NULL) FN(report_nonfinite)(bad, g->nonfinite);
 }
@@ -536,7 +538,7 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
     T* panel = n % L == 0 || (long)k * L <= CC_PACK_STACK
                    ? stack : (T*)malloc(sizeof(T) * (size_t)k * L);
     FN(axpy_job) job = {n, k, alpha, beta, A, ars, acs, B, ldb, C, crs, ccs, panel,
-                        bias, relu, nonfinite, deriv, dkind};
+                        bias, relu, nonfinite, deriv, dkind, m};
     if (panel == NULL) return 0;
     if (n % L) FN(edge_panel)(n % L, k, B + (n - n % L), ldb, panel);
     if (acs == 1 && ccs == 1 && beta == 0 && k >= CC_SPARSE_MIN_K && n > 2 * L &&
@@ -549,7 +551,6 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
             return 1;
         }
     }
-    job.m = m;
     if (k <= CC_SMALL_K && ccs == 1)
         cc_rows_parallel(FN(small_rows), &job, m, 2, 2.0 * m * n * k);
     else if (n % (CC_NV * L) == 0 && FN(packing_pays)(m, k, ldb) &&
