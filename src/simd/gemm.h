@@ -105,15 +105,39 @@
 /* The sparse row kernels (see gemm_body.h) take a product C = A B (beta = 0) whose A has at
  * most CC_SPARSE_DENSITY nonzeros in its first CC_SPARSE_SAMPLE rows, with more than two
  * vectors of columns and a B of at most CC_SPARSE_MAX_B bytes (they walk B's rows in the
- * order of each row pair's nonzeros, so B must stay in L1).  Measured on a 2-vCPU EPYC
- * (Zen 4), float32, one thread, sparse rows / dense tiles at half the entries nonzero (0.65
- * nonzero in brackets; run twice): 32x64x64 0.74-0.75 (0.85), 32x128x64 0.72-0.73 (0.84),
- * 32x48x64 0.81 (0.91), 16x100x20 0.59-0.85, 16x50x100 0.86-0.94 (0.97), 64x64x128 (B 32
- * KiB) 0.84-0.88 (1.01); but 32x32x64 0.98, 64x10x128 1.9 (too few columns), 64x256x64
- * (B 64 KiB) 0.90 (1.10), 128x128x128 1.11 (1.23).  The AVX2 build has no vector
- * compress, and its half-width vectors load B twice as often: it keeps the dense tiles. */
+ * order of each row's nonzeros, so B must stay in L1).
+ *
+ * AVX-512 takes pairs of rows (the union of their nonzero positions, compressed 16 at a
+ * time) over up to four vectors of columns.  Measured on a 2-vCPU EPYC (Zen 4), float32,
+ * one thread, sparse rows / dense tiles at half the entries nonzero (0.65 nonzero in
+ * brackets; run twice): 32x64x64 0.74-0.75 (0.85), 32x128x64 0.72-0.73 (0.84), 32x48x64
+ * 0.81 (0.91), 16x100x20 0.59-0.85, 16x50x100 0.86-0.94 (0.97), 64x64x128 (B 32 KiB)
+ * 0.84-0.88 (1.01); but 32x32x64 0.98, 64x10x128 1.9 (too few columns), 64x256x64 (B 64
+ * KiB) 0.90 (1.10), 128x128x128 1.11 (1.23).
+ *
+ * AVX2 (16 registers of 8 floats) takes one row at a time over up to CC_SPARSE_ROW_NV = 8
+ * vectors of columns: eight sums in flight, what two FMA pipes of four cycles' latency
+ * need.  (The pair of rows over four vectors, as AVX-512 has it, had four sums a row,
+ * multiplied the union of two rows' positions, three quarters of them at half of each
+ * row nonzero, and listed the positions by a scalar loop: a 2-64-64-1 step at batch 32
+ * took 1.18x the dense tiles' time.)  The row's nonzero positions are bits of 64-position
+ * words, walked by count-trailing-zeros.  A row of fewer than eight vectors of columns is
+ * bound by the FMAs' latency, and the density it pays at shrinks in proportion.  Measured
+ * on a 2-vCPU EPYC (Zen 3), float32, one thread, us per product through gemm_rm (about 1 us
+ * of it the call), sparse / dense at 0.3, 0.5, 0.6, 0.7, 0.8 nonzero: 32x64x64 3.0 / 4.2,
+ * 3.7 / 4.2, -, 4.4 / 4.2 (0.7), 4.7 / 4.2 (0.8); 64x64x64 4.5 / 7.0, 6.0 / 7.0, 6.9 / 7.0,
+ * 7.6 / 7.0, 8.3 / 7.0; 32x128x64 4.3 / 7.4, 6.0 / 7.4, 6.8 / 7.4, 7.5 / 7.4, 8.4 / 7.4;
+ * 16x64x64 2.4 / 2.8, 2.9 / 2.8, 3.1 / 2.8.  Training steps (ReLU, plain SGD), sparse at
+ * every density / dense: 2-64-64-1 b32 0.90, 10-64-64-3 b64 0.91, 2-64-64-64-1 b32 0.88,
+ * 20-48-48-3 b32 (six vectors) 0.98, 8-32-32-1 b32 (four) 1.11; with B up to 128 KiB,
+ * 30-100-100-3 b32 1.09 and 64-128-128-2 b64 1.05: B stays within L1. */
+#define CC_SPARSE_ROW_NV 8
+#define CC_SPARSE_ROW_DENSITY 0.55
 #if CC_VEC_BYTES >= 64
 #define CC_SPARSE_DENSITY 0.6
+#elif CC_VEC_BYTES == 32 && defined(__AVX__)
+#define CC_SPARSE_ONE_ROW 1
+#define CC_SPARSE_DENSITY CC_SPARSE_ROW_DENSITY
 #else
 #define CC_SPARSE_DENSITY 0.0
 #endif
@@ -130,9 +154,13 @@ static int cc_narrow_backward CC_UNUSED = 1;
 static long cc_narrow_count CC_UNUSED = 0; /* backward passes narrow_backward took */
 static long cc_pair_count CC_UNUSED __attribute__((aligned(64))) = 0; /* pair steps so far */
 
-/* AVX-512 compresses a row's nonzero positions 16 at a time; elsewhere a scalar loop. */
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && CC_VEC_BYTES == 64
+/* AVX-512 compresses a row's nonzero positions 16 at a time, AVX2 gathers them as bits
+ * (movemask); the portable build lists them by a scalar loop. */
+#if (defined(__AVX512F__) && defined(__AVX512DQ__) && CC_VEC_BYTES == 64) || \
+    defined(CC_SPARSE_ONE_ROW)
 #include <immintrin.h>
+#endif
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && CC_VEC_BYTES == 64
 #define CC_COMPRESS 1
 #endif
 

@@ -408,6 +408,17 @@ static void FN(small_rows)(void* arg, int begin, int end) {
     if (g->nonfinite != NULL) FN(report_nonfinite)(bad, g->nonfinite);
 }
 
+/* The epilogue of an axpy_job's last w < L columns (edge_epilogue, its bias read from
+ * column n - w, through ``epi``, whose pointer ``e`` is; NULL for w == 0 or none). */
+static CC_INLINE const FN(epilogue)* FN(edge_job_epilogue)(const FN(axpy_job)* g, int w,
+                                                         FN(epilogue)* epi,
+                                                         const FN(epilogue)* e, T* padded,
+                                                         FN(epilogue)* edge) {
+    if (w == 0) return NULL;
+    epi->bias = g->bias != NULL ? g->bias + g->n - w : NULL;
+    return FN(edge_epilogue)(e, w, padded, edge);
+}
+
 /* ReLU zeroes about half of a hidden layer's activations, and the derivative mask the same
  * share of its delta, so the products that read them (the next layer's forward product
  * A W, the backward delta W^T) may skip the zero terms: each row of A is reduced to the
@@ -480,6 +491,7 @@ static CC_INLINE void FN(tile_sparse)(int R, int NV, const int* idx, int c, cons
     FN(finish_tile)(R, NV, out, beta, C0, C1 - C0, e);
 }
 
+#ifndef CC_SPARSE_ONE_ROW
 /* Rows [begin, end) of an axpy_job (acs == 1, ccs == 1, beta == 0: C is never read)
  * through tile_sparse: pairs of rows, each over column blocks of up to four vectors, the
  * last n % L columns from the edge panel through a buffer. */
@@ -492,11 +504,7 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
     V bad;
     FN(epilogue) epi, edge;
     const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
-    const FN(epilogue)* ee = NULL;
-    if (w) {
-        epi.bias = g->bias != NULL ? g->bias + n - w : NULL;
-        ee = FN(edge_epilogue)(e, w, bias, &edge);
-    }
+    const FN(epilogue)* ee = FN(edge_job_epilogue)(g, w, &epi, e, bias, &edge);
     for (int i = begin; i < end; i += 2) {
         const int R = end - i >= 2 ? 2 : 1;
         const T* a0 = g->A + i * ars;
@@ -525,6 +533,115 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
     }
     if (g->nonfinite != NULL) FN(report_nonfinite)(bad, g->nonfinite);
 }
+#endif
+
+#ifdef CC_SPARSE_ONE_ROW
+/* Bit l set where x[l] != 0 (NaN included), l < L. */
+static CC_INLINE unsigned long long FN(nonzero_lanes)(const T* x) {
+    VI nz = (VI)(FN(load)(x) != (V){0});
+    return sizeof(T) == 4 ? (unsigned)_mm256_movemask_ps((__m256)nz)
+                          : (unsigned)_mm256_movemask_pd((__m256d)nz);
+}
+
+/* The positions p < k where a[p] != 0 (NaN included) as bits: bit q of bits[w] is
+ * position 64 w + q. */
+static CC_INLINE void FN(nonzero_bits)(const T* a, int k, unsigned long long* bits) {
+    for (int w = 0; w * 64 < k; w++) {
+        const T* x = a + w * 64;
+        const int end = k - w * 64 < 64 ? k - w * 64 : 64;
+        unsigned long long m = 0;
+        int q = 0;
+        if (end == 64) /* a whole word: every shift a constant */
+            CC_UNROLL for (; q < 64; q += L) m |= FN(nonzero_lanes)(x + q) << q;
+        else
+            for (; q + L <= end; q += L) m |= FN(nonzero_lanes)(x + q) << q;
+        for (; q < end; q++) m |= (unsigned long long)(x[q] != 0) << q;
+        bits[w] = m;
+    }
+}
+
+/* One row of C over NV (<= CC_SPARSE_ROW_NV) vectors of columns: the sum of a[p] B[p, :]
+ * over the positions p in ``bits``, in increasing order in one accumulator lane; the
+ * epilogue is tile_axpy's, four vectors at a time. */
+static CC_INLINE void FN(row_sparse)(int NV, const unsigned long long* bits, int k,
+                                     const T* a, const T* B, long ldb, T alpha, T* C,
+                                     const FN(epilogue)* e) {
+    V acc[CC_SPARSE_ROW_NV];
+    CC_UNROLL for (int v = 0; v < CC_SPARSE_ROW_NV; v++) acc[v] = (V){0};
+    for (int w = 0; w * 64 < k; w++)
+        for (unsigned long long m = bits[w]; m != 0; m &= m - 1) {
+            const long p = w * 64 + __builtin_ctzll(m);
+            const T* b = B + p * ldb;
+            const V x = FN(splat)(a[p]);
+            CC_UNROLL for (int v = 0; v < NV; v++) acc[v] += x * FN(load)(b + v * L);
+        }
+    V out[CC_SPARSE_ROW_NV];
+    CC_UNROLL for (int v = 0; v < NV; v++) out[v] = acc[v] * alpha;
+    FN(finish_tile)(1, NV < 4 ? NV : 4, out, 0, C, 0, e);
+    if (NV > 4) {
+        FN(epilogue) upper;
+        if (e != NULL) {
+            upper = *e;
+            if (upper.bias != NULL) upper.bias += 4 * L;
+        }
+        FN(finish_tile)(1, NV - 4, out + 4, 0, C + 4 * L, 0, e != NULL ? &upper : NULL);
+    }
+}
+
+/* Rows [begin, end) of an axpy_job (acs == 1, ccs == 1, beta == 0: C is never read)
+ * through row_sparse: each row over column blocks of up to CC_SPARSE_ROW_NV vectors, the
+ * last n % L columns from the edge panel through a buffer. */
+static void FN(sparse_rows)(void* arg, int begin, int end) {
+    _Static_assert(CC_SPARSE_ROW_NV == 8, "the cases below cover CC_SPARSE_ROW_NV");
+    const FN(axpy_job)* g = (const FN(axpy_job)*)arg;
+    const int n = g->n, k = g->k, w = n % L;
+    unsigned long long bits[(CC_OWN_MAX_K + 63) / 64];
+    T buf[L] CC_LINE_ALIGNED, bias[L] CC_LINE_ALIGNED;
+    V bad;
+    FN(epilogue) epi, edge;
+    const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
+    const FN(epilogue)* ee = FN(edge_job_epilogue)(g, w, &epi, e, bias, &edge);
+    for (int i = begin; i < end; i++) {
+        const T* a = g->A + i * g->ars;
+        T* C = g->C + i * g->crs;
+        FN(nonzero_bits)(a, k, bits);
+        for (int j = 0; j + L <= n - w; j += CC_SPARSE_ROW_NV * L) {
+            const int left = (n - w - j) / L;
+            const T* B = g->B + j;
+            epi.bias = g->bias != NULL ? g->bias + j : NULL;
+            switch (left < CC_SPARSE_ROW_NV ? left : CC_SPARSE_ROW_NV) {
+            case 8: FN(row_sparse)(8, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            case 7: FN(row_sparse)(7, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            case 6: FN(row_sparse)(6, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            case 5: FN(row_sparse)(5, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            case 4: FN(row_sparse)(4, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            case 3: FN(row_sparse)(3, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            case 2: FN(row_sparse)(2, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            default: FN(row_sparse)(1, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            }
+        }
+        if (w) {
+            FN(row_sparse)(1, bits, k, a, g->panel, L, g->alpha, buf, ee);
+            memcpy(C + n - w, buf, sizeof(T) * w);
+        }
+    }
+    if (g->nonfinite != NULL) FN(report_nonfinite)(bad, g->nonfinite);
+}
+
+/* The density up to which the sparse rows take a product of n columns: the set one for
+ * CC_SPARSE_ROW_NV vectors of columns or more, in proportion below (fewer sums in
+ * flight); a setting of 1 (the tests') takes every product they can. */
+static CC_INLINE double FN(sparse_limit)(int n) {
+    const int vectors = n / L;
+    return vectors >= CC_SPARSE_ROW_NV || cc_sparse_density >= 1
+               ? cc_sparse_density
+               : cc_sparse_density * vectors / CC_SPARSE_ROW_NV;
+}
+#define CC_SPARSE_ROWS_AT_ONCE 1
+#else
+static CC_INLINE double FN(sparse_limit)(int n) { (void)n; return cc_sparse_density; }
+#define CC_SPARSE_ROWS_AT_ONCE 2
+#endif
 
 /* C = alpha opA B + beta C with B (k x n) rows contiguous (see tile_axpy); large products
  * share their rows among threads (simd/pool.h). */
@@ -544,9 +661,10 @@ static int FN(gemm_axpy_epilogue)(int m, int n, int k, T alpha, const T* A, long
     if (acs == 1 && ccs == 1 && beta == 0 && k >= CC_SPARSE_MIN_K && n > 2 * L &&
         (long)k * n * (long)sizeof(T) <= CC_SPARSE_MAX_B && cc_sparse_density > 0) {
         double density = FN(density)(m, k, A, ars);
-        if (density <= cc_sparse_density) {
+        if (density <= FN(sparse_limit)(n)) {
             __atomic_fetch_add(&cc_sparse_count, 1, __ATOMIC_RELAXED);
-            cc_rows_parallel(FN(sparse_rows), &job, m, 2, 2.0 * m * n * k * density);
+            cc_rows_parallel(FN(sparse_rows), &job, m, CC_SPARSE_ROWS_AT_ONCE,
+                             2.0 * m * n * k * density);
             if (panel != stack) free(panel);
             return 1;
         }
