@@ -34,13 +34,13 @@ static CC_INLINE V FN(plus_beta)(V out, T beta, const T* c) {
     return out;
 }
 
-/* A tile's R x NV output vectors (``out[r * 4 + v]``, alpha times their sums) made ready
- * and stored at C (rows crs apart): + beta C (beta == 0: C is not read), then the
- * epilogue ``e`` (NULL: none), its bias read at the tile's columns.  Each step is decided
- * once for the whole tile and the bias loaded once per column vector.  (Decided vector by
- * vector, the epilogue's branches and loads cost a 64x128x64 forward product with bias
- * and ReLU 2 us on Zen 4, a sixth of its time, and a 64x128x10 delta W^T with the ReLU
- * mask 2.3 us, two fifths.) */
+/* A tile's R x NV output vectors (``out[r * 4 + v]``, NV <= 4; one row may have up to 8),
+ * alpha times their sums, made ready and stored at C (rows crs apart): + beta C (beta ==
+ * 0: C is not read), then the epilogue ``e`` (NULL: none), its bias read at the tile's
+ * columns.  Each step is decided once for the whole tile and the bias loaded once per
+ * column vector.  (Decided vector by vector, the epilogue's branches and loads cost a
+ * 64x128x64 forward product with bias and ReLU 2 us on Zen 4, a sixth of its time, and a
+ * 64x128x10 delta W^T with the ReLU mask 2.3 us, two fifths.) */
 static CC_INLINE void FN(finish_tile)(int R, int NV, V* out, T beta, T* C, long crs,
                                       const FN(epilogue)* e) {
     CC_UNROLL for (int r = 0; r < R; r++)
@@ -51,7 +51,7 @@ static CC_INLINE void FN(finish_tile)(int R, int NV, V* out, T beta, T* C, long 
         V* bad = e->bad;
         const int dkind = e->dkind;
         if (bias != NULL) {
-            V b[4];
+            V b[8];
             CC_UNROLL for (int v = 0; v < NV; v++) b[v] = FN(load)(bias + v * L);
             CC_UNROLL for (int r = 0; r < R; r++)
                 CC_UNROLL for (int v = 0; v < NV; v++) out[r * 4 + v] += b[v];
@@ -562,7 +562,7 @@ static CC_INLINE void FN(nonzero_bits)(const T* a, int k, unsigned long long* bi
 
 /* One row of C over NV (<= CC_SPARSE_ROW_NV) vectors of columns: the sum of a[p] B[p, :]
  * over the positions p in ``bits``, in increasing order in one accumulator lane; the
- * epilogue is tile_axpy's, four vectors at a time. */
+ * epilogue is tile_axpy's. */
 static CC_INLINE void FN(row_sparse)(int NV, const unsigned long long* bits, int k,
                                      const T* a, const T* B, long ldb, T alpha, T* C,
                                      const FN(epilogue)* e) {
@@ -577,15 +577,7 @@ static CC_INLINE void FN(row_sparse)(int NV, const unsigned long long* bits, int
         }
     V out[CC_SPARSE_ROW_NV];
     CC_UNROLL for (int v = 0; v < NV; v++) out[v] = acc[v] * alpha;
-    FN(finish_tile)(1, NV < 4 ? NV : 4, out, 0, C, 0, e);
-    if (NV > 4) {
-        FN(epilogue) upper;
-        if (e != NULL) {
-            upper = *e;
-            if (upper.bias != NULL) upper.bias += 4 * L;
-        }
-        FN(finish_tile)(1, NV - 4, out + 4, 0, C + 4 * L, 0, e != NULL ? &upper : NULL);
-    }
+    FN(finish_tile)(1, NV, out, 0, C, 0, e);
 }
 
 /* Rows [begin, end) of an axpy_job (acs == 1, ccs == 1, beta == 0: C is never read)
