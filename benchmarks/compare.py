@@ -4,7 +4,8 @@ Every implementation trains the same data, architecture, batch size, number of e
 learning rate with plain SGD (no momentum, no penalty), shuffling every epoch.  Each is
 timed after a warm-up run at BLAS/torch thread settings 1 and 2, the peers' runs taken
 round-robin so that load from other processes hits them alike, each after a pause for the
-thread pools of the run before it to go to sleep; the cell shows the median
+thread pools of the run before it to go to sleep and 50 ms of vector work on the timing
+thread (``--cold``: none; see WARM_SECONDS); the cell shows the median
 of ``--repeats`` runs at the better setting (the thread count in brackets).  The ratio
 columns are crash_core / peer with the issue's target and a pass/fail mark.
 
@@ -36,7 +37,7 @@ columns are crash_core / peer with the issue's target and a pass/fail mark.
   gives their ratio (target <= 1.25).
 
     python benchmarks/compare.py [--workloads tiny,mnist-like] [--repeats 5] [--quick]
-                                 [--markdown PATH] [--under-load]
+                                 [--markdown PATH] [--under-load] [--cold]
 
 Importing this module does no work (asv imports every module in ``benchmarks/``).
 """
@@ -659,16 +660,41 @@ def threads_limited(n_threads, uses_torch):
 # after 0.1 s, not after 0.2 s in 4 tries of 5), where they take a core from the next run.
 # A user runs one library at a time.
 SETTLE_SECONDS = 0.25
+# Seconds of vector work on the timing thread after that pause, untimed, so that a run
+# starts on a core that is working, as a training loop is after its first milliseconds.
+# This host runs any code slowly for milliseconds after a pause: after 0.25 s asleep, the
+# first of tiny's five epochs took 5.7 ms against 3.3 ms back to back (the other four
+# 3.3-3.4), crash_core's whole run 19.3 against 16.4 ms, and a loop of NumPy's 64x64
+# products slowed alike.  The pause's first ~2 ms are then timed for every peer: 12% of
+# tiny's crash_core run, 6% of JAX's, none of scikit-learn's, and all against the floor,
+# which is computed.  With 50 ms of elementwise NumPy products (no BLAS threads) after
+# the pause, the run took 17.6 ms; with 20 ms, 18.3; with a pure-Python spin of 100 ms
+# instead, 19.0 (Zen 3 host, one BLAS thread, medians of 7).  ``--cold``: none, as
+# before.
+WARM_SECONDS = 0.05
+
+
+def warm_core(seconds: float) -> None:
+    """Elementwise float32 products on this thread for ``seconds`` (vector work that
+    starts no thread pool)."""
+    a = np.linspace(0.5, 1.5, 4096, dtype=np.float32)
+    out = np.empty_like(a)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(16):
+            np.multiply(a, a, out=out)
 
 
 def timed_run(runner: Runner, n_threads: int) -> float:
-    """Seconds for one ``run()`` at ``n_threads`` (``reset()``, a gc pass and
-    SETTLE_SECONDS for the last run's thread pools untimed)."""
+    """Seconds for one ``run()`` at ``n_threads`` (``reset()``, a gc pass,
+    SETTLE_SECONDS for the last run's thread pools and WARM_SECONDS of vector work
+    untimed)."""
     with threads_limited(n_threads, runner.torch):
         if runner.reset is not None:
             runner.reset()
         gc.collect()
         time.sleep(SETTLE_SECONDS)
+        warm_core(WARM_SECONDS)
         t0 = time.perf_counter()
         runner.run()
         return time.perf_counter() - t0
@@ -988,6 +1014,10 @@ def machine_summary(rates):
         "versions: " + ", ".join(versions),
         "BLAS env vars: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "none"),
     ]
+    lines.append(
+        f"each timed run after a {SETTLE_SECONDS:g} s pause and {WARM_SECONDS * 1e3:.0f} ms of "
+        "vector work on its thread" + (" (--cold)" if WARM_SECONDS == 0 else "")
+    )
     if "fma" in rates:
         lines.append(f"fp32 FMA peak of one core, measured: {rates['fma'] / 1e9:.0f} GFLOP/s")
     for dt, entry in rates.items():
@@ -1016,6 +1046,11 @@ def parse_args(argv):
     p.add_argument("--no-memory", action="store_true", help="skip the fit peak-memory table")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--cold",
+        action="store_true",
+        help="start each timed run straight after its pause (no WARM_SECONDS of vector work)",
+    )
+    p.add_argument(
         "--under-load",
         action="store_true",
         help="only the under-load table: default fit vs a 1-thread fit, one core kept busy",
@@ -1039,7 +1074,10 @@ def log(msg):
 
 
 def main(argv=None):
+    global WARM_SECONDS
     args = parse_args(argv)
+    if args.cold:
+        WARM_SECONDS = 0.0
     started = time.perf_counter()
     if args.under_load:
         text = under_load(args)
