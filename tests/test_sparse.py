@@ -106,6 +106,29 @@ def test_only_sparse_products_without_beta_take_the_sparse_rows(build):
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)
+def test_avx2_takes_a_narrower_product_only_at_a_lower_density(build):
+    """AVX2's sparse row keeps one sum per vector of columns in flight: with fewer than
+    eight vectors the density it takes falls in proportion (0.55 x 4 / 8 for 32 floats)."""
+    if build.VECTOR_BYTES != 32:
+        pytest.skip("the AVX2 level's rule")
+    rng = np.random.default_rng(6)
+    default = build.sparse_density_()
+    b = rng.standard_normal((64, 64)).astype("float32")
+
+    def taken(n, share):
+        a = rng.standard_normal((32, 64)).astype("float32")
+        a[rng.random(a.shape) >= share] = 0.0
+        before = build.sparse_products_()
+        build.gemm_rm(a, b[:, :n].copy(), np.zeros((32, n), dtype="float32"))
+        return build.sparse_products_() - before
+
+    assert taken(64, 0.4) == 1  # eight vectors: up to 0.55
+    assert taken(32, 0.4) == 0  # four vectors: up to 0.275
+    assert taken(32, 0.15) == 1
+    assert default == pytest.approx(0.55)
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
 def test_the_forward_epilogue_still_catches_an_overflow_deep_in(build, sparse_always):
     rng = np.random.default_rng(5)
     with using(build):
