@@ -822,33 +822,28 @@ static void FN(gemm_dot)(int m, int n, int k, T alpha, const T* A, long lda, con
     cc_rows_parallel(FN(dot_rows), &job, m, CC_DR, 2.0 * m * n * k);
 }
 
-/* *out = x + beta *out (``add`` 0: *out is not read), an element of a transpose. */
-static CC_INLINE void FN(transposed)(T x, T beta, T* out, const int add) {
-    if (add) x += *out * beta;
+/* *out = x + beta *out (beta == 0: *out is not read), an element of a transpose. */
+static CC_INLINE void FN(transposed)(T x, T beta, T* out) {
+    if (beta != 0) x += *out * beta;
     *out = x;
 }
 
-/* A vector of a transpose stored at ``dst``: o + beta dst (``add`` 0: dst is not read). */
-#define CC_TRANSPOSED_VECTOR(VT, dst, o, beta, add)                                           \
-    do {                                                                                     \
-        VT* d_ = (VT*)(dst);                                                                 \
-        VT o_ = (o);                                                                         \
-        if (add) o_ += *d_ * (beta);                                                         \
-        *d_ = o_;                                                                            \
-    } while (0)
-
-/* transpose with ``add`` (beta != 0) fixed, so that no block tests it. */
-static CC_INLINE void FN(transpose_body)(int n, int k, const T* in, long ldi, T* out, long ldo,
-                                         T beta, const int add) {
+/* out (k x n, rows of length ldo) = in^T + beta out for in (n x k, rows of length ldi;
+ * beta == 0: out is not read): blocks through vector shuffles where the compiler has them,
+ * the rest element by element.  float, and double with AVX-512: 8 x 8 blocks (3 stages of
+ * pairwise interleaves); double with narrower vectors: 4 x 4 blocks of 32-byte vectors (2
+ * stages).  (8 x 8 blocks of doubles are 64-byte vectors, which GCC lowered for AVX2
+ * through the stack element by element: a float64 32x64x64 delta W^T spent half its time
+ * transposing W, and ran at half OpenBLAS's rate.) */
+static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
+                                                    T* out, long ldo, T beta) {
     int j = 0;
 #if defined(CC_SHUFFLE) && CC_TRANSPOSE_BLOCK == 4
     for (; j + 4 <= n; j += 4) {
-        const T* src = in + (long)j * ldi;
-        T* dst = out + j;
         int p = 0;
         for (; p + 4 <= k; p += 4) {
             V4 r[4], t[4], o[4];
-            CC_UNROLL for (int i = 0; i < 4; i++) r[i] = *(const V4*)(src + i * ldi + p);
+            CC_UNROLL for (int i = 0; i < 4; i++) r[i] = *(const V4*)(in + (j + i) * ldi + p);
             t[0] = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6);
             t[1] = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
             t[2] = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6);
@@ -857,21 +852,22 @@ static CC_INLINE void FN(transpose_body)(int n, int k, const T* in, long ldi, T*
             o[1] = __builtin_shufflevector(t[1], t[3], 0, 1, 4, 5);
             o[2] = __builtin_shufflevector(t[0], t[2], 2, 3, 6, 7);
             o[3] = __builtin_shufflevector(t[1], t[3], 2, 3, 6, 7);
-            CC_UNROLL for (int i = 0; i < 4; i++)
-                CC_TRANSPOSED_VECTOR(V4, dst + (p + i) * ldo, o[i], beta, add);
+            CC_UNROLL for (int i = 0; i < 4; i++) {
+                V4* dst = (V4*)(out + (p + i) * ldo + j);
+                if (beta != 0) o[i] += *dst * beta;
+                *dst = o[i];
+            }
         }
         for (; p < k; p++)
             for (int i = 0; i < 4; i++)
-                FN(transposed)(src[i * ldi + p], beta, dst + p * ldo + i, add);
+                FN(transposed)(in[(j + i) * ldi + p], beta, out + p * ldo + j + i);
     }
 #elif defined(CC_SHUFFLE)
     for (; j + 8 <= n; j += 8) {
-        const T* src = in + (long)j * ldi;
-        T* dst = out + j;
         int p = 0;
         for (; p + 8 <= k; p += 8) {
             V8 r[8], a[8], b[8];
-            CC_UNROLL for (int i = 0; i < 8; i++) r[i] = *(const V8*)(src + i * ldi + p);
+            CC_UNROLL for (int i = 0; i < 8; i++) r[i] = *(const V8*)(in + (j + i) * ldi + p);
             CC_UNROLL for (int i = 0; i < 8; i += 2) {  /* interleave single lanes */
                 a[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
                 a[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
@@ -883,41 +879,25 @@ static CC_INLINE void FN(transpose_body)(int n, int k, const T* in, long ldi, T*
                     b[i + 2 * h + 1] = __builtin_shufflevector(a[i + h], a[i + h + 2], 2, 3,
                                                                10, 11, 6, 7, 14, 15);
                 }
-            T* rows = dst + (long)p * ldo;
             CC_UNROLL for (int i = 0; i < 4; i++) {  /* interleave halves */
                 V8 lo = __builtin_shufflevector(b[i], b[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
                 V8 hi = __builtin_shufflevector(b[i], b[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-                CC_TRANSPOSED_VECTOR(V8, rows + i * ldo, lo, beta, add);
-                CC_TRANSPOSED_VECTOR(V8, rows + (i + 4) * ldo, hi, beta, add);
+                V8* o_lo = (V8*)(out + (p + i) * ldo + j);
+                V8* o_hi = (V8*)(out + (p + i + 4) * ldo + j);
+                if (beta != 0) {
+                    lo += *o_lo * beta;
+                    hi += *o_hi * beta;
+                }
+                *o_lo = lo;
+                *o_hi = hi;
             }
         }
         for (; p < k; p++)
-            for (int i = 0; i < 8; i++)
-                FN(transposed)(src[i * ldi + p], beta, dst + p * ldo + i, add);
+            for (int i = 0; i < 8; i++) FN(transposed)(in[(j + i) * ldi + p], beta, out + p * ldo + j + i);
     }
 #endif
     for (; j < n; j++)
-        for (int p = 0; p < k; p++)
-            FN(transposed)(in[(long)j * ldi + p], beta, out + p * ldo + j, add);
-}
-#undef CC_TRANSPOSED_VECTOR
-
-/* out (k x n, rows of length ldo) = in^T + beta out for in (n x k, rows of length ldi;
- * beta == 0: out is not read): blocks through vector shuffles where the compiler has them,
- * the rest element by element.  float, and double with AVX-512: 8 x 8 blocks (3 stages of
- * pairwise interleaves); double with narrower vectors: 4 x 4 blocks of 32-byte vectors (2
- * stages).  (8 x 8 blocks of doubles are 64-byte vectors, which GCC lowered for AVX2
- * through the stack element by element: a float64 32x64x64 delta W^T spent half its time
- * transposing W, and ran at half OpenBLAS's rate.)  Whether beta is 0 is decided once,
- * and each block addresses its rows from two pointers: testing beta in every block and
- * multiplying out each row's index, the 64 x 64 panel of a 2-64-64-1 step's delta W^T
- * took about 0.5 us on Zen 3 (AVX2), 5% of the step. */
-static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
-                                                    T* out, long ldo, T beta) {
-    if (beta != 0)
-        FN(transpose_body)(n, k, in, ldi, out, ldo, beta, 1);
-    else
-        FN(transpose_body)(n, k, in, ldi, out, ldo, beta, 0);
+        for (int p = 0; p < k; p++) FN(transposed)(in[j * ldi + p], beta, out + p * ldo + j);
 }
 
 /* C = alpha A Bt^T + beta C (the NT product delta W^T of backpropagation): Bt (n x k,
