@@ -669,14 +669,19 @@ SETTLE_SECONDS = 0.25
 # tiny's crash_core run, 6% of JAX's, none of scikit-learn's, and all against the floor,
 # which is computed.  With 50 ms of elementwise NumPy products (no BLAS threads) after
 # the pause, the run took 17.6 ms; with 20 ms, 18.3; with a pure-Python spin of 100 ms
-# instead, 19.0 (Zen 3 host, one BLAS thread, medians of 7).  ``--cold``: none, as
-# before.
-WARM_SECONDS = 0.05
+# instead, 19.0 (Zen 3 host, one BLAS thread, medians of 7).  Only the timing thread's
+# core is warmed: a peer's other threads (its second BLAS or torch thread, XLA's pool,
+# crash_core's helper) start on a core that was idle, as before.  ``--cold``: none, as
+# before (``--under-load`` takes no pause and no warm-up either way).
+WARM_DEFAULT = 0.05
+WARM_SECONDS = WARM_DEFAULT
 
 
 def warm_core(seconds: float) -> None:
     """Elementwise float32 products on this thread for ``seconds`` (vector work that
-    starts no thread pool)."""
+    starts no thread pool); nothing for 0."""
+    if seconds <= 0:
+        return
     a = np.linspace(0.5, 1.5, 4096, dtype=np.float32)
     out = np.empty_like(a)
     end = time.perf_counter() + seconds
@@ -1076,8 +1081,7 @@ def log(msg):
 def main(argv=None):
     global WARM_SECONDS
     args = parse_args(argv)
-    if args.cold:
-        WARM_SECONDS = 0.0
+    WARM_SECONDS = 0.0 if args.cold else WARM_DEFAULT
     started = time.perf_counter()
     if args.under_load:
         text = under_load(args)

@@ -51,7 +51,8 @@ cdef extern from "simd/gemm.h" nogil:
     int cc_set_split_threads(int threads)
     double cc_set_split_min_flops(double flops)
     long cc_split_products()
-    # the largest share of nonzeros in A for which a product skips A's zeros (gemm_body.h)
+    # the largest share of nonzeros in A for which a product skips A's zeros (gemm_body.h;
+    # AVX2 scales it down for products of fewer than eight vectors of columns)
     double cc_set_sparse_density(double density)
     long cc_sparse_products()
     # products that copied B's blocks of columns into panels so far (gemm_body.h)

@@ -313,8 +313,10 @@ cdef class Kernels:
 
     def sparse_density_(self, double density=-1):
         """The largest share of nonzeros in a product's A for which the product skips A's
-        zeros (ReLU activations, masked deltas; 0: never): sets it and returns the previous
-        value, or (no argument) only returns it.  The result never depends on it."""
+        zeros (ReLU activations, masked deltas; 0: never; AVX2 takes products of fewer
+        than eight vectors of columns at proportionally lower shares, 1 takes every one):
+        sets it and returns the previous value, or (no argument) only returns it.  The
+        result never depends on it (for finite weights)."""
         return self.table.sparse_density(density)
 
     def narrow_backward_(self, double on=-1):

@@ -13,14 +13,17 @@ from tests.builds import BUILDS, IDS, using
 # (m, n, k, trans_b): whole vectors of columns only, an edge panel after them, an odd last
 # row, more columns than one block of four (AVX-512) or eight (AVX2) vectors, a k with a
 # scalar tail, more than 64 positions a row (AVX2 walks them as 64-bit words: two whole
-# words and a part), delta W^T (every B within the 32 KiB the sparse rows take, in float64
-# too)
+# words and a part; a second word of whole vectors and a scalar tail), every count of
+# vectors in AVX2's last block (1-8; 61 columns: 7 and an edge), delta W^T (every B within
+# the 32 KiB the sparse rows take, in float64 too)
 SHAPES = [
     (32, 64, 64, False),
     (33, 100, 40, False),
     (7, 200, 19, False),
     (16, 3 * 16 + 5, 60, False),
     (6, 24, 130, False),
+    (4, 40, 100, False),
+    (3, 61, 67, False),
     (32, 64, 64, True),
     (9, 70, 37, True),
     (5, 40, 96, True),
@@ -77,13 +80,19 @@ def test_skipping_zeros_is_the_dense_product_bit_for_bit(build, dtype, shape):
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)
-def test_a_nan_in_a_reaches_its_row_as_in_the_dense_product(build, sparse_always):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "k, at", [(40, 17), (130, 129), (130, 70)], ids=["vector", "tail", "word-2"]
+)
+def test_a_nan_in_a_reaches_its_row_as_in_the_dense_product(build, sparse_always, dtype, k, at):
     rng = np.random.default_rng(3)
-    a = _relu_like(rng, (12, 40), "float32")
-    a[5, 17] = np.nan
-    b = rng.standard_normal((40, 64)).astype("float32")
-    c = np.zeros((12, 64), dtype="float32")
+    a = _relu_like(rng, (12, k), dtype)
+    a[5, at] = np.nan
+    b = rng.standard_normal((k, 24)).astype(dtype)
+    c = np.zeros((12, 24), dtype=dtype)
+    before = build.sparse_products_()
     build.gemm_rm(a, b, c)
+    assert build.sparse_products_() == before + (build.VECTOR_BYTES > 0)
     assert np.isnan(c[5]).all()
     assert np.isfinite(np.delete(c, 5, axis=0)).all()
 
@@ -149,10 +158,15 @@ def test_the_forward_epilogue_still_catches_an_overflow_deep_in(build, sparse_al
         {"optimizer": "sgd", "dtype": "float32"},
         {"optimizer": "adam", "dropout": 0.2, "l2": 1e-3, "dtype": "float32"},
         {"optimizer": "momentum", "dtype": "float64", "batch_size": 33},
+        {"optimizer": "sgd", "dtype": "float32", "hidden_layers": (64, 48)},
+        {"optimizer": "sgd", "dtype": "float64", "hidden_layers": (64, 48)},
     ],
-    ids=["sgd", "adam-dropout-l2", "momentum-f64"],
+    ids=["sgd", "adam-dropout-l2", "momentum-f64", "whole-vectors", "whole-vectors-f64"],
 )
 def test_a_relu_fit_skipping_zeros_is_the_dense_fit_bit_for_bit(build, params):
+    """Layers of whole vectors (64, 48) take the backward delta W^T with ReLU's mask in
+    the sparse rows' epilogue; (70, 37) leave an edge of columns."""
+    params = {"hidden_layers": (70, 37), **params}
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 30))
     y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
@@ -162,9 +176,7 @@ def test_a_relu_fit_skipping_zeros_is_the_dense_fit_bit_for_bit(build, params):
             previous = build.sparse_density_(density)
             try:
                 before = build.sparse_products_()
-                model = cc.MLPClassifier(
-                    hidden_layers=(70, 37), epochs=3, random_state=0, **params
-                ).fit(X, y)
+                model = cc.MLPClassifier(epochs=3, random_state=0, **params).fit(X, y)
                 fits[density] = model, model.predict_proba(X)
                 assert (build.sparse_products_() > before) == (density > 0)
             finally:

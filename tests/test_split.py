@@ -78,6 +78,34 @@ def test_a_split_product_is_the_one_threads_bit_for_bit(build, dtype, shape, spl
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("tb", [False, True], ids=["forward", "delta-W^T"])
+def test_sparse_rows_split_over_threads_are_the_one_threads_bit_for_bit(
+    build, dtype, tb, split_everything
+):
+    """A product through the sparse rows (every one forced, an odd number of rows, an
+    edge of columns) gives the same bits on 2 and 3 threads as on one."""
+    m, n, k = 33, 70, 48
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    a[rng.random(a.shape) < 0.5] = 0.0
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(dtype)
+    previous = build.sparse_density_(1.0)
+    try:
+        before = build.sparse_products_()
+        one = _product(build, a, b, (m, n, k, False, tb), 1, 0.0)
+        for threads in (2, 3):
+            np.testing.assert_array_equal(
+                _product(build, a, b, (m, n, k, False, tb), threads, 0.0), one
+            )
+        assert build.sparse_products_() == before + 3 * (build.VECTOR_BYTES > 0)
+    finally:
+        build.sparse_density_(previous)
+    reference = 0.5 * a.astype(np.float64) @ (b.T if tb else b)
+    np.testing.assert_allclose(one, reference, rtol=1e-4, atol=1e-3 if dtype == "float32" else 1e-9)
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(
     "shape",
     [

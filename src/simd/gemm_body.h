@@ -425,7 +425,9 @@ static CC_INLINE const FN(epilogue)* FN(edge_job_epilogue)(const FN(axpy_job)* g
  * positions of its nonzeros, and only those rows of B are multiplied in.  Every output
  * element still sums its (nonzero) terms in the order of p in one accumulator lane, and
  * adding the skipped 0 * B[p, c] (+0 or -0) never changes a sum, so the result is bit for
- * bit the dense tiles' (for finite B: 0 * inf would have been NaN). */
+ * bit the dense tiles' (for finite B: 0 * inf would have been NaN; and a sum whose every
+ * product is -0, underflowed, stays -0 where the dense tiles' +0 + -0 gave +0, the same
+ * value). */
 
 /* The positions p < k where a0[p] != 0 or a1[p] != 0 (NaN included), in increasing order,
  * into ``idx`` (room for k + 16 entries); returns how many.  a1 == a0 for one row. */
