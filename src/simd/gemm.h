@@ -62,9 +62,9 @@
 #define CC_DERIV_RELU 3
 /* Elements of a transposed panel kept on the stack (larger ones go to the thread's scratch
  * panel, pool.h, or are allocated; at most two such frames nest, 64 KiB of doubles, and
- * the sparse rows' positions add 16 KiB (AVX2's bits 512 bytes): well inside a small
- * thread stack), and the
- * largest panel an NT product transposes (bigger ones go to OpenBLAS). */
+ * the sparse rows' positions add 16 KiB, AVX2's bits 512 bytes: well inside a small
+ * thread stack), and the largest panel an NT product transposes (bigger ones go to
+ * OpenBLAS). */
 #define CC_PACK_STACK 4096
 /* An 8-way 32 KiB L1's way (bytes), and the most rows of a block of B in one of its sets
  * (its ways) that the products read in place (gemm_body.h's packing_pays): 64-128-10's
@@ -255,8 +255,8 @@ static CC_UNUSED int cc_vector_bytes(void) { return CC_VEC_BYTES; }
 
 /* The largest share of nonzeros for which a product takes the sparse row kernels (0: never;
  * on AVX2 in proportion less for fewer than CC_SPARSE_ROW_NV vectors of columns, see
- * sparse_limit);
- * sets it (density >= 0) and returns the previous value, or (density < 0) only returns it. */
+ * sparse_limit); sets it (density >= 0) and returns the previous value, or (density < 0)
+ * only returns it. */
 static CC_UNUSED double cc_set_sparse_density(double density) {
     double previous = cc_sparse_density;
     if (density >= 0) cc_sparse_density = density;
