@@ -603,16 +603,13 @@ static void FN(sparse_rows)(void* arg, int begin, int end) {
             const int left = (n - w - j) / L;
             const T* B = g->B + j;
             epi.bias = g->bias != NULL ? g->bias + j : NULL;
+#define CC_ROW_CASE(NV)                                                                      \
+    case NV: FN(row_sparse)(NV, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
             switch (left < CC_SPARSE_ROW_NV ? left : CC_SPARSE_ROW_NV) {
-            case 8: FN(row_sparse)(8, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            case 7: FN(row_sparse)(7, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            case 6: FN(row_sparse)(6, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            case 5: FN(row_sparse)(5, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            case 4: FN(row_sparse)(4, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            case 3: FN(row_sparse)(3, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            case 2: FN(row_sparse)(2, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
-            default: FN(row_sparse)(1, bits, k, a, B, g->ldb, g->alpha, C + j, e); break;
+            CC_ROW_CASE(8) CC_ROW_CASE(7) CC_ROW_CASE(6) CC_ROW_CASE(5)
+            CC_ROW_CASE(4) CC_ROW_CASE(3) CC_ROW_CASE(2) default: CC_ROW_CASE(1)
             }
+#undef CC_ROW_CASE
         }
         if (w) {
             FN(row_sparse)(1, bits, k, a, g->panel, L, g->alpha, buf, ee);
