@@ -48,6 +48,10 @@ def _relu_like(rng, shape, dtype):
     return a.astype(dtype)
 
 
+def _lanes(build, dtype):
+    return build.VECTOR_BYTES // np.dtype(dtype).itemsize
+
+
 def _product(build, a, b, m, n, trans_b, density):
     previous = build.sparse_density_(density)
     try:
@@ -72,7 +76,8 @@ def test_skipping_zeros_is_the_dense_product_bit_for_bit(build, dtype, shape):
     dense = _product(build, a, b, m, n, trans_b, 0.0)
     assert build.sparse_products_() == before
     sparse = _product(build, a, b, m, n, trans_b, 1.0)
-    assert build.sparse_products_() == before + 1
+    # a product of at most two vectors of columns keeps the tiles (AVX-512's 24 floats)
+    assert build.sparse_products_() == before + (n > 2 * _lanes(build, dtype))
     np.testing.assert_array_equal(sparse, dense)
     reference = 0.5 * a.astype(np.float64) @ (b.T if trans_b else b)
     atol = 1e-4 if dtype == "float32" else 1e-12
@@ -88,8 +93,10 @@ def test_a_nan_in_a_reaches_its_row_as_in_the_dense_product(build, sparse_always
     rng = np.random.default_rng(3)
     a = _relu_like(rng, (12, k), dtype)
     a[5, at] = np.nan
-    b = rng.standard_normal((k, 24)).astype(dtype)
-    c = np.zeros((12, 24), dtype=dtype)
+    # more than two vectors of columns at every level, B within 32 KiB
+    n = 40 if dtype == "float32" else 24
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c = np.zeros((12, n), dtype=dtype)
     before = build.sparse_products_()
     build.gemm_rm(a, b, c)
     assert build.sparse_products_() == before + (build.VECTOR_BYTES > 0)
