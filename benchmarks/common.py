@@ -145,29 +145,37 @@ def gemm_rate(dtype=np.float32, size=1024, threads=(1, 2), repeats=5):
 
 
 FMA_PROBE = r"""
-typedef float v8 __attribute__((vector_size(32)));
+/* 12 independent chains of multiply-adds: enough to cover the FMA latency on every current
+   x86/arm core, so the loop runs at the FMA units' throughput.  Once on 8-lane and once on
+   16-lane vectors: a core whose 512-bit FMAs run at full rate (Zen 5, Intel's servers) does
+   twice the work with the wider ones; elsewhere the compiler splits them and the 8-lane
+   loop is the faster. */
 #define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define DECL(i) v8 acc##i = m * (float)(i + 1);
+#define DECL(i) V acc##i = m * (float)(i + 1);
 #define STEP(i) acc##i = acc##i * m + a;
 #define SUM(i) s += acc##i;
-double fma_flops(long iters) {
-    /* 12 independent chains of 8-lane multiply-adds: enough to cover the FMA latency
-       on every current x86/arm core, so the loop runs at the FMA units' throughput */
-    v8 m = {0}, a = {0}, s = {0};
-    for (int j = 0; j < 8; j++) { m[j] = 0.999999f; a[j] = 1e-7f; }
-    CHAINS(DECL)
-    for (long t = 0; t < iters; t++) { CHAINS(STEP) }
-    CHAINS(SUM)
-    return s[0] + s[7];  /* used, so the loop is not removed */
-}
+#define PROBE(name, lanes)                                                        \
+    typedef float name##_v __attribute__((vector_size(4 * lanes)));             \
+    double name(long iters) {                                                    \
+        typedef name##_v V;                                                      \
+        V m = {0}, a = {0}, s = {0};                                             \
+        for (int j = 0; j < lanes; j++) { m[j] = 0.999999f; a[j] = 1e-7f; }      \
+        CHAINS(DECL)                                                             \
+        for (long t = 0; t < iters; t++) { CHAINS(STEP) }                        \
+        CHAINS(SUM)                                                              \
+        return s[0] + s[lanes - 1]; /* used, so the loop is not removed */       \
+    }
+PROBE(fma_flops, 8)
+PROBE(fma_flops_16, 16)
 """
 
 
 def fma_peak(seconds=0.2):
     """Measured single-core fp32 FMA rate (FLOP/s), or None without a C compiler.
 
-    Compiles a 12-chain 8-lane multiply-add loop with the system compiler
-    (``-O2 -march=native -ffp-contract=fast``) and times it on this thread.
+    Compiles 12-chain multiply-add loops on 8-lane and 16-lane vectors with the system
+    compiler (``-O2 -march=native -ffp-contract=fast``), times both on this thread and
+    returns the faster rate.
     """
     import ctypes
     import os
@@ -182,17 +190,19 @@ def fma_peak(seconds=0.2):
         flags = ["-O2", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC"]
         try:
             subprocess.run([cc, *flags, src, "-o", lib], check=True, capture_output=True)
-            fn = ctypes.CDLL(lib).fma_flops
+            probe = ctypes.CDLL(lib)
         except (OSError, subprocess.CalledProcessError):
             return None
-        fn.restype, fn.argtypes = ctypes.c_double, [ctypes.c_long]
-        iters = 1_000_000
         best = 0.0
-        for _ in range(5):
-            t0 = time.perf_counter()
-            fn(iters)
-            sec = time.perf_counter() - t0
-            best = max(best, iters * 12 * 8 * 2 / sec)
-            if sec < seconds / 5:
-                iters *= 2
+        for name, lanes in (("fma_flops", 8), ("fma_flops_16", 16)):
+            fn = getattr(probe, name)
+            fn.restype, fn.argtypes = ctypes.c_double, [ctypes.c_long]
+            iters = 1_000_000
+            for _ in range(5):
+                t0 = time.perf_counter()
+                fn(iters)
+                sec = time.perf_counter() - t0
+                best = max(best, iters * 12 * lanes * 2 / sec)
+                if sec < seconds / 10:
+                    iters *= 2
         return best

@@ -47,6 +47,10 @@ cdef extern from "simd/gemm.h" nogil:
     double cc_set_narrow_backward(double on)
     long cc_narrow_passes()
     int cc_vector_bytes()
+    # whether a 512-bit FMA runs at a 256-bit one's rate (measured; 0 below AVX-512), and
+    # the sparse rows' density that follows from it (gemm.h)
+    int cc_fma512_full_rate()
+    void cc_choose_sparse_density(int fma512_full_rate)
     # the threads a large product's rows are split over (src/simd/pool.h)
     int cc_set_split_threads(int threads)
     double cc_set_split_min_flops(double flops)

@@ -93,13 +93,16 @@ cdef class Kernels:
     ``sparse_products_``, ``packed_products_``, ``narrow_backward_``, ``narrow_passes_``,
     ``pair_steps_``, ``pair_halves_``, ``pair_min_flops_``, ``pair_alone_steps_``); ``level``
     names the ISA level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels
-    (0: BLAS does every product).
+    (0: BLAS does every product); ``FMA512_FULL_RATE`` says whether this core runs a 512-bit
+    FMA at a 256-bit one's rate (measured when the AVX-512 build is imported; False at the
+    other levels), which turns the AVX-512 sparse rows off (see ``sparse_density_``).
     """
 
     cdef const NetworkTable* table
     cdef readonly str level
     cdef readonly object module
     cdef readonly int VECTOR_BYTES
+    cdef readonly bint FMA512_FULL_RATE
 
     def __init__(self, str level, module):
         """The kernels of ``module``, the build of ``network_kernels`` at ``level``."""
@@ -107,6 +110,7 @@ cdef class Kernels:
         self.level = level
         self.module = module
         self.VECTOR_BYTES = self.table.vector_bytes
+        self.FMA512_FULL_RATE = self.table.fma512_full_rate
 
     def __repr__(self):
         return f"<crash_core network kernels, {self.level} level>"
@@ -314,8 +318,8 @@ cdef class Kernels:
     def sparse_density_(self, double density=-1):
         """The largest share of nonzeros in a product's A for which the product skips A's
         zeros (ReLU activations, masked deltas; 0: never; AVX2 takes products of fewer
-        than eight vectors of columns at proportionally lower shares, 1 takes every one):
-        sets it and returns the previous value, or (no argument) only returns it.  The
+        than eight vectors of columns at proportionally lower shares, 1 takes every one;
+        AVX-512 starts at 0 where ``FMA512_FULL_RATE``): sets it and returns the previous value, or (no argument) only returns it.  The
         result never depends on it (for finite weights)."""
         return self.table.sparse_density(density)
 
@@ -415,6 +419,7 @@ _active = Kernels(_dispatch.kernel_level("network_kernels"), _dispatch.select("n
 _builds[_active.level] = _active
 LEVEL = _active.level
 VECTOR_BYTES = _active.VECTOR_BYTES
+FMA512_FULL_RATE = _active.FMA512_FULL_RATE
 forward_ = _active.forward_
 evaluate_ = _active.evaluate_
 loss_and_grad_ = _active.loss_and_grad_

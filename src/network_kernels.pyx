@@ -15,7 +15,8 @@ from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport (gemm, cc_vector_bytes, cc_set_split_threads,
+from blas cimport (gemm, cc_vector_bytes, cc_fma512_full_rate, cc_choose_sparse_density,
+                  cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_packed_products, cc_set_narrow_backward,
                   cc_narrow_passes,
@@ -764,6 +765,8 @@ cdef void product(bint trans_a, bint trans_b, int m, int n, int k, floating alph
 
 cdef NetworkTable _table
 _table.vector_bytes = cc_vector_bytes()
+_table.fma512_full_rate = cc_fma512_full_rate()
+cc_choose_sparse_density(_table.fma512_full_rate)
 _table.forward_rows_f = forward_rows[float]
 _table.forward_rows_d = forward_rows[double]
 _table.evaluate_rows_f = evaluate_rows[float]

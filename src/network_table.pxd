@@ -85,6 +85,7 @@ ctypedef long (*count_fn)() noexcept nogil
 
 cdef struct NetworkTable:
     int vector_bytes  # bytes per vector of the own product kernels (0: BLAS does them all)
+    int fma512_full_rate  # 1 where a 512-bit FMA runs at a 256-bit one's rate (AVX-512 only)
     forward_rows_f32 forward_rows_f
     forward_rows_f64 forward_rows_d
     evaluate_rows_f32 evaluate_rows_f

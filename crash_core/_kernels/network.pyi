@@ -107,6 +107,7 @@ def train_epoch_(
     """Train one epoch in place; returns (summed loss, correct count, optimizer steps so far)."""
 
 VECTOR_BYTES: int
+FMA512_FULL_RATE: bool
 """Bytes per vector of the own product kernels in this build (0: BLAS does every product)."""
 
 def gemm_rm(
@@ -177,6 +178,7 @@ class Kernels:
     level: str
     module: ModuleType
     VECTOR_BYTES: int
+    FMA512_FULL_RATE: bool
     forward_: Callable[..., bool]
     evaluate_: Callable[..., tuple[float, int]]
     loss_and_grad_: Callable[..., tuple[float, int]]

@@ -114,7 +114,8 @@
  * brackets; run twice): 32x64x64 0.74-0.75 (0.85), 32x128x64 0.72-0.73 (0.84), 32x48x64
  * 0.81 (0.91), 16x100x20 0.59-0.85, 16x50x100 0.86-0.94 (0.97), 64x64x128 (B 32 KiB)
  * 0.84-0.88 (1.01); but 32x32x64 0.98, 64x10x128 1.9 (too few columns), 64x256x64 (B 64
- * KiB) 0.90 (1.10), 128x128x128 1.11 (1.23).
+ * KiB) 0.90 (1.10), 128x128x128 1.11 (1.23).  Where a 512-bit FMA runs at the full rate
+ * the dense tiles win and the density starts at 0 (cc_choose_sparse_density).
  *
  * AVX2 (16 registers of 8 floats) takes one row at a time over up to CC_SPARSE_ROW_NV = 8
  * vectors of columns: eight sums in flight, what two FMA pipes of four cycles' latency
@@ -253,6 +254,67 @@ static CC_INLINE cc_vd cc_splat_f64(double x) { return x - (cc_vd){0}; }
 /* The vector width this module was compiled for, in bytes (0: no own kernels). */
 static CC_UNUSED int cc_vector_bytes(void) { return CC_VEC_BYTES; }
 
+#if CC_VEC_BYTES >= 64 && defined(__x86_64__)
+#include <x86intrin.h>
+/* Time-stamp ticks of n rounds of twelve independent FMA chains (more than two pipes of
+ * four cycles' latency keep busy), on 512-bit vectors (wide) or 256-bit ones. */
+static __attribute__((noinline)) unsigned long long cc_fma_ticks(int wide, int n) {
+    volatile float sink;
+    unsigned long long t0;
+    if (wide) {
+        const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
+        __m512 c[12];
+        for (int j = 0; j < 12; j++) c[j] = _mm512_set1_ps((float)j);
+        t0 = __rdtsc();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < 12; j++) c[j] = _mm512_fmadd_ps(c[j], m, a);
+        t0 = __rdtsc() - t0;
+        for (int j = 1; j < 12; j++) c[0] = _mm512_add_ps(c[0], c[j]);
+        sink = _mm512_reduce_add_ps(c[0]);
+    } else {
+        const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
+        __m256 c[12];
+        for (int j = 0; j < 12; j++) c[j] = _mm256_set1_ps((float)j);
+        t0 = __rdtsc();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < 12; j++) c[j] = _mm256_fmadd_ps(c[j], m, a);
+        t0 = __rdtsc() - t0;
+        for (int j = 1; j < 12; j++) c[0] = _mm256_add_ps(c[0], c[j]);
+        sink = _mm_cvtss_f32(_mm256_castps256_ps128(c[0]));
+    }
+    (void)sink;
+    return t0;
+}
+
+/* Whether this core runs a 512-bit FMA at the rate of a 256-bit one (two full-width pipes,
+ * as on Zen 5 and Intel's server cores) rather than at half of it (one 512-bit FMA in two
+ * halves, as on Zen 4).  The fastest of seven interleaved trials of each width, about 30
+ * us in all: at the full rate the 512-bit loop takes about as long as the 256-bit one, at
+ * half the rate twice as long. */
+static CC_UNUSED int cc_fma512_full_rate(void) {
+    unsigned long long best[2] = {~0ULL, ~0ULL};
+    for (int trial = 0; trial < 8; trial++)
+        for (int wide = 0; wide < 2; wide++) {
+            unsigned long long t = cc_fma_ticks(wide, 256);
+            if (trial > 0 && t < best[wide]) best[wide] = t; /* the first warms up */
+        }
+    return best[1] < 1.5 * best[0];
+}
+#else
+static CC_UNUSED int cc_fma512_full_rate(void) { return 0; }
+#endif
+
+/* The sparse rows' density at import: none on AVX-512 cores whose 512-bit FMAs run at the
+ * full rate.  There the dense tiles run twice as fast as on Zen 4 and the sparse rows,
+ * bound by their loads, lose.  Measured on a 2-vCPU EPYC (Zen 5, 512-bit FMAs at 240
+ * GFLOP/s a core), float32, one thread, sparse rows / dense tiles at half the entries
+ * nonzero (0.65 in brackets; two runs): 32x64x64 0.64-1.46 (1.29-1.87), 32x128x64
+ * 1.27-1.41 (1.55-1.60), 64x64x128 1.29-1.63 (1.56-1.86), 16x100x20 1.25-1.34 (1.38-1.58);
+ * a 2-64-64-1 step at batch 32 1.08-1.11. */
+static CC_UNUSED void cc_choose_sparse_density(int fma512_full_rate) {
+    if (CC_VEC_BYTES >= 64 && fma512_full_rate) cc_sparse_density = 0;
+}
+
 /* The largest share of nonzeros for which a product takes the sparse row kernels (0: never;
  * on AVX2 in proportion less for fewer than CC_SPARSE_ROW_NV vectors of columns, see
  * sparse_limit); sets it (density >= 0) and returns the previous value, or (density < 0)
@@ -299,6 +361,9 @@ static CC_UNUSED void cc_pair_step_taken(void) {
 #else  /* no vector types: BLAS does every product */
 
 #define CC_UNUSED
+
+static int cc_fma512_full_rate(void) { return 0; }
+static void cc_choose_sparse_density(int fma512_full_rate) { (void)fma512_full_rate; }
 
 static int cc_gemm_f32(int ta, int tb, int m, int n, int k, float alpha, const float* A,
                        int lda, const float* B, int ldb, float beta, float* C, int ldc) {
