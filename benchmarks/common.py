@@ -7,6 +7,7 @@ Importing this module does no work.
 from __future__ import annotations
 
 import inspect
+import os
 import time
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "log_loss",
     "accepted_kwargs",
     "gemm_rate",
+    "native_gemm_rate",
     "fma_peak",
 ]
 
@@ -142,6 +144,46 @@ def gemm_rate(dtype=np.float32, size=1024, threads=(1, 2), repeats=5):
                     best = min(best, time.perf_counter() - t0)
             details[(label, t)] = flops / best
     return max(details.values()), details
+
+
+_NATIVE_PROBE = """
+import json, sys, time
+import numpy as np
+from threadpoolctl import threadpool_info
+sys.path.insert(0, {here!r})
+from common import gemm_rate
+rate, _ = gemm_rate(np.dtype({dtype!r}).type, threads=(1,))
+arch = sorted({{i.get("architecture") for i in threadpool_info() if i.get("user_api") == "blas"}})
+print(json.dumps([rate, arch]))
+"""
+
+
+def native_gemm_rate(dtype=np.float32):
+    """The 1-thread GEMM rate (FLOP/s) with OpenBLAS's own choice of kernels for this CPU,
+    and the kernels' names, when ``OPENBLAS_CORETYPE`` names others (else None).
+
+    A machine may set ``OPENBLAS_CORETYPE`` (Haswell's AVX2 kernels on a CPU that OpenBLAS
+    would give AVX-512 ones, say), and the floor then rests on a slower GEMM than the CPU
+    runs.  The rate is measured in a child process without that setting, one BLAS thread.
+    """
+    import json
+    import subprocess
+    import sys
+
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = _NATIVE_PROBE.format(here=here, dtype=np.dtype(dtype).name)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    rate, arch = json.loads(out.strip().splitlines()[-1])
+    return rate, ", ".join(a for a in arch if a)
 
 
 FMA_PROBE = r"""

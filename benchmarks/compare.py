@@ -28,7 +28,10 @@ columns are crash_core / peer with the issue's target and a pass/fail mark.
   first; forward only for predict) at ONE core's best sgemm/dgemm rate measured in this
   run (a 1024^3 product through numpy's and scipy's BLAS on 1 thread, probed at the
   start, after every workload and at the end; the best rate seen counts).  The measured
-  fp32 FMA peak of one core is printed under "Machine".
+  fp32 FMA peak of one core (8- and 16-lane vectors, the faster) is printed under "Machine".
+  Where the environment sets ``OPENBLAS_CORETYPE`` (some machines set Haswell's AVX2 kernels
+  on AVX-512 CPUs), a second table gives the floor at OpenBLAS's own kernels for the CPU,
+  measured in a child process without that setting.
 * share of the FMA peak (float32 MLP rows): the GEMM FLOPs at one core's measured FMA peak
   over crash_core's time, and over the time each target allows (target x the peer's
   time).  A target that asks near 100% or more cannot be met on one core.
@@ -67,6 +70,7 @@ if __package__ in (None, ""):
         gemm_rate,
         import_estimator,
         linear_data,
+        native_gemm_rate,
         teacher_binary,
     )
     from numpy_mlp import NumpyMLP, gemm_flops, init_params  # noqa: E402
@@ -78,6 +82,7 @@ else:
         gemm_rate,
         import_estimator,
         linear_data,
+        native_gemm_rate,
         teacher_binary,
     )
     from .numpy_mlp import NumpyMLP, gemm_flops, init_params
@@ -959,6 +964,26 @@ def build_table(rows):
     return "\n".join(lines)
 
 
+def native_floor_table(rows, native):
+    """crash_core against the floor at OpenBLAS's own kernels for this CPU (``native``:
+    dtype -> (rate, kernels), from ``native_gemm_rate``), where the environment's
+    ``OPENBLAS_CORETYPE`` gave the run other ones."""
+    head = ["workload", "kernels", "1-thread GEMM", "floor", "crash_core", "vs floor", "target"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        entry = native.get(row.get("dtype"))
+        cc = row["times"].get("crash_core")
+        if "flops" not in row or entry is None or not isinstance(cc, tuple):
+            continue
+        rate, kernels = entry
+        floor = row["flops"] / rate
+        cells = [row["name"], kernels, f"{rate / 1e9:.0f} GFLOP/s", f"{floor * 1e3:.1f} ms"]
+        cells.append(fmt_time(cc))
+        cells.extend(fmt_ratio(cc[0] / floor, row["targets"].get("floor")))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def demand_table(rows, fma):
     """What each target asks of ONE core: the workload's GEMM FLOPs at the measured fp32 FMA
     peak ``fma`` (FLOP/s), as a share of the time the target allows (target x the peer's
@@ -1098,7 +1123,7 @@ def main(argv=None):
     import crash_core._kernels.network  # noqa: F401
 
     dtypes = sorted({np.dtype(WORKLOADS[n].dtype).name for n in args.names})
-    rates = {}
+    rates, native = {}, {}
 
     def probe_gemm():
         """Measure the GEMM rates again and keep, per library and thread count, the best
@@ -1110,6 +1135,9 @@ def main(argv=None):
             best = {key: max(rate, old.get(key, 0.0)) for key, rate in details.items()}
             # the floor is one core's: the best 1-thread rate of the run
             rates[dt] = (max(r for (_, t), r in best.items() if t == 1), best)
+            own = native_gemm_rate(np.dtype(dt).type)
+            if own is not None and own[0] > native.get(dt, (0.0, ""))[0]:
+                native[dt] = own
         peak = fma_peak()
         if peak is not None:
             rates["fma"] = max(peak, rates.get("fma", 0.0))
@@ -1178,6 +1206,14 @@ def main(argv=None):
         + "\n"
     )
     out.append(build_table(rows))
+    mine = native_floor_table(rows, native)
+    if mine:
+        out.append(
+            f"\nThe floor at OpenBLAS's own kernels for this CPU: this run's BLAS took "
+            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} from the environment; "
+            "the GEMM rate without it, measured in a child process, best of the run\n"
+        )
+        out.append(mine)
     demand = demand_table(rows, rates["fma"]) if "fma" in rates else ""
     if demand:
         out.append(
