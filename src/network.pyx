@@ -91,11 +91,13 @@ cdef class Kernels:
     ``loss_and_grad_``, ``train_epoch_``, ``gemm_rm``, ``split_threads_``,
     ``split_min_flops_``, ``split_products_``, ``sparse_density_``,
     ``sparse_products_``, ``packed_products_``, ``narrow_backward_``, ``narrow_passes_``,
-    ``pair_steps_``, ``pair_halves_``, ``pair_min_flops_``, ``pair_alone_steps_``); ``level``
+    ``wide_tiles_``, ``wide_products_``, ``pair_steps_``, ``pair_halves_``,
+    ``pair_min_flops_``, ``pair_alone_steps_``); ``level``
     names the ISA level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels
     (0: BLAS does every product); ``FMA512_FULL_RATE`` says whether this core runs a 512-bit
     FMA at a 256-bit one's rate (measured when the AVX-512 build is imported; False at the
-    other levels), which turns the AVX-512 sparse rows off (see ``sparse_density_``).
+    other levels), which turns the AVX-512 sparse rows off and its wide tiles on (see
+    ``sparse_density_``, ``wide_tiles_``).
     """
 
     cdef const NetworkTable* table
@@ -329,6 +331,17 @@ cdef class Kernels:
         previous value, or (no argument) only returns it.  The result never depends on it."""
         return self.table.narrow_backward(on)
 
+    def wide_tiles_(self, double on=-1):
+        """Whether products of 4 or more vectors of columns take the AVX-512 level's tiles of
+        4 rows x 4 vectors (on where ``FMA512_FULL_RATE``; always 0 at the other levels):
+        sets it (1 or 0) and returns the previous value, or (no argument) only returns it.
+        The result never depends on it."""
+        return self.table.wide_tiles(on)
+
+    def wide_products_(self):
+        """How many row ranges of products (one a thread) have taken the wide tiles so far."""
+        return self.table.wide_products()
+
     def narrow_passes_(self):
         """How many backward passes this level's kernels have taken in one pass so far."""
         return self.table.narrow_passes()
@@ -433,6 +446,8 @@ sparse_products_ = _active.sparse_products_
 packed_products_ = _active.packed_products_
 narrow_backward_ = _active.narrow_backward_
 narrow_passes_ = _active.narrow_passes_
+wide_tiles_ = _active.wide_tiles_
+wide_products_ = _active.wide_products_
 pair_steps_ = _active.pair_steps_
 pair_halves_ = _active.pair_halves_
 pair_min_flops_ = _active.pair_min_flops_

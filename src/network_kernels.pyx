@@ -15,7 +15,8 @@ from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 from cpython.pycapsule cimport PyCapsule_New
 
-from blas cimport (gemm, cc_vector_bytes, cc_fma512_full_rate, cc_choose_sparse_density,
+from blas cimport (gemm, cc_vector_bytes, cc_fma512_full_rate, cc_choose_kernels,
+                  cc_set_wide_tiles, cc_wide_products,
                   cc_set_split_threads,
                   cc_set_split_min_flops, cc_split_products, cc_set_sparse_density,
                   cc_sparse_products, cc_packed_products, cc_set_narrow_backward,
@@ -766,7 +767,7 @@ cdef void product(bint trans_a, bint trans_b, int m, int n, int k, floating alph
 cdef NetworkTable _table
 _table.vector_bytes = cc_vector_bytes()
 _table.fma512_full_rate = cc_fma512_full_rate()
-cc_choose_sparse_density(_table.fma512_full_rate)
+cc_choose_kernels(_table.fma512_full_rate)
 _table.forward_rows_f = forward_rows[float]
 _table.forward_rows_d = forward_rows[double]
 _table.evaluate_rows_f = evaluate_rows[float]
@@ -789,6 +790,8 @@ _table.pair_steps = cc_pair_steps
 _table.pair_halves = cc_duo_took
 _table.pair_min_flops = cc_set_pair_min_flops
 _table.pair_alone_steps = cc_set_duo_pattern
+_table.wide_tiles = cc_set_wide_tiles
+_table.wide_products = cc_wide_products
 
 # the kernels' table, for crash_core._kernels.network
 table = PyCapsule_New(&_table, TABLE_NAME, NULL)

@@ -77,7 +77,10 @@ ctypedef void (*gemm_f64)(bint, bint, int, int, int, double, const double*, int,
 # pair_halves(): how many of their halves a helper ran; previous = pair_min_flops(flops):
 # the fewest forward FLOPs of a batch for the pair step (only read with a value < 0);
 # previous = pair_alone_steps(pattern): the steps of each epoch a strict pair session (the
-# tests', at a threshold of 0) runs alone, bit s % 32 for step s (only read with a value < 0)
+# tests', at a threshold of 0) runs alone, bit s % 32 for step s (only read with a value < 0);
+# previous = wide_tiles(on): whether products of 4+ vectors of columns take AVX-512's 4 x 4
+# tiles (only read with a value < 0; always 0 below AVX-512); wide_products(): how many row
+# ranges of products took them so far
 ctypedef int (*split_threads_fn)(int) noexcept nogil
 ctypedef double (*setting_fn)(double) noexcept nogil
 ctypedef long (*count_fn)() noexcept nogil
@@ -108,3 +111,5 @@ cdef struct NetworkTable:
     count_fn pair_halves
     setting_fn pair_min_flops
     setting_fn pair_alone_steps
+    setting_fn wide_tiles
+    count_fn wide_products

@@ -144,6 +144,14 @@ def packed_products_() -> int:
     """How many products the kernels have run with B's blocks of columns copied into
     panels so far."""
 
+def wide_tiles_(on: float = -1) -> float:
+    """Set whether products of 4 or more vectors of columns take the AVX-512 level's 4 x 4
+    tiles (1 or 0) and return the previous value; with no argument only return it.
+    Results do not depend on it."""
+
+def wide_products_() -> int:
+    """How many row ranges of products (one a thread) have taken the wide tiles so far."""
+
 def narrow_backward_(on: float = -1) -> float:
     """Set whether the backward pass through a layer of at most 4 units takes the one-pass
     kernel (1 or 0) and return the previous value; with no argument only return it.
@@ -191,6 +199,8 @@ class Kernels:
     sparse_products_: Callable[[], int]
     packed_products_: Callable[[], int]
     narrow_backward_: Callable[..., float]
+    wide_tiles_: Callable[..., float]
+    wide_products_: Callable[..., int]
     narrow_passes_: Callable[[], int]
     pair_steps_: Callable[[], int]
     pair_halves_: Callable[[], int]

@@ -115,7 +115,7 @@
  * 0.81 (0.91), 16x100x20 0.59-0.85, 16x50x100 0.86-0.94 (0.97), 64x64x128 (B 32 KiB)
  * 0.84-0.88 (1.01); but 32x32x64 0.98, 64x10x128 1.9 (too few columns), 64x256x64 (B 64
  * KiB) 0.90 (1.10), 128x128x128 1.11 (1.23).  Where a 512-bit FMA runs at the full rate
- * the dense tiles win and the density starts at 0 (cc_choose_sparse_density).
+ * the dense tiles win and the density starts at 0 (cc_choose_kernels).
  *
  * AVX2 (16 registers of 8 floats) takes one row at a time over up to CC_SPARSE_ROW_NV = 8
  * vectors of columns: eight sums in flight, what two FMA pipes of four cycles' latency
@@ -154,6 +154,21 @@ static long cc_packed_count CC_UNUSED = 0; /* products whose B went into panels 
  * the bits are the same. */
 static int cc_narrow_backward CC_UNUSED = 1;
 static long cc_narrow_count CC_UNUSED = 0; /* backward passes narrow_backward took */
+
+/* AVX-512's wide tiles (gemm_body.h's axpy_wide_column): 4 rows x 4 vectors (64 floats),
+ * taken for products of at least 4 vectors of columns where 512-bit FMAs run at the full
+ * rate (cc_choose_kernels turns them on; a setting for the tests).  Measured on a
+ * 2-vCPU EPYC (Zen 5), float32, one thread, rows of bias + ReLU tiles in a loop, 6 x 2
+ * tiles (a 32-row batch as 6+6+6+6+4+4) / 4 x 4: 32x64x64 204 / 227 GFLOP/s, 64x64x32
+ * 199 / 216, 32x128x64 203 / 229, 64x128x64 198 / 219, 128x256x128 208 / 206. */
+#if CC_VEC_BYTES >= 64
+#define CC_WIDE_NV 4
+#define CC_TILE_NV CC_WIDE_NV
+#else
+#define CC_TILE_NV CC_NV
+#endif
+static int cc_wide_tiles CC_UNUSED = 0;
+static long cc_wide_count CC_UNUSED = 0; /* row ranges that took the wide tiles */
 static long cc_pair_count CC_UNUSED __attribute__((aligned(64))) = 0; /* pair steps so far */
 
 /* AVX-512 compresses a row's nonzero positions 16 at a time, AVX2 gathers them as bits
@@ -304,15 +319,31 @@ static CC_UNUSED int cc_fma512_full_rate(void) {
 static CC_UNUSED int cc_fma512_full_rate(void) { return 0; }
 #endif
 
-/* The sparse rows' density at import: none on AVX-512 cores whose 512-bit FMAs run at the
- * full rate.  There the dense tiles run twice as fast as on Zen 4 and the sparse rows,
+/* The kernels chosen at import by the FMA rate: on AVX-512 cores whose 512-bit FMAs run at
+ * the full rate, the wide tiles (cc_wide_tiles) and no sparse rows.  There the dense tiles run twice as fast as on Zen 4 and the sparse rows,
  * bound by their loads, lose.  Measured on a 2-vCPU EPYC (Zen 5, 512-bit FMAs at 240
  * GFLOP/s a core), float32, one thread, sparse rows / dense tiles at half the entries
  * nonzero (0.65 in brackets; two runs): 32x64x64 0.64-1.46 (1.29-1.87), 32x128x64
  * 1.27-1.41 (1.55-1.60), 64x64x128 1.29-1.63 (1.56-1.86), 16x100x20 1.25-1.34 (1.38-1.58);
  * a 2-64-64-1 step at batch 32 1.08-1.11. */
-static CC_UNUSED void cc_choose_sparse_density(int fma512_full_rate) {
-    if (CC_VEC_BYTES >= 64 && fma512_full_rate) cc_sparse_density = 0;
+static CC_UNUSED void cc_choose_kernels(int fma512_full_rate) {
+    if (CC_VEC_BYTES >= 64 && fma512_full_rate) {
+        cc_sparse_density = 0;
+        cc_wide_tiles = 1;
+    }
+}
+
+/* Whether products of 4 or more vectors of columns take the wide tiles (AVX-512 only; 0
+ * elsewhere): sets it (on >= 0) and returns the previous value, or (on < 0) only returns
+ * it. */
+static CC_UNUSED double cc_set_wide_tiles(double on) {
+    double previous = cc_wide_tiles;
+#ifdef CC_WIDE_NV
+    if (on >= 0) cc_wide_tiles = on != 0;
+#else
+    (void)on;
+#endif
+    return previous;
 }
 
 /* The largest share of nonzeros for which a product takes the sparse row kernels (0: never;
@@ -336,6 +367,12 @@ static CC_UNUSED double cc_set_narrow_backward(double on) {
 /* How many backward passes narrow_backward has taken so far. */
 static CC_UNUSED long cc_narrow_passes(void) {
     return __atomic_load_n(&cc_narrow_count, __ATOMIC_RELAXED);
+}
+
+/* How many row ranges of products have taken the wide tiles so far (a product split over
+ * threads counts once a thread). */
+static CC_UNUSED long cc_wide_products(void) {
+    return __atomic_load_n(&cc_wide_count, __ATOMIC_RELAXED);
 }
 
 /* How many products the sparse row kernels have taken so far. */
@@ -363,7 +400,9 @@ static CC_UNUSED void cc_pair_step_taken(void) {
 #define CC_UNUSED
 
 static int cc_fma512_full_rate(void) { return 0; }
-static void cc_choose_sparse_density(int fma512_full_rate) { (void)fma512_full_rate; }
+static void cc_choose_kernels(int fma512_full_rate) { (void)fma512_full_rate; }
+static double cc_set_wide_tiles(double on) { (void)on; return 0; }
+static long cc_wide_products(void) { return 0; }
 
 static int cc_gemm_f32(int ta, int tb, int m, int n, int k, float alpha, const float* A,
                        int lda, const float* B, int ldb, float beta, float* C, int ldc) {

@@ -100,11 +100,11 @@ static CC_INLINE const FN(epilogue)* FN(edge_epilogue)(const FN(epilogue)* e, in
 static CC_INLINE void FN(tile_axpy)(int MR, int NV, int k, T alpha, const T* A, long ars,
                                     long acs, const T* B, long ldb, T beta, T* C, long crs,
                                     long ccs, const FN(epilogue)* e) {
-    V acc[CC_MR][CC_NV];
-    CC_UNROLL for (int r = 0; r < CC_MR; r++)
-        CC_UNROLL for (int v = 0; v < CC_NV; v++) acc[r][v] = (V){0};
+    V acc[CC_MR][CC_TILE_NV];
+    CC_UNROLL for (int r = 0; r < MR; r++)
+        CC_UNROLL for (int v = 0; v < NV; v++) acc[r][v] = (V){0};
     for (int p = 0; p < k; p++) {
-        V b[CC_NV];
+        V b[CC_TILE_NV];
         CC_UNROLL for (int v = 0; v < NV; v++) b[v] = FN(load)(B + (long)p * ldb + v * L);
         CC_UNROLL for (int r = 0; r < MR; r++) {
             V a = FN(splat)(A[r * ars + p * acs]);
@@ -155,6 +155,13 @@ CC_TILE_SHAPE(3, 2)
 CC_TILE_SHAPE(4, 2)
 CC_TILE_SHAPE(5, 2)
 CC_TILE_SHAPE(6, 2)
+#ifdef CC_WIDE_NV
+_Static_assert(CC_WIDE_NV == 4, "the wide tile shapes below are 1-4 rows of 4 vectors");
+CC_TILE_SHAPE(1, 4)
+CC_TILE_SHAPE(2, 4)
+CC_TILE_SHAPE(3, 4)
+CC_TILE_SHAPE(4, 4)
+#endif
 #undef CC_TILE_SHAPE
 
 /* tile_axpy of MR <= CC_MR rows and NV <= CC_NV vectors through its shape's function. */
@@ -278,6 +285,26 @@ static CC_INLINE void FN(axpy_column)(int NV, int j, const T* B, long ldb, int m
                       C + i * crs + j * ccs, crs, ccs, e);
 }
 
+#ifdef CC_WIDE_NV
+/* Rows [0, m) of the CC_WIDE_NV vectors of columns at j in tiles of 4 rows (16 sums in
+ * flight, 8 loads for 16 multiply-adds), then one of the last 1-3 rows.  Taken where
+ * 512-bit FMAs run at the full rate (cc_wide_tiles): there the 6 x 2 tiles' 8 loads for
+ * 12 multiply-adds and a 32-row batch's tiles of 4 rows (8 sums, the latency's minimum)
+ * held a 32x64x64 product to 85% of the FMA peak.  Every element is summed as in the
+ * other tiles, so the results are theirs bit for bit. */
+static CC_INLINE void FN(axpy_wide_column)(int j, const T* B, long ldb, int m,
+                                           const FN(axpy_job)* g, const T* A, T* C,
+                                           const FN(epilogue)* e) {
+    typedef void (*tile_fn)(int, T, const T*, long, long, const T*, long, T, T*, long, long,
+                            const FN(epilogue)*);
+    static const tile_fn shapes[4] = {FN(tile_1x4), FN(tile_2x4), FN(tile_3x4), FN(tile_4x4)};
+    const long ars = g->ars, acs = g->acs, crs = g->crs, ccs = g->ccs;
+    for (int i = 0; i < m; i += 4)
+        shapes[(m - i < 4 ? m - i : 4) - 1](g->k, g->alpha, A + i * ars, ars, acs, B, ldb,
+                                            g->beta, C + i * crs + j * ccs, crs, ccs, e);
+}
+#endif
+
 /* Whether B's blocks of columns are copied into a contiguous panel before the tiles read
  * them (axpy_blocks).  B's rows ``ldb`` elements apart, a stride that is a multiple of a
  * large power of two, fall into few sets of an 8-way 32 KiB L1 (a 4 KiB way) and of L2:
@@ -311,6 +338,15 @@ static void FN(axpy_rows)(void* arg, int begin, int end) {
     FN(epilogue) epi;
     const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
     int j = 0;
+#ifdef CC_WIDE_NV
+    if (cc_wide_tiles && n >= CC_WIDE_NV * L)
+        __atomic_fetch_add(&cc_wide_count, 1, __ATOMIC_RELAXED);
+    if (cc_wide_tiles)
+        for (; j + CC_WIDE_NV * L <= n; j += CC_WIDE_NV * L) {
+            epi.bias = g->bias != NULL ? g->bias + j : NULL;
+            FN(axpy_wide_column)(j, g->B + j, g->ldb, m, g, A, C, e);
+        }
+#endif
     for (; j + CC_NV * L <= n; j += CC_NV * L) {
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
         FN(axpy_column)(CC_NV, j, g->B + j, g->ldb, m, g, A, C, e);
