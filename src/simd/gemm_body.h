@@ -73,7 +73,7 @@ static CC_INLINE void FN(finish_tile)(int R, int NV, V* out, T beta, T* C, long 
                     V d = FN(load)(a + r * crs + v * L), o = out[r * 4 + v];
                     if (dkind == CC_DERIV_RELU) o = (V)((VI)o & (VI)(d > 0));
                     else if (dkind == CC_DERIV_SIGMOID) o = o * d * ((T)1 - d);
-                    else o = o * ((T)1 - d * d);
+                    else o = o * (((T)1 - d) * ((T)1 + d)); /* 1 - d^2, see below */
                     out[r * 4 + v] = o;
                 }
         }
@@ -1098,7 +1098,11 @@ static CC_INLINE void FN(narrow_block)(int N, int NV, int j, const FN(narrow_job
             }
             if (dkind == CC_DERIV_RELU) out = (V)((VI)out & (VI)(x > 0));
             else if (dkind == CC_DERIV_SIGMOID) out = out * x * ((T)1 - x);
-            else if (dkind == CC_DERIV_TANH) out = out * ((T)1 - x * x);
+            /* tanh' = 1 - x^2 as (1 - x)(1 + x): no multiply-add a compiler could fuse in
+             * one build of a formula and not in another (the passes of activations.pxd,
+             * compiled without optimisation in the bounds-checked build, left 1 - x x
+             * unfused where these kernels fused it), so every path has the same bits */
+            else if (dkind == CC_DERIV_TANH) out = out * (((T)1 - x) * ((T)1 + x));
             FN(store)(p + v * L, out);
         }
     }
