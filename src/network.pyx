@@ -96,8 +96,7 @@ cdef class Kernels:
     names the ISA level and ``VECTOR_BYTES`` the bytes per vector of its own product kernels
     (0: BLAS does every product); ``FMA512_FULL_RATE`` says whether this core runs a 512-bit
     FMA at a 256-bit one's rate (measured when the AVX-512 build is imported; False at the
-    other levels), which turns the AVX-512 level's wide tiles on and lowers its sparse
-    rows' density (see ``sparse_density_``, ``wide_tiles_``).
+    other levels), which turns the AVX-512 level's wide tiles on (see ``wide_tiles_``).
     """
 
     cdef const NetworkTable* table
@@ -320,10 +319,9 @@ cdef class Kernels:
     def sparse_density_(self, double density=-1):
         """The largest share of nonzeros in a product's A for which the product skips A's
         zeros (ReLU activations, masked deltas; 0: never; AVX2 takes products of fewer
-        than eight vectors of columns at proportionally lower shares, 1 takes every one;
-        AVX-512 starts at 0.45 where ``FMA512_FULL_RATE``, else 0.6): sets it and returns
-        the previous value, or (no argument) only returns it.  The result never depends on
-        it (for finite weights)."""
+        than eight vectors of columns at proportionally lower shares, 1 takes every one):
+        sets it and returns the previous value, or (no argument) only returns it.  The
+        result never depends on it (for finite weights)."""
         return self.table.sparse_density(density)
 
     def narrow_backward_(self, double on=-1):

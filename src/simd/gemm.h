@@ -115,7 +115,8 @@
  * 0.81 (0.91), 16x100x20 0.59-0.85, 16x50x100 0.86-0.94 (0.97), 64x64x128 (B 32 KiB)
  * 0.84-0.88 (1.01); but 32x32x64 0.98, 64x10x128 1.9 (too few columns), 64x256x64 (B 64
  * KiB) 0.90 (1.10), 128x128x128 1.11 (1.23).  Where a 512-bit FMA runs at the full rate
- * the dense tiles are twice as fast and the density starts at 0.45 (cc_choose_kernels).
+ * the dense tiles are twice as fast; the same density measured best in training there too
+ * (cc_choose_kernels).
  *
  * AVX2 (16 registers of 8 floats) takes one row at a time over up to CC_SPARSE_ROW_NV = 8
  * vectors of columns: eight sums in flight, what two FMA pipes of four cycles' latency
@@ -320,22 +321,18 @@ static CC_UNUSED int cc_fma512_full_rate(void) { return 0; }
 #endif
 
 /* The kernels chosen at import by the FMA rate: on AVX-512 cores whose 512-bit FMAs run at
- * the full rate, the wide tiles (cc_wide_tiles), and the sparse rows only up to
- * CC_SPARSE_FULL_RATE_DENSITY.  There the dense tiles run twice as fast as on Zen 4, and
- * the pairs of rows, bound by their loads, pay only where the two rows' nonzeros mostly
- * coincide.  Measured on a 2-vCPU EPYC (Zen 5, 512-bit FMAs at 240 GFLOP/s a core),
- * float32, one thread: products whose zeros fall at random, sparse rows / dense tiles at
- * half the entries nonzero, 32x64x64 0.64-1.46, 32x128x64 1.27-1.41, 64x64x128 1.29-1.63
- * (0.65 nonzero: 1.29-2.0); but epochs of compare.py's tiny (2-64-64-1 at batch 32, 42-48%
- * of each hidden layer nonzero, whose dead and always-active units line the rows up),
- * against the wide dense tiles, 0.94-0.96 at 0.45 and 0.97-0.98 at 0.6 (three runs); the
- * 2-64-64-1 network of benchmarks/sparse_products.py 1.005 at 0.45, 1.009 at 0.6. */
-#define CC_SPARSE_FULL_RATE_DENSITY 0.45
+ * the full rate, the wide tiles (cc_wide_tiles).  The sparse rows keep their density:
+ * there the dense tiles run twice as fast as on Zen 4 and the pairs of rows, bound by their
+ * loads, lost on products whose zeros fall at random (on a 2-vCPU EPYC, Zen 5, float32,
+ * one thread, sparse / dense at half the entries nonzero: 32x64x64 0.64-1.46, 32x128x64
+ * 1.27-1.41, 64x64x128 1.29-1.63), but not in training, where a ReLU layer's dead and
+ * always-active units line two rows' nonzeros up: benchmarks/full_rate.py, epochs with the
+ * wide tiles, sparse rows up to 0.45 / 0.6 / off, two runs: compare.py's tiny 0.967-0.968
+ * / 0.979-0.982 / 1.019 of the 6 x 2 tiles with the sparse rows up to 0.6; a random-data
+ * 2-64-64-1 0.992-1.003 / 0.972-0.989 / 0.967; 20-128-128-10 1.023-1.026 / 1.007-1.010 /
+ * 1.017-1.018. */
 static CC_UNUSED void cc_choose_kernels(int fma512_full_rate) {
-    if (CC_VEC_BYTES >= 64 && fma512_full_rate) {
-        cc_sparse_density = CC_SPARSE_FULL_RATE_DENSITY;
-        cc_wide_tiles = 1;
-    }
+    if (CC_VEC_BYTES >= 64 && fma512_full_rate) cc_wide_tiles = 1;
 }
 
 /* Whether products of 4 or more vectors of columns take the wide tiles (AVX-512 only; 0
