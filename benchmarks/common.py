@@ -147,7 +147,7 @@ def gemm_rate(dtype=np.float32, size=1024, threads=(1, 2), repeats=5):
 
 
 _NATIVE_PROBE = """
-import json, sys, time
+import json, sys
 import numpy as np
 from threadpoolctl import threadpool_info
 sys.path.insert(0, {here!r})

@@ -48,7 +48,7 @@ cdef extern from "simd/gemm.h" nogil:
     long cc_narrow_passes()
     int cc_vector_bytes()
     # whether a 512-bit FMA runs at a 256-bit one's rate (measured; 0 below AVX-512), and
-    # the kernels that follow from it: the sparse rows' density, the wide tiles (gemm.h)
+    # the kernels that follow from it: the wide tiles (gemm.h)
     int cc_fma512_full_rate()
     void cc_choose_kernels(int fma512_full_rate)
     # whether products of 4+ vectors of columns take AVX-512's 4 x 4 tiles (gemm_body.h)

@@ -133,13 +133,6 @@ def test_the_default_density_follows_the_level(build):
 
 
 @pytest.mark.parametrize("build", BUILDS, ids=IDS)
-def test_only_avx512_measures_its_fma_rate(build):
-    assert isinstance(build.FMA512_FULL_RATE, bool)
-    if build.VECTOR_BYTES != 64:
-        assert not build.FMA512_FULL_RATE
-
-
-@pytest.mark.parametrize("build", BUILDS, ids=IDS)
 def test_avx2_takes_a_narrower_product_only_at_a_lower_density(build):
     """AVX2's sparse row keeps one sum per vector of columns in flight: with fewer than
     eight vectors the density it takes falls in proportion (0.55 x 4 / 8 for 32 floats)."""

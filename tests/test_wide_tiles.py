@@ -121,3 +121,10 @@ def test_only_avx512_takes_wide_tiles_by_its_fma_rate(build):
         assert build.wide_tiles_() == float(build.VECTOR_BYTES == 64)  # elsewhere it stays 0
     finally:
         build.wide_tiles_(previous)
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=IDS)
+def test_only_avx512_measures_its_fma_rate(build):
+    assert isinstance(build.FMA512_FULL_RATE, bool)
+    if build.VECTOR_BYTES != 64:
+        assert not build.FMA512_FULL_RATE

@@ -107,8 +107,10 @@ def train_epoch_(
     """Train one epoch in place; returns (summed loss, correct count, optimizer steps so far)."""
 
 VECTOR_BYTES: int
-FMA512_FULL_RATE: bool
 """Bytes per vector of the own product kernels in this build (0: BLAS does every product)."""
+FMA512_FULL_RATE: bool
+"""Whether this core runs a 512-bit FMA at a 256-bit one's rate (measured when the AVX-512
+build is imported; False at the other levels)."""
 
 def gemm_rm(
     a: NDArray[_F],

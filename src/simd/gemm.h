@@ -272,35 +272,35 @@ static CC_UNUSED int cc_vector_bytes(void) { return CC_VEC_BYTES; }
 
 #if CC_VEC_BYTES >= 64 && defined(__x86_64__)
 #include <x86intrin.h>
+/* The two widths' loops, the same but for the vector type and its intrinsics. */
+#define CC_FMA_CHAINS(V, SET1, FMADD, ADD, FIRST)                                            \
+    do {                                                                                     \
+        const V m = SET1(0.999999f), a = SET1(1e-7f);                                        \
+        V c[12];                                                                             \
+        for (int j = 0; j < 12; j++) c[j] = SET1((float)j);                                  \
+        t0 = __rdtsc();                                                                      \
+        for (int i = 0; i < n; i++)                                                          \
+            for (int j = 0; j < 12; j++) c[j] = FMADD(c[j], m, a);                           \
+        t0 = __rdtsc() - t0;                                                                 \
+        for (int j = 1; j < 12; j++) c[0] = ADD(c[0], c[j]);                                 \
+        sink = FIRST(c[0]);                                                                  \
+    } while (0)
+#define CC_FIRST_256(x) _mm_cvtss_f32(_mm256_castps256_ps128(x))
 /* Time-stamp ticks of n rounds of twelve independent FMA chains (more than two pipes of
  * four cycles' latency keep busy), on 512-bit vectors (wide) or 256-bit ones. */
 static __attribute__((noinline)) unsigned long long cc_fma_ticks(int wide, int n) {
     volatile float sink;
     unsigned long long t0;
-    if (wide) {
-        const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
-        __m512 c[12];
-        for (int j = 0; j < 12; j++) c[j] = _mm512_set1_ps((float)j);
-        t0 = __rdtsc();
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < 12; j++) c[j] = _mm512_fmadd_ps(c[j], m, a);
-        t0 = __rdtsc() - t0;
-        for (int j = 1; j < 12; j++) c[0] = _mm512_add_ps(c[0], c[j]);
-        sink = _mm512_reduce_add_ps(c[0]);
-    } else {
-        const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
-        __m256 c[12];
-        for (int j = 0; j < 12; j++) c[j] = _mm256_set1_ps((float)j);
-        t0 = __rdtsc();
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < 12; j++) c[j] = _mm256_fmadd_ps(c[j], m, a);
-        t0 = __rdtsc() - t0;
-        for (int j = 1; j < 12; j++) c[0] = _mm256_add_ps(c[0], c[j]);
-        sink = _mm_cvtss_f32(_mm256_castps256_ps128(c[0]));
-    }
+    if (wide)
+        CC_FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+                      _mm512_reduce_add_ps);
+    else
+        CC_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, CC_FIRST_256);
     (void)sink;
     return t0;
 }
+#undef CC_FIRST_256
+#undef CC_FMA_CHAINS
 
 /* Whether this core runs a 512-bit FMA at the rate of a 256-bit one (two full-width pipes,
  * as on Zen 5 and Intel's server cores) rather than at half of it (one 512-bit FMA in two

@@ -339,13 +339,13 @@ static void FN(axpy_rows)(void* arg, int begin, int end) {
     const FN(epilogue)* e = FN(job_epilogue)(g, &bad, &epi);
     int j = 0;
 #ifdef CC_WIDE_NV
-    if (cc_wide_tiles && n >= CC_WIDE_NV * L)
+    if (cc_wide_tiles && n >= CC_WIDE_NV * L) {
         __atomic_fetch_add(&cc_wide_count, 1, __ATOMIC_RELAXED);
-    if (cc_wide_tiles)
         for (; j + CC_WIDE_NV * L <= n; j += CC_WIDE_NV * L) {
             epi.bias = g->bias != NULL ? g->bias + j : NULL;
             FN(axpy_wide_column)(j, g->B + j, g->ldb, m, g, A, C, e);
         }
+    }
 #endif
     for (; j + CC_NV * L <= n; j += CC_NV * L) {
         epi.bias = g->bias != NULL ? g->bias + j : NULL;
