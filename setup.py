@@ -16,6 +16,8 @@ by Cython under each level's module name and compiled with the level's flags.  A
 left out when the compiler rejects its flags (ARM, or an old compiler): the portable build
 then serves, and on arm64 it already uses NEON, which is baseline there.  No build uses
 ``-march=native``.  ``crash_core._kernels.select`` picks the best level the CPU runs.
+``linear`` (the linear models' per-point loops, whole ``def`` functions) is dispatched the
+same way, as a module of its own; ``LEVEL_FLAGS`` adds flags to one module's level build.
 
 Where code goes: a level build holds only the nogil kernels that gain from the level's
 vector width (``src/network_kernels.pyx`` and what it inlines: ``src/layers.pxd``, the
@@ -73,7 +75,7 @@ PACKAGE = "crash_core._kernels"
 # src/blas.pyx, activations.pyx, losses.pyx, optimizers.pyx, random.pyx)
 KERNELS = ["wrappers", "network", "network_kernels", "linear"]
 # module -> sources compiled once per ISA level (the .pyx first)
-DISPATCHED = {"network_kernels": ["src/network_kernels.pyx"]}
+DISPATCHED = {"network_kernels": ["src/network_kernels.pyx"], "linear": ["src/linear.pyx"]}
 SHARED_UTILITY = f"{PACKAGE}._cyutility"
 DEBUG = os.environ.get("CRASH_CORE_DEBUG", "0") not in ("", "0")
 
@@ -184,10 +186,19 @@ def _load_build_cache():
 build_cache = _load_build_cache()
 
 
+# (module, level) -> flags of that build alone (GCC / Clang).  The per-point loops of
+# ``linear`` store a point's step into W and read W back for the next point's score: in
+# 512-bit vectors a 20-feature logistic step took 26 ns, in 256-bit ones 17 (a Zen 5,
+# one process, alternating; BENCHMARKS.md, round 18).
+LEVEL_FLAGS = {("linear", "avx512"): ["-mprefer-vector-width=256"]}
+
+
 def level_extension(name: str, level: str) -> Extension:
     """Module ``name`` built at ISA ``level``, as ``<name>_<level>``: the C that Cython
     translated for ``name``, compiled with the level's flags, its init function renamed."""
     ext = extension(f"{name}_{level}", DISPATCHED[name], name in HOT)
+    if os.name != "nt":
+        ext.extra_compile_args = ext.extra_compile_args + LEVEL_FLAGS.get((name, level), [])
     ext.define_macros.append((f"PyInit_{name}", f"PyInit_{name}_{level}"))
     ext.isa_level = level
     ext.translated_as = f"{PACKAGE}.{name}"

@@ -11,6 +11,8 @@ from libc.math cimport exp, expf, log, logf, fabs, fabsf
 cdef extern from "simd/vmath.h" nogil:
     void cc_exp_f32(float* x, long n)
     void cc_exp_f64(double* x, long n)
+    float cc_exp1_f32(float x)
+    double cc_exp1_f64(double x)
     void cc_log1p_unit_f32(float* x, long n)
     void cc_log1p_unit_f64(double* x, long n)
     void cc_log_f32(float* x, long n)
@@ -49,6 +51,14 @@ cdef inline floating fexp(floating x) noexcept nogil:
         return expf(x)
     else:
         return exp(x)
+
+
+cdef inline floating exp1(floating x) noexcept nogil:
+    """e^x for one value by the vector exp's polynomial, with a short dependency chain."""
+    if floating is float:
+        return cc_exp1_f32(x)
+    else:
+        return cc_exp1_f64(x)
 
 
 cdef inline floating flog(floating x) noexcept nogil:

@@ -278,3 +278,29 @@ def train_epoch(
         right += c
         optimizer.step(net.arrays(), [*gW, *gb], penalised, lr, l1, l2)
     return total, right
+
+
+def per_point_epoch(W, b, X, Y, order, lr: float, l1=0.0, l2=0.0, sample_weight=None):
+    """One epoch of the per-point logistic step (the course's update_weights, k outputs).
+
+    For each row r of X in ``order``: z = x W + b (W is n_features x k), p = sigmoid(z)
+    (k = 1) or softmax(z); the loss w_r L_r and the correct count are taken at p; then
+    W <- W + lr (w_r x^T (y - p) - l1 sign(W) - 2 l2 W) and b <- b + lr w_r (y - p).
+    Returns (W, b, sum of w_r L_r, correct count).
+    """
+    W = np.array(W, dtype=float).reshape(np.shape(X)[1], -1)
+    b = np.array(b, dtype=float).ravel()
+    kind = "sigmoid" if b.size == 1 else "softmax"
+    X = np.asarray(X, dtype=float)
+    Y = np.asarray(Y, dtype=float).reshape(len(X), b.size)
+    total, right = 0.0, 0
+    for r in np.asarray(order):
+        w_r = 1.0 if sample_weight is None else float(sample_weight[r])
+        z = (X[r] @ W + b)[None, :]
+        p = output(z, kind)
+        total += w_r * float(row_losses(z, Y[r : r + 1], kind)[0])
+        right += correct(p, Y[r : r + 1], kind)
+        err = lr * w_r * (Y[r] - p[0])
+        W = W + np.outer(X[r], err) - lr * penalty_grad(W, l1, l2)
+        b = b + err
+    return W, b, total, right

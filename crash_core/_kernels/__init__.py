@@ -1,9 +1,9 @@
 """Compiled Cython kernels (built from ``src/``), and the one place that picks their ISA level.
 
-A dispatched kernel module (today ``network_kernels``, the nogil kernels behind
-``network``) is built once per instruction-set level (see ``setup.py``): ``<name>`` is the
-portable build, ``<name>_avx2`` uses AVX2 + FMA and ``<name>_avx512`` AVX-512 F/VL/BW/DQ as
-well.  A level is only built where the compiler
+A dispatched kernel module (``network_kernels``, the nogil kernels behind ``network``, and
+``linear``, the linear models' per-point loops) is built once per instruction-set level
+(see ``setup.py``): ``<name>`` is the portable build, ``<name>_avx2`` uses AVX2 + FMA and
+``<name>_avx512`` AVX-512 F/VL/BW/DQ as well.  A level is only built where the compiler
 supports it.  ``select(name)`` returns the build of the active level, which is
 
 - the best level that is both built and run by this CPU (``CRASH_CORE_KERNELS=auto``, the

@@ -37,4 +37,7 @@ def logistic_epoch(
     l2: float,
     scores: NDArray[_F],
 ) -> tuple[float, int]:
-    """One epoch of per-point gradient steps in place; returns (sum of w_i L_i, correct count)."""
+    """One epoch of per-point gradient steps in place; returns (sum of w_i L_i, correct count).
+
+    ``scores`` is scratch of 2k values.
+    """

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._kernels import linear as _linear
+from crash_core._kernels import select
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
@@ -36,6 +36,8 @@ from crash_core.models._common import (
 from crash_core.network import DTYPES, EpochTrainer, Network, make_rng
 from crash_core.optimizers import resolve_optimizer
 from crash_core.training import DivergenceError, LossWatch
+
+_linear = select("linear")  # the per-point loops at the active ISA level
 
 __all__ = ["LogisticRegression"]
 
@@ -250,7 +252,7 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         line_search = batch is None and resolve_optimizer("sgd") == optimizer
         if per_point:
             W, b = network.params[: -Y.shape[1]], network.params[-Y.shape[1] :]
-            scores = np.empty(Y.shape[1], dtype=dtype)
+            scores = np.empty(2 * Y.shape[1], dtype=dtype)
         elif not line_search:
             trainer = EpochTrainer(
                 network,

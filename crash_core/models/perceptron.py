@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._kernels import linear as _linear
+from crash_core._kernels import select
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
@@ -23,6 +23,8 @@ from crash_core.io import Format, register
 from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_classes, one_hot
 from crash_core.network import DTYPES, make_rng
 from crash_core.training import DivergenceError
+
+_linear = select("linear")  # the per-point loops at the active ISA level
 
 __all__ = ["Perceptron"]
 

@@ -3,6 +3,8 @@
  * (tests/test_microkernels.py checks them):
  *   cc_exp_f32:        2 ulp (relative 2.4e-7) over [-87.3, 88.7]; 0 below, inf above
  *   cc_exp_f64:        2 ulp (relative 4.5e-16) over [-708, 709]
+ *   cc_exp1_f32 / _f64 (one value, for loops that wait on it): the same, up to 88.3 /
+ *                      709.4 (inf above 88.38 / 709.44)
  *   cc_log1p_unit_f32: 2 ulp over [0, 1];  cc_log1p_unit_f64: 2 ulp over [0, 1]
  *   cc_log_f32 / _f64: 3 ulp over every positive value (subnormals included); ln 0 = -inf
  *   cc_sigmoid_f32:    2 ulp over [-87, 87] (0 below -87.3);  cc_sigmoid_f64: 2 ulp over
@@ -27,6 +29,7 @@
 #define T float
 #define V cc_vf
 #define VI cc_vfi
+#define TI int
 #define L (CC_VEC_BYTES / 4)
 #define FN(name) cc_##name##_f32
 #define EXP_LO -87.33654f
@@ -42,6 +45,7 @@
 #undef T
 #undef V
 #undef VI
+#undef TI
 #undef L
 #undef FN
 #undef EXP_LO
@@ -57,6 +61,7 @@
 #define T double
 #define V cc_vd
 #define VI cc_vdi
+#define TI long long
 #define L (CC_VEC_BYTES / 8)
 #define FN(name) cc_##name##_f64
 #define EXP_LO -708.3964185322641
@@ -72,6 +77,7 @@
 #undef T
 #undef V
 #undef VI
+#undef TI
 #undef L
 #undef FN
 #undef EXP_LO
@@ -92,6 +98,8 @@
 
 static void cc_exp_f32(float* x, long n) { for (long i = 0; i < n; i++) x[i] = expf(x[i]); }
 static void cc_exp_f64(double* x, long n) { for (long i = 0; i < n; i++) x[i] = exp(x[i]); }
+static float cc_exp1_f32(float x) { return expf(x); }
+static double cc_exp1_f64(double x) { return exp(x); }
 static void cc_log1p_unit_f32(float* x, long n) {
     for (long i = 0; i < n; i++) x[i] = log1pf(x[i]);
 }

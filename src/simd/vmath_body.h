@@ -34,6 +34,36 @@ static CC_INLINE V FN(exp_v)(V x) {
     return FN(select)((VI)(x != x), x, y);                              /* NaN stays */
 }
 
+/* e^x for one value, for loops that wait on each result before the next (the per-point
+ * logistic step): exp_v's reduction and Taylor polynomial, the polynomial evaluated in
+ * Estrin's scheme (neighbouring terms paired with r, the pairs paired with r^2, then r^4,
+ * ...), which puts about half as many multiply-adds in a row as Horner's rule does, and
+ * 2^n in one factor.  So n <= BIAS: above x = (BIAS + 1/2) ln 2 (88.38 for float32,
+ * 709.44 for float64) it gives inf, a little below exp_v's overflow (the callers pass
+ * x <= 0).  Otherwise the same special values as exp_v; its error is checked with
+ * exp_v's. */
+static CC_INLINE T FN(exp1)(T x) {
+    T xc = x < EXP_LO ? (T)EXP_LO : x > EXP_HI ? (T)EXP_HI : x;
+    T n = (xc * (T)1.4426950408889634 + ROUND) - ROUND;  /* round to nearest */
+    T r = xc - n * (T)0.693145751953125;
+    r = r - n * (T)1.4286068203094172321e-6;
+    T c[EXP_TERMS + 1];
+    CC_UNROLL for (int j = 0; j <= EXP_TERMS; j++) c[j] = FN(inv_factorial)[j];
+    T power = r;
+    CC_UNROLL for (int count = EXP_TERMS + 1; count > 1; count = (count + 1) / 2) {
+        CC_UNROLL for (int j = 0; 2 * j < count; j++)
+            c[j] = 2 * j + 1 < count ? c[2 * j] + power * c[2 * j + 1] : c[2 * j];
+        power = power * power;
+    }
+    TI ni = (TI)n;
+    TI bits = (ni + BIAS) << MANT;
+    T scale;
+    memcpy(&scale, &bits, sizeof scale);
+    T y = c[0] * scale;
+    if (x != x) return x;
+    return x < EXP_LO ? (T)0 : x > EXP_HI ? (T)__builtin_inf() : y;
+}
+
 /* ln(1 + x) for 0 <= x <= 1: with t = x / (2 + x) in [0, 1/3],
  * ln(1 + x) = 2 atanh(t) = 2 (t + t^3/3 + t^5/5 + ...), through t^(2 LOG_TERMS + 1). */
 static CC_INLINE V FN(log1p_v)(V x) {
