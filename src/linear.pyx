@@ -71,31 +71,54 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
 
     ``W`` is (n_features x k) flattened, ``b`` has k entries, ``Y[i, j]`` is 1 when sample i
     belongs to class j (else 0).  Updates in place; returns the number of mistakes.
+
+    The k perceptrons learn apart, so each takes the whole pass in turn.  A point's score
+    does not wait for the step of the point before (s_i = lr (y_i - step(z_i)), 0 where
+    the point is classified right): z_(i+1) = b_(i-1) + w_(i-1) . x_(i+1)
+    + s_i (1 + x_i . x_(i+1)), and s_i x_i is added to w after it (adding 0 x_i leaves w
+    as it is), so the loop has no branch on the mistakes.
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = b.shape[0]
-    cdef Py_ssize_t i, r, j, mistakes = 0
-    cdef floating z, step_lr, lr = <floating> learning_rate
-    cdef const floating* x
-    cdef int diff
+    cdef Py_ssize_t i, j, mistakes = 0
     if W.shape[0] != nf * k or Y.shape[1] != k or Y.shape[0] != X.shape[0]:
         raise ValueError("perceptron_epoch: W, b, X and Y do not agree")
     for i in range(n):
         if order[i] < 0 or order[i] >= X.shape[0]:
             raise ValueError("perceptron_epoch: order holds an index outside X")
+    if n == 0 or nf == 0:
+        return 0
     with nogil:
-        for i in range(n):
-            r = order[i]
-            if i + AHEAD < n:
-                prefetch_row(&X[order[i + AHEAD], 0], nf)
-            x = &X[r, 0]
-            for j in range(k):
-                z = b[j] + row_dot(x, &W[j], nf, k)
-                diff = Y[r, j] - (1 if z >= 0 else 0)
-                if diff != 0:
-                    mistakes += 1
-                    step_lr = lr if diff > 0 else -lr
-                    add_step(&W[j], x, step_lr, nf, k)
-                    b[j] = b[j] + step_lr
+        for j in range(k):
+            mistakes += perceptron_pass(&W[j], k, &b[j], &X[0, 0], nf, &Y[0, j], k,
+                                        &order[0], n, <floating> learning_rate)
+    return mistakes
+
+
+cdef Py_ssize_t perceptron_pass(floating* w, Py_ssize_t k, floating* b, const floating* X,
+                                Py_ssize_t nf, const signed char* y, Py_ssize_t ystride,
+                                const Py_ssize_t* order, Py_ssize_t n,
+                                floating lr) noexcept nogil:
+    """perceptron_epoch for one perceptron: weights w[f k], bias b[0], labels y[r ystride];
+    returns its mistakes."""
+    cdef Py_ssize_t i, r, mistakes = 0
+    cdef floating z, c = 0, step = 0, bias = b[0]
+    cdef const floating* x
+    cdef const floating* x_prev = X
+    cdef int diff
+    for i in range(n):
+        r = order[i]
+        x = next_point(X, nf, order, i, n, x_prev, &c)
+        z = (bias + row_dot(x, w, nf, k)) + step * c
+        # the step of the point before
+        if i > 0:
+            add_step(w, x_prev, step, nf, k)
+            bias = bias + step
+        diff = y[r * ystride] - (z >= 0)
+        mistakes += diff != 0
+        step = lr * diff
+        x_prev = x
+    add_step(w, x_prev, step, nf, k)
+    b[0] = bias + step
     return mistakes
 
 

@@ -304,3 +304,24 @@ def per_point_epoch(W, b, X, Y, order, lr: float, l1=0.0, l2=0.0, sample_weight=
         W = W + np.outer(X[r], err) - lr * penalty_grad(W, l1, l2)
         b = b + err
     return W, b, total, right
+
+
+def perceptron_epoch(W, b, X, Y, order, lr: float):
+    """One pass of the perceptron algorithm for k one-vs-rest perceptrons.
+
+    For each row r of X in ``order`` and each perceptron j: y_hat = 1 if x . W[:, j] + b[j]
+    >= 0 else 0; where Y[r, j] - y_hat = d != 0, W[:, j] += lr d x and b[j] += lr d.
+    Returns (W, b, mistakes).
+    """
+    W = np.array(W, dtype=float).reshape(np.shape(X)[1], -1)
+    b = np.array(b, dtype=float).ravel()
+    X = np.asarray(X, dtype=float)
+    mistakes = 0
+    for r in np.asarray(order):
+        for j in range(b.size):
+            d = int(Y[r][j]) - int(X[r] @ W[:, j] + b[j] >= 0)
+            if d:
+                W[:, j] += lr * d * X[r]
+                b[j] += lr * d
+                mistakes += 1
+    return W, b, mistakes

@@ -1,7 +1,7 @@
-"""The per-point logistic loop (``logistic_epoch`` of src/linear.pyx) at every ISA level
-this CPU runs, against the plain-NumPy per-point step of tests/oracle.py.
+"""The per-point loops of src/linear.pyx (``logistic_epoch``, ``perceptron_epoch``) at
+every ISA level this CPU runs, against the plain-NumPy loops of tests/oracle.py.
 
-The loop computes a point's scores before the step of the point before has reached W
+The loops compute a point's scores before the step of the point before has reached W
 (z_(i+1) = b_(i-1) + U_i^T x_(i+1) + e_i (1 + x_i . x_(i+1)), see its docstring), so the
 cases below cover what that could get wrong: the first and the last point, the same row
 twice in a row, penalties (U_i differs from W_(i-1)), sample weights, one and several
@@ -173,3 +173,50 @@ def test_logistic_epoch_refuses_short_scratch():
             W.ravel().copy(), b.copy(), X, Y, np.empty(0), False, order % 4, 0.1, 0.0, 0.0,
             np.empty(3),
         )
+
+
+def perceptron_problem(k, n=80, n_features=6, seed=0):
+    """Separable-ish rows with 0/1 labels per perceptron (int8), and a shuffled order
+    with one row twice in a row."""
+    X, _, W, b, order = problem(k, n=n, n_features=n_features, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    truth = X @ rng.normal(size=(n_features, k)) + rng.normal(size=k) * 0.1
+    Y = (truth > 0).astype(np.int8)
+    return X, Y, W, b, order
+
+
+def run_perceptron(module, X, Y, W, b, order, lr, dtype=np.float64):
+    Wd = np.ascontiguousarray(W, dtype=dtype).ravel().copy()
+    bd = np.ascontiguousarray(b, dtype=dtype).copy()
+    mistakes = module.perceptron_epoch(
+        Wd, bd, np.ascontiguousarray(X, dtype=dtype), Y,
+        np.ascontiguousarray(order, dtype=np.intp), lr,
+    )
+    return Wd.reshape(W.shape), bd, mistakes
+
+
+@pytest.mark.parametrize("module", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 3])
+def test_perceptron_epoch_follows_the_plain_loop(module, dtype, k):
+    X, Y, W, b, order = perceptron_problem(k, seed=k)
+    for _ in range(3):  # later epochs make fewer mistakes: runs of points with no step
+        got_W, got_b, mistakes = run_perceptron(module, X, Y, W, b, order, 0.1, dtype)
+        W, b, want_mistakes = oracle.perceptron_epoch(W, b, X, Y, order, 0.1)
+        assert mistakes == want_mistakes
+        assert_allclose(got_W, W, rtol=RTOL[dtype], atol=ATOL[dtype])
+        assert_allclose(got_b, b, rtol=RTOL[dtype], atol=ATOL[dtype])
+    assert want_mistakes < len(order) // 3
+
+
+@pytest.mark.parametrize("module", LEVELS)
+def test_perceptron_epoch_point_by_point_equals_one_pass(module):
+    """One call per point (the plot module's replay) trains as one call over them all."""
+    X, Y, W, b, order = perceptron_problem(2, n=20, seed=4)
+    whole = run_perceptron(module, X, Y, W, b, order, 0.5)
+    Wd, bd, total = W.ravel().copy(), b.copy(), 0
+    for i in range(len(order)):
+        total += module.perceptron_epoch(Wd, bd, X, Y, order[i : i + 1].astype(np.intp), 0.5)
+    assert total == whole[2]
+    assert_allclose(Wd.reshape(W.shape), whole[0], rtol=1e-12, atol=1e-14)
+    assert_allclose(bd, whole[1], rtol=1e-12, atol=1e-14)
