@@ -85,7 +85,9 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     for i in range(n):
         if order[i] < 0 or order[i] >= X.shape[0]:
             raise ValueError("perceptron_epoch: order holds an index outside X")
-    if n == 0 or nf == 0:
+    if nf == 0:
+        raise ValueError("perceptron_epoch: X has no features; give it at least one column")
+    if n == 0:
         return 0
     with nogil:
         for j in range(k):
@@ -149,7 +151,9 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     for i in range(n):
         if order[i] < 0 or order[i] >= X.shape[0]:
             raise ValueError("logistic_epoch: order holds an index outside X")
-    if n == 0 or nf == 0:
+    if nf == 0:
+        raise ValueError("logistic_epoch: X has no features; give it at least one column")
+    if n == 0:
         return 0.0, 0
     with nogil:
         if k == 1:

@@ -220,3 +220,22 @@ def test_perceptron_epoch_point_by_point_equals_one_pass(module):
     assert total == whole[2]
     assert_allclose(Wd.reshape(W.shape), whole[0], rtol=1e-12, atol=1e-14)
     assert_allclose(bd, whole[1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("module", LEVELS)
+def test_per_point_loops_refuse_rows_without_features_and_take_no_points(module):
+    X = np.zeros((3, 0))
+    with pytest.raises(ValueError, match="no features"):
+        module.logistic_epoch(
+            np.zeros(0), np.zeros(1), X, np.zeros((3, 1)), np.empty(0), False,
+            np.arange(3, dtype=np.intp), 0.1, 0.0, 0.0, np.empty(2),
+        )
+    with pytest.raises(ValueError, match="no features"):
+        module.perceptron_epoch(
+            np.zeros(0), np.zeros(1), X, np.zeros((3, 1), np.int8), np.arange(3, dtype=np.intp),
+            0.1,
+        )
+    X, Y, W, b, _ = problem(2, n=4)
+    got = run(module, X, Y, W, b, np.empty(0, dtype=np.intp), 0.1)
+    assert_array_equal(got[0], W)
+    assert got[2:] == (0.0, 0)
