@@ -11,6 +11,10 @@ to k softmax outputs and with the L1/L2 penalty gradient on the weights:
     w_j <- w_j + lr ((y_j - p_j) x - l1 sign(w_j) - 2 l2 w_j),   b_j <- b_j + lr (y_j - p_j)
 
 Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
+
+Both loops compute a point's scores before the step of the point before has reached W,
+from the weights before it plus that step's share (each function's docstring has the
+formula), so the points' chain of dependent operations holds only what the step needs.
 """
 
 from cython cimport floating
