@@ -187,10 +187,15 @@ build_cache = _load_build_cache()
 
 
 # (module, level) -> flags of that build alone (GCC / Clang).  The per-point loops of
-# ``linear`` store a point's step into W and read W back for the next point's score: in
-# 512-bit vectors a 20-feature logistic step took 26 ns, in 256-bit ones 17 (a Zen 5,
-# one process, alternating; BENCHMARKS.md, round 18).
-LEVEL_FLAGS = {("linear", "avx512"): ["-mprefer-vector-width=256"]}
+# ``linear`` store a point's step into w and read w back for the next point's score, and
+# wider vectors made them wait on it: a 20-feature logistic step took 26 ns a point in
+# 512-bit vectors, 17 in 256-bit and 16 in 128-bit ones (AVX-512 build), a 100-feature one
+# 82 ns in 256-bit and 49 in 128-bit vectors (AVX2 build); a Zen 5, one process,
+# alternating (BENCHMARKS.md, round 18).
+LEVEL_FLAGS = {
+    ("linear", "avx512"): ["-mprefer-vector-width=128"],
+    ("linear", "avx2"): ["-mprefer-vector-width=128"],
+}
 
 
 def level_extension(name: str, level: str) -> Extension:

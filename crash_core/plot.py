@@ -647,11 +647,9 @@ class _PerceptronMovie:
     the last line drawn is the fitted one."""
 
     def __init__(self, model: Any, X: np.ndarray, y: np.ndarray, max_frames: int) -> None:
-        from crash_core._kernels import select
+        from crash_core._kernels import linear  # the build Perceptron.fit uses
         from crash_core._kernels.random import new_state
         from crash_core.network import DTYPES, make_rng
-
-        linear = select("linear")
 
         classes = np.unique(y)
         if classes.size != 2:

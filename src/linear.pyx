@@ -12,9 +12,11 @@ to k softmax outputs and with the L1/L2 penalty gradient on the weights:
 
 Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
 
-Both loops compute a point's scores before the step of the point before has reached W,
-from the weights before it plus that step's share (each function's docstring has the
-formula), so the points' chain of dependent operations holds only what the step needs.
+The logistic loop computes a point's scores before the step of the point before has
+reached W, from the weights before it plus that step's share (``logistic_epoch`` has the
+formula), on rows of at most ``early_scores_max_features()`` features: the points' chain of
+dependent operations then holds only what the step needs.  On wider rows the extra dot
+product costs more than the wait, and each point's scores read the weights after the step.
 """
 
 from cython cimport floating
@@ -30,6 +32,23 @@ from prefetch cimport prefetch_row
 cdef enum:
     AHEAD = 8
 
+# The most features a row may have for the logistic loop's early scores (one sigmoid unit;
+# softmax outputs read the weights after each step).  Measured on a Zen 5 EPYC, float32,
+# 50,000 shuffled points, one process, early / direct time a point at 20, 64, 100 and 200
+# features: AVX2 0.79, 0.81, 1.00, 1.29; portable 0.70, 0.89, 1.18, 1.30; with 3 softmax
+# outputs 1.01-1.06 at 5-200 features (BENCHMARKS.md, round 18).
+cdef Py_ssize_t early_max = 64
+
+
+def early_scores_max_features(Py_ssize_t n=-1):
+    """The most features a row may have for the early scores (``n`` >= 0 sets it, 0 turns
+    them off); returns the setting before."""
+    global early_max
+    cdef Py_ssize_t previous = early_max
+    if n >= 0:
+        early_max = n
+    return previous
+
 
 def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
     """Fisher-Yates shuffle of ``order`` in place, drawing from the generator state ``rng``."""
@@ -42,6 +61,24 @@ def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
             tmp = order[i]
             order[i] = order[j]
             order[j] = tmp
+
+
+cdef extern from *:
+    """
+    /* The logistic loop's contiguous dot products of at least CC_WIDE_DOT terms keep
+     * CC_WIDE_LANES running sums, a few vectors the compiler keeps in registers: with
+     * four, a 200-term product waits on a chain of 50 multiply-adds.  Only where the build
+     * has AVX2 and FMA: the portable build (SSE2, -O2) kept the sums in memory and lost
+     * (BENCHMARKS.md, round 18). */
+    #ifdef __AVX2__
+    #define CC_WIDE_DOT 64
+    #else
+    #define CC_WIDE_DOT 0x7fffffff
+    #endif
+    #define CC_WIDE_LANES 16
+    """
+    Py_ssize_t WIDE_DOT "CC_WIDE_DOT"
+    enum: WIDE_LANES "CC_WIDE_LANES"
 
 
 cdef inline floating row_dot(const floating* x, const floating* w, Py_ssize_t n,
@@ -68,6 +105,28 @@ cdef inline floating row_dot(const floating* x, const floating* w, Py_ssize_t n,
     return (s0 + s1) + (s2 + s3)
 
 
+cdef inline floating unit_dot(const floating* x, const floating* w,
+                              Py_ssize_t n) noexcept nogil:
+    """sum_f x[f] w[f] for the logistic loop of one unit: row_dot's, or from WIDE_DOT
+    terms on WIDE_LANES running sums, added pairwise at the end."""
+    cdef Py_ssize_t f = 0, l, q
+    cdef floating acc[WIDE_LANES]
+    if n < WIDE_DOT:
+        return row_dot(x, w, n, 1)
+    for l in range(WIDE_LANES):
+        acc[l] = 0
+    while f + WIDE_LANES <= n:
+        for l in range(WIDE_LANES):
+            acc[l] = acc[l] + x[f + l] * w[f + l]
+        f += WIDE_LANES
+    l = WIDE_LANES // 2
+    while l >= 1:
+        for q in range(l):
+            acc[q] = acc[q] + acc[q + l]
+        l = l // 2
+    return acc[0] + row_dot(x + f, w + f, n - f, 1)
+
+
 def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
                      const signed char[:, ::1] Y, const Py_ssize_t[::1] order,
                      double learning_rate):
@@ -75,15 +134,12 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
 
     ``W`` is (n_features x k) flattened, ``b`` has k entries, ``Y[i, j]`` is 1 when sample i
     belongs to class j (else 0).  Updates in place; returns the number of mistakes.
-
-    The k perceptrons learn apart, so each takes the whole pass in turn.  A point's score
-    does not wait for the step of the point before (s_i = lr (y_i - step(z_i)), 0 where
-    the point is classified right): z_(i+1) = b_(i-1) + w_(i-1) . x_(i+1)
-    + s_i (1 + x_i . x_(i+1)), and s_i x_i is added to w after it (adding 0 x_i leaves w
-    as it is), so the loop has no branch on the mistakes.
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = b.shape[0]
-    cdef Py_ssize_t i, j, mistakes = 0
+    cdef Py_ssize_t i, r, j, mistakes = 0
+    cdef floating z, step_lr, lr = <floating> learning_rate
+    cdef const floating* x
+    cdef int diff
     if W.shape[0] != nf * k or Y.shape[1] != k or Y.shape[0] != X.shape[0]:
         raise ValueError("perceptron_epoch: W, b, X and Y do not agree")
     for i in range(n):
@@ -91,40 +147,20 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
             raise ValueError("perceptron_epoch: order holds an index outside X")
     if nf == 0:
         raise ValueError("perceptron_epoch: X has no features; give it at least one column")
-    if n == 0:
-        return 0
     with nogil:
-        for j in range(k):
-            mistakes += perceptron_pass(&W[j], k, &b[j], &X[0, 0], nf, &Y[0, j], k,
-                                        &order[0], n, <floating> learning_rate)
-    return mistakes
-
-
-cdef Py_ssize_t perceptron_pass(floating* w, Py_ssize_t k, floating* b, const floating* X,
-                                Py_ssize_t nf, const signed char* y, Py_ssize_t ystride,
-                                const Py_ssize_t* order, Py_ssize_t n,
-                                floating lr) noexcept nogil:
-    """perceptron_epoch for one perceptron: weights w[f k], bias b[0], labels y[r ystride];
-    returns its mistakes."""
-    cdef Py_ssize_t i, r, mistakes = 0
-    cdef floating z, c = 0, step = 0, bias = b[0]
-    cdef const floating* x
-    cdef const floating* x_prev = X
-    cdef int diff
-    for i in range(n):
-        r = order[i]
-        x = next_point(X, nf, order, i, n, x_prev, &c)
-        z = (bias + row_dot(x, w, nf, k)) + step * c
-        # the step of the point before
-        if i > 0:
-            add_step(w, x_prev, step, nf, k)
-            bias = bias + step
-        diff = y[r * ystride] - (z >= 0)
-        mistakes += diff != 0
-        step = lr * diff
-        x_prev = x
-    add_step(w, x_prev, step, nf, k)
-    b[0] = bias + step
+        for i in range(n):
+            r = order[i]
+            if i + AHEAD < n:
+                prefetch_row(&X[order[i + AHEAD], 0], nf)
+            x = &X[r, 0]
+            for j in range(k):
+                z = b[j] + row_dot(x, &W[j], nf, k)
+                diff = Y[r, j] - (1 if z >= 0 else 0)
+                if diff != 0:
+                    mistakes += 1
+                    step_lr = lr if diff > 0 else -lr
+                    add_step(&W[j], x, step_lr, nf, k)
+                    b[j] = b[j] + step_lr
     return mistakes
 
 
@@ -135,22 +171,25 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     """One epoch of per-point gradient steps; returns (sum of w_i L_i, correct count).
 
     Y is (n x k): 0/1 for one sigmoid unit (k = 1) or one-hot rows for softmax (k >= 2).
-    Each point's loss is measured before its own update.  ``scores`` is scratch of 2k
+    Each point's loss is measured before its own update.  ``scores`` is scratch of k
     values.  With sample weights the step for point i is scaled by its weight.
 
-    A point's scores do not wait for the step of the point before.  Point i's step is
-    W_i = U_i + x_i e_i^T and b_i = b_(i-1) + e_i, with e_i = lr w_i (y_i - p_i) and
-    U_i = W_(i-1) - lr (l1 sign(W_(i-1)) + 2 l2 W_(i-1)), so the next point's scores are
-        z_(i+1) = b_(i-1) + U_i^T x_(i+1) + e_i (1 + x_i . x_(i+1)):
-    U_i^T x_(i+1) and x_i . x_(i+1) are computed while point i's probabilities are, and
-    x_i e_i^T is added to W after them.
+    For one sigmoid unit on rows of at most ``early_scores_max_features()`` features, a
+    point's score does not wait for the step of the point before (softmax outputs and
+    wider rows read the weights after it).  Point i's step is w_i = u_i + e_i x_i and
+    b_i = b_(i-1) + e_i, with e_i = lr w_i (y_i - p_i) and
+    u_i = w_(i-1) - lr (l1 sign(w_(i-1)) + 2 l2 w_(i-1)), so the next point's score is
+        z_(i+1) = b_(i-1) + u_i . x_(i+1) + e_i (1 + x_i . x_(i+1)):
+    u_i . x_(i+1) and x_i . x_(i+1) are computed while point i's probability is, and
+    e_i x_i is added to w after them.
     """
     cdef Py_ssize_t n = order.shape[0], nf = X.shape[1], k = b.shape[0], i
     cdef Py_ssize_t correct = 0
     cdef double total
+    cdef bint early
     if W.shape[0] != nf * k or Y.shape[1] != k or Y.shape[0] != X.shape[0]:
         raise ValueError("logistic_epoch: W, b, X and Y do not agree")
-    if scores.shape[0] < 2 * k or (weighted and sample_weight.shape[0] != X.shape[0]):
+    if scores.shape[0] < k or (weighted and sample_weight.shape[0] != X.shape[0]):
         raise ValueError("logistic_epoch: scores or sample_weight has the wrong length")
     for i in range(n):
         if order[i] < 0 or order[i] >= X.shape[0]:
@@ -159,11 +198,12 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
         raise ValueError("logistic_epoch: X has no features; give it at least one column")
     if n == 0:
         return 0.0, 0
+    early = k == 1 and nf <= early_max
     with nogil:
         if k == 1:
             total = sigmoid_unit_epoch(&W[0], &b[0], &X[0, 0], nf, &Y[0, 0],
                                        &sample_weight[0] if weighted else NULL, &order[0], n,
-                                       <floating> learning_rate, l1, l2, &correct)
+                                       <floating> learning_rate, l1, l2, early, &correct)
         else:
             total = softmax_epoch(&W[0], &b[0], &X[0, 0], nf, k, &Y[0, 0],
                                   &sample_weight[0] if weighted else NULL, &order[0], n,
@@ -174,10 +214,11 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
 cdef double sigmoid_unit_epoch(floating* w, floating* b, const floating* X, Py_ssize_t nf,
                                const floating* Y, const floating* sample_weight,
                                const Py_ssize_t* order, Py_ssize_t n, floating lr,
-                               double l1, double l2, Py_ssize_t* correct) noexcept nogil:
+                               double l1, double l2, bint early,
+                               Py_ssize_t* correct) noexcept nogil:
     """logistic_epoch for one sigmoid unit: p = sigmoid(z) from e = exp(-|z|), the
     step e_i = lr w_i (y_i - p_i) on the chain from one point to the next, the loss's
-    ln(1 + e) a vector at a time off it."""
+    ln(1 + e) a vector at a time off it; ``early``: the scores before the step is added."""
     cdef Py_ssize_t i, r, q, pending = 0, hits = 0
     cdef floating one = 1, half = 0.5
     cdef floating z, m, p, y, wi, c = 0, err = 0, bias = b[0]
@@ -190,10 +231,10 @@ cdef double sigmoid_unit_epoch(floating* w, floating* b, const floating* X, Py_s
     cdef floating soft_w[CHUNK]
     for i in range(n):
         r = order[i]
-        x = next_point(X, nf, order, i, n, x_prev, &c)
+        x = next_point(X, nf, order, i, n, x_prev, early, &c)
         wi = sample_weight[r] if sample_weight != NULL else one
         y = Y[r]
-        z = (bias + row_dot(x, w, nf, 1)) + err * c
+        z = (bias + unit_dot(x, w, nf)) + err * c
         m = exp1(-fabs_(z))
         p = (one if z >= 0 else m) / (one + m)
         # -[y ln p + (1 - y) ln(1 - p)] = ln(1 + e) - y min(z, 0) - (1 - y) min(-z, 0)
@@ -207,13 +248,17 @@ cdef double sigmoid_unit_epoch(floating* w, floating* b, const floating* X, Py_s
                 total += soft_w[q] * soft[q]
             pending = 0
         hits += (p >= half) == (y >= half)
-        # the step of the point before, then this point's penalty
-        if i > 0:
+        # the step of the point before, then this point's penalty (and, not early, step)
+        if i > 0 and early:
             add_step(w, x_prev, err, nf, 1)
             bias = bias + err
         if penalised:
             penalise(w, nf, 1, lr, l1, l2)
         err = lr * wi * (y - p)
+        if not early:
+            add_step(w, x, err, nf, 1)
+            bias = bias + err
+            err = 0
         x_prev = x
     add_step(w, x_prev, err, nf, 1)
     b[0] = bias + err
@@ -225,26 +270,23 @@ cdef double softmax_epoch(floating* W, floating* b, const floating* X, Py_ssize_
                           Py_ssize_t k, const floating* Y, const floating* sample_weight,
                           const Py_ssize_t* order, Py_ssize_t n, floating lr, double l1,
                           double l2, floating* scores, Py_ssize_t* correct) noexcept nogil:
-    """logistic_epoch for k softmax outputs; ``scores`` holds k probabilities, then the
-    k steps waiting to be added."""
+    """logistic_epoch for k softmax outputs, each point's scores from the weights after
+    the step before (the early scores measured 1.01-1.06 of this); ``scores`` holds the k
+    probabilities."""
     cdef Py_ssize_t i, r, j, best, target, hits = 0
     cdef floating one = 1
-    cdef floating m, s, c = 0, wi
-    cdef floating* err = scores + k
+    cdef floating m, s, c, wi, err
     cdef const floating* x
-    cdef const floating* x_prev = X
     cdef const floating* y
     cdef double total = 0, loss
     cdef bint penalised = l1 != 0 or l2 != 0
-    for j in range(k):
-        err[j] = 0
     for i in range(n):
         r = order[i]
-        x = next_point(X, nf, order, i, n, x_prev, &c)
+        x = next_point(X, nf, order, i, n, X, False, &c)
         wi = sample_weight[r] if sample_weight != NULL else one
         y = Y + r * k
         for j in range(k):
-            scores[j] = (b[j] + row_dot(x, W + j, nf, k)) + err[j] * c
+            scores[j] = b[j] + row_dot(x, W + j, nf, k)
         m = scores[0]
         best = 0
         target = 0
@@ -266,32 +308,28 @@ cdef double softmax_epoch(floating* W, floating* b, const floating* X, Py_ssize_
         if best == target:
             hits += 1
         total += wi * loss
-        # the steps of the point before, then this point's penalty
+        # this point's penalty, then its step
         for j in range(k):
-            if i > 0:
-                add_step(W + j, x_prev, err[j], nf, k)
-                b[j] = b[j] + err[j]
             if penalised:
                 penalise(W + j, nf, k, lr, l1, l2)
-            err[j] = lr * wi * (y[j] - scores[j])
-        x_prev = x
-    for j in range(k):
-        add_step(W + j, x_prev, err[j], nf, k)
-        b[j] = b[j] + err[j]
+            err = lr * wi * (y[j] - scores[j])
+            add_step(W + j, x, err, nf, k)
+            b[j] = b[j] + err
     correct[0] = hits
     return total
 
 
 cdef inline const floating* next_point(const floating* X, Py_ssize_t nf,
                                        const Py_ssize_t* order, Py_ssize_t i, Py_ssize_t n,
-                                       const floating* x_prev, floating* c) noexcept nogil:
-    """Row order[i] of X, with c = 1 + x_(i-1) . x_i for i > 0; asks for the row AHEAD
-    places on."""
+                                       const floating* x_prev, bint early,
+                                       floating* c) noexcept nogil:
+    """Row order[i] of X, with c = 1 + x_(i-1) . x_i for i > 0 when ``early``; asks for
+    the row AHEAD places on."""
     cdef const floating* x = X + order[i] * nf
     if i + AHEAD < n:
         prefetch_row(X + order[i + AHEAD] * nf, nf)
-    if i > 0:
-        c[0] = 1 + row_dot(x, x_prev, nf, 1)
+    if i > 0 and early:
+        c[0] = 1 + unit_dot(x, x_prev, nf)
     return x
 
 

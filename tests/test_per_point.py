@@ -1,11 +1,13 @@
 """The per-point loops of src/linear.pyx (``logistic_epoch``, ``perceptron_epoch``) at
 every ISA level this CPU runs, against the plain-NumPy loops of tests/oracle.py.
 
-The loops compute a point's scores before the step of the point before has reached W
-(z_(i+1) = b_(i-1) + U_i^T x_(i+1) + e_i (1 + x_i . x_(i+1)), see its docstring), so the
-cases below cover what that could get wrong: the first and the last point, the same row
-twice in a row, penalties (U_i differs from W_(i-1)), sample weights, one and several
-outputs, scores far beyond the exponential's range.
+For one sigmoid unit on narrow rows the logistic loop computes a point's score before the
+step of the point before has reached w (z_(i+1) = b_(i-1) + u_i . x_(i+1) + e_i (1 + x_i .
+x_(i+1)), see its docstring), so the cases below run it both ways (the early scores forced
+on and off) and cover what the early scores could get wrong: the first and the last point,
+the same row twice in a row, penalties (u_i differs from w_(i-1)), sample weights, one and
+several outputs, scores far beyond the exponential's range, rows long enough for the wide
+dot products.
 """
 
 import importlib
@@ -36,6 +38,18 @@ LEVELS = [
 # steps
 RTOL = {np.float64: 1e-10, np.float32: 2e-4}
 ATOL = {np.float64: 1e-12, np.float32: 2e-5}
+
+
+@pytest.fixture(params=["early", "direct"])
+def early(request):
+    """Each level's logistic loop with its early scores on every row width, or on none."""
+    modules = [p.values[0] for p in LEVELS]
+    before = [m.early_scores_max_features() for m in modules]
+    for m in modules:
+        m.early_scores_max_features(10**9 if request.param == "early" else 0)
+    yield request.param
+    for m, setting in zip(modules, before, strict=True):
+        m.early_scores_max_features(setting)
 
 
 def problem(k, n=60, n_features=7, seed=0, scale=1.0):
@@ -82,8 +96,12 @@ def run(module, X, Y, W, b, order, lr, l1=0.0, l2=0.0, weights=None, dtype=np.fl
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("l1,l2", [(0.0, 0.0), (0.01, 0.0), (0.0, 0.05), (0.01, 0.05)])
-def test_logistic_epoch_follows_the_per_point_oracle(module, dtype, k, weighted, l1, l2):
-    X, Y, W, b, order = problem(k, seed=k)
+@pytest.mark.parametrize("n_features", [7, 70])  # 70: the wide dot products
+def test_logistic_epoch_follows_the_per_point_oracle(
+    module, dtype, k, weighted, l1, l2, n_features, early
+):
+    X, Y, W, b, order = problem(k, seed=k, n_features=n_features)
+    X /= np.sqrt(n_features / 7)
     weights = np.random.default_rng(9).uniform(0.2, 2.0, len(X)) if weighted else None
     got_W, got_b, total, correct = run(module, X, Y, W, b, order, 0.1, l1, l2, weights, dtype)
     want_W, want_b, want_total, want_correct = oracle.per_point_epoch(
@@ -97,7 +115,7 @@ def test_logistic_epoch_follows_the_per_point_oracle(module, dtype, k, weighted,
 
 @pytest.mark.parametrize("module", LEVELS)
 @pytest.mark.parametrize("k", [1, 4])
-def test_logistic_epoch_first_and_last_points(module, k):
+def test_logistic_epoch_first_and_last_points(module, k, early):
     """One point (its step is the last one), two points, and one feature."""
     X, Y, W, b, _ = problem(k, n=5, n_features=1, seed=3)
     for order in ([2], [2, 2], [4, 0]):
@@ -113,7 +131,7 @@ def test_logistic_epoch_first_and_last_points(module, k):
 
 @pytest.mark.parametrize("module", LEVELS)
 @pytest.mark.parametrize("k", [1, 3])
-def test_logistic_epoch_scores_beyond_the_exponentials_range(module, k):
+def test_logistic_epoch_scores_beyond_the_exponentials_range(module, k, early):
     """Features in the hundreds put |z| past 88 (float32's e^-|z| is 0): the probabilities
     saturate, the loss stays the exact -y min(z, 0) - (1 - y) min(-z, 0) + ln(1 + e^-|z|)."""
     X, Y, W, b, order = problem(k, n=30, seed=5, scale=300.0)
@@ -131,7 +149,7 @@ def test_logistic_epoch_scores_beyond_the_exponentials_range(module, k):
 
 @pytest.mark.parametrize("module", LEVELS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_logistic_epoch_is_reproducible_bit_for_bit(module, dtype):
+def test_logistic_epoch_is_reproducible_bit_for_bit(module, dtype, early):
     X, Y, W, b, order = problem(3, seed=8)
     first = run(module, X, Y, W, b, order, 0.1, 0.01, 0.02, dtype=dtype)
     second = run(module, X, Y, W, b, order, 0.1, 0.01, 0.02, dtype=dtype)
@@ -140,7 +158,7 @@ def test_logistic_epoch_is_reproducible_bit_for_bit(module, dtype):
     assert first[2:] == second[2:]
 
 
-def test_the_levels_train_alike():
+def test_the_levels_train_alike(early):
     if len(LEVELS) < 2:
         pytest.skip("this CPU runs one level")
     X, Y, W, b, order = problem(1, n=200, seed=11)
@@ -171,7 +189,7 @@ def test_logistic_epoch_refuses_short_scratch():
     with pytest.raises(ValueError, match="scores or sample_weight"):
         LEVELS[0].values[0].logistic_epoch(
             W.ravel().copy(), b.copy(), X, Y, np.empty(0), False, order % 4, 0.1, 0.0, 0.0,
-            np.empty(3),
+            np.empty(2),
         )
 
 
@@ -239,3 +257,13 @@ def test_per_point_loops_refuse_rows_without_features_and_take_no_points(module)
     got = run(module, X, Y, W, b, np.empty(0, dtype=np.intp), 0.1)
     assert_array_equal(got[0], W)
     assert got[2:] == (0.0, 0)
+
+
+def test_early_scores_are_for_one_unit_on_narrow_rows():
+    module = LEVELS[0].values[0]
+    assert module.early_scores_max_features() == 64
+    previous = module.early_scores_max_features(5)
+    try:
+        assert previous == 64 and module.early_scores_max_features() == 5
+    finally:
+        module.early_scores_max_features(previous)

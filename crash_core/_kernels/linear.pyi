@@ -39,5 +39,5 @@ def logistic_epoch(
 ) -> tuple[float, int]:
     """One epoch of per-point gradient steps in place; returns (sum of w_i L_i, correct count).
 
-    ``scores`` is scratch of 2k values.
+    ``scores`` is scratch of k values.
     """

@@ -252,7 +252,7 @@ class LogisticRegression(LinearClassifierMixin, LogProbaMixin, ClassifierMixin, 
         line_search = batch is None and resolve_optimizer("sgd") == optimizer
         if per_point:
             W, b = network.params[: -Y.shape[1]], network.params[-Y.shape[1] :]
-            scores = np.empty(2 * Y.shape[1], dtype=dtype)
+            scores = np.empty(Y.shape[1], dtype=dtype)
         elif not line_search:
             trainer = EpochTrainer(
                 network,

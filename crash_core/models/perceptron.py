@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from crash_core._kernels import select
+from crash_core._kernels import linear as _linear
 from crash_core._kernels.random import new_state
 from crash_core._validation import check_scalar, validate_X_y
 from crash_core.base import BaseEstimator, ClassifierMixin
@@ -24,7 +24,9 @@ from crash_core.models._common import LinearClassifierMixin, dtype_name, encode_
 from crash_core.network import DTYPES, make_rng
 from crash_core.training import DivergenceError
 
-_linear = select("linear")  # the per-point loops at the active ISA level
+# The perceptron's loop is the portable build's at every level: built for AVX2 or AVX-512
+# it measured 0.89-0.97 of that time on rows of 5-20 features and 1.06-1.30 on rows of
+# 64-200 (a Zen 5, BENCHMARKS.md round 18), and so a fit does not depend on the level.
 
 __all__ = ["Perceptron"]
 
