@@ -12,11 +12,12 @@ to k softmax outputs and with the L1/L2 penalty gradient on the weights:
 
 Weights are laid out as in ``cc.Network``: W is (n_features x k) row-major.
 
-The logistic loop computes a point's scores before the step of the point before has
-reached W, from the weights before it plus that step's share (``logistic_epoch`` has the
-formula), on rows of at most ``early_scores_max_features()`` features: the points' chain of
-dependent operations then holds only what the step needs.  On wider rows the extra dot
-product costs more than the wait, and each point's scores read the weights after the step.
+For one sigmoid unit on rows of at most ``early_scores_max_features()`` features, the
+logistic loop computes a point's score before the step of the point before has reached w,
+from the weights before it plus that step's share (``logistic_epoch`` has the formula): the
+points' chain of dependent operations then holds only what the step needs.  On wider rows
+the extra dot product costs more than the wait, and with softmax outputs it measured no
+gain, so there each point's scores read the weights after the step.
 """
 
 from cython cimport floating

@@ -11,6 +11,10 @@ from numpy.typing import NDArray
 # the fused ``floating`` type: every floating array of one call is float32, or every one float64
 _F = TypeVar("_F", np.float32, np.float64)
 
+def early_scores_max_features(n: int = -1) -> int:
+    """The most features a row may have for the logistic loop's early scores (one sigmoid
+    unit); ``n`` >= 0 sets it (0 turns them off).  Returns the setting before."""
+
 def shuffle(order: NDArray[np.intp], rng: NDArray[np.uint64]) -> None:
     """Fisher-Yates shuffle of ``order`` in place, advancing the 4-word generator ``rng``."""
 
