@@ -25,7 +25,7 @@ from crash_core.network import DTYPES, make_rng
 from crash_core.training import DivergenceError
 
 # The perceptron's loop is the portable build's at every level: built for AVX2 or AVX-512
-# it measured 0.89-0.97 of that time on rows of 5-20 features and 1.06-1.30 on rows of
+# it measured 0.89-0.99 of that time on rows of 5-20 features and 1.06-1.30 on rows of
 # 64-200 (a Zen 5, BENCHMARKS.md round 18), and so a fit does not depend on the level.
 
 __all__ = ["Perceptron"]
