@@ -178,7 +178,7 @@ def logistic_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     For one sigmoid unit on rows of at most ``early_scores_max_features()`` features, a
     point's score does not wait for the step of the point before (softmax outputs and
     wider rows read the weights after it).  Point i's step is w_i = u_i + e_i x_i and
-    b_i = b_(i-1) + e_i, with e_i = lr w_i (y_i - p_i) and
+    b_i = b_(i-1) + e_i, with e_i = lr s_i (y_i - p_i) (s_i its sample weight) and
     u_i = w_(i-1) - lr (l1 sign(w_(i-1)) + 2 l2 w_(i-1)), so the next point's score is
         z_(i+1) = b_(i-1) + u_i . x_(i+1) + e_i (1 + x_i . x_(i+1)):
     u_i . x_(i+1) and x_i . x_(i+1) are computed while point i's probability is, and
@@ -218,7 +218,7 @@ cdef double sigmoid_unit_epoch(floating* w, floating* b, const floating* X, Py_s
                                double l1, double l2, bint early,
                                Py_ssize_t* correct) noexcept nogil:
     """logistic_epoch for one sigmoid unit: p = sigmoid(z) from e = exp(-|z|), the
-    step e_i = lr w_i (y_i - p_i) on the chain from one point to the next, the loss's
+    step e_i = lr s_i (y_i - p_i) on the chain from one point to the next, the loss's
     ln(1 + e) a vector at a time off it; ``early``: the scores before the step is added."""
     cdef Py_ssize_t i, r, q, pending = 0, hits = 0
     cdef floating one = 1, half = 0.5
