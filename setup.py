@@ -128,6 +128,10 @@ directives = {
 # without AVX2 + FMA (x86 before 2013): it gets -O2 with the full vectoriser, which
 # compiles in 6.8 s instead of 9.3 s and measured 0-3% slower per step than -O3.
 HOT = {"network_kernels", "linear"}
+# the dispatched modules whose portable build gets the fallback flags; ``linear``'s keeps
+# -O3: Perceptron takes it on every CPU, and its per-point loop took 1.12 of the -O3 time
+# at 5 features with the fallback flags (BENCHMARKS.md, round 18)
+FALLBACK = {"network_kernels"}
 COLD = {"wrappers", "network"}
 if os.name == "nt":
     extra_compile_args = ["/Od"] if DEBUG else ["/O2"]
@@ -317,7 +321,7 @@ class BuildExt(build_ext):
         level = getattr(ext, "isa_level", None)
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
         stem = ext.name + ("-debug" if DEBUG else "")
-        if ext.name.rsplit(".", 1)[1] in DISPATCHED and any(
+        if ext.name.rsplit(".", 1)[1] in FALLBACK and any(
             self._accepts(other) for other in LEVELS if other != "portable"
         ):
             ext.extra_compile_args = fallback_compile_args
