@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 
 from crash_core import _memory
-from crash_core._kernels import select
+from crash_core._kernels import linear as linear_kernels
 from crash_core.callbacks import Callback, History
 from crash_core.network import PREDICT_CHUNK, EpochTrainer, Network, batch_threads, kernels
-
-_linear = select("linear")  # the per-point loops at the active ISA level
 
 __all__ = ["Dataset", "DivergenceError", "LossWatch", "TrainingRun", "evaluate", "train"]
 
@@ -277,7 +275,7 @@ def epoch_order(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
 def shuffle_rows(order: np.ndarray, state: np.ndarray) -> None:
     """Fisher-Yates shuffle of ``order`` in place by the kernels, drawing from ``state``
     (from ``epoch_order``, advanced)."""
-    _linear.shuffle(order, state)
+    linear_kernels.shuffle(order, state)
 
 
 def train(

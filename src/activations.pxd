@@ -3,7 +3,7 @@
 #   sigmoid'(z) = a (1 - a),  tanh'(z) = 1 - a^2 = (1 - a)(1 + a),  relu'(z) = 1 if a > 0 else 0.
 
 from cython cimport floating
-from libc.math cimport exp, expf, log, logf, fabs, fabsf
+from libc.math cimport log, logf, fabs, fabsf
 
 # Vector sigmoid and tanh (and the losses' e^x, ln(1 + x)): polynomials with the maximum
 # errors documented in src/simd/vmath.h and checked by the tests, compiled at each
@@ -44,13 +44,6 @@ cdef enum:
     TANH = 1
     RELU = 2
     IDENTITY = 3
-
-
-cdef inline floating fexp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
 
 
 cdef inline floating exp1(floating x) noexcept nogil:
