@@ -54,14 +54,19 @@ def early_scores_max_features(Py_ssize_t n=-1):
 def shuffle(Py_ssize_t[::1] order, uint64_t[::1] rng):
     """Fisher-Yates shuffle of ``order`` in place, drawing from the generator state ``rng``."""
     cdef Py_ssize_t i, j, tmp
+    cdef uint64_t state[4]  # a local copy, kept in registers: stores to order may alias rng
     if rng.shape[0] != 4:
         raise ValueError("shuffle: rng must hold 4 uint64 words")
     with nogil:
+        for i in range(4):
+            state[i] = rng[i]
         for i in range(order.shape[0] - 1, 0, -1):
-            j = <Py_ssize_t> next_below(&rng[0], <uint64_t> (i + 1))
+            j = <Py_ssize_t> next_below(state, <uint64_t> (i + 1))
             tmp = order[i]
             order[i] = order[j]
             order[j] = tmp
+        for i in range(4):
+            rng[i] = state[i]
 
 
 cdef extern from *:

@@ -325,3 +325,47 @@ def perceptron_epoch(W, b, X, Y, order, lr: float):
                 b[j] += lr * d
                 mistakes += 1
     return W, b, mistakes
+
+
+# ---------------------------------------------------------------- the epochs' shuffle
+_WORD = (1 << 64) - 1
+
+
+def _rotl(x: int, k: int) -> int:
+    return ((x << k) | (x >> (64 - k))) & _WORD
+
+
+def xoshiro_next(s: list[int]) -> int:
+    """xoshiro256** on the four state words ``s`` (advanced in place): result
+    rotl(5 s1, 7) 9, then the xor-shift of the state."""
+    result = (_rotl((s[1] * 5) & _WORD, 7) * 9) & _WORD
+    t = (s[1] << 17) & _WORD
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], 45)
+    return result
+
+
+def draw_below(s: list[int], n: int) -> int:
+    """Uniform in [0, n): the high word of draw * n, redrawn while the low word is below
+    2^64 mod n (Lemire's multiply-shift)."""
+    product = xoshiro_next(s) * n
+    if product & _WORD < n:
+        threshold = (1 << 64) % n
+        while product & _WORD < threshold:
+            product = xoshiro_next(s) * n
+    return product >> 64
+
+
+def fisher_yates(order, state):
+    """The shuffle of an epoch's order: for i = len - 1 down to 1, swap order[i] with
+    order[j], j = draw_below(i + 1).  Returns (shuffled copy, state words after)."""
+    out = list(np.asarray(order))
+    s = [int(word) for word in state]
+    for i in range(len(out) - 1, 0, -1):
+        j = draw_below(s, i + 1)
+        out[i], out[j] = out[j], out[i]
+    return np.array(out, dtype=np.intp), np.array(s, dtype=np.uint64)

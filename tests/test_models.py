@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import crash_core as cc
+from tests import oracle
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402
@@ -237,6 +238,20 @@ def test_the_kernels_shuffle_draws_every_order_alike():
     first = np.arange(4, dtype=np.intp)
     linear.shuffle(first, np.array([1, 2, 3, 4], dtype=np.uint64))
     assert_array_equal(again, first)
+
+
+def test_the_kernels_shuffle_is_the_oracles_fisher_yates():
+    """linear.shuffle draws xoshiro256** and Lemire's bounded integers exactly as the
+    plain-Python oracle does, and leaves the generator's state where the oracle's is."""
+    from crash_core._kernels import linear
+
+    for n, seed in ((1, 0), (2, 1), (10, 7), (1000, 3)):
+        state = np.random.default_rng(seed).integers(1, 2**63, size=4, dtype=np.uint64)
+        expected, expected_state = oracle.fisher_yates(np.arange(n), state)
+        order, rng = np.arange(n, dtype=np.intp), state.copy()
+        linear.shuffle(order, rng)
+        assert_array_equal(order, expected)
+        assert_array_equal(rng, expected_state)
 
 
 def test_logistic_regression_multiclass():
