@@ -493,14 +493,14 @@ static CC_INLINE int FN(nonzeros)(const T* a0, const T* a1, int k, int* idx) {
 static double FN(density)(int m, int k, const T* A, long lda) {
     long nz = 0;
     int rows = m < CC_SPARSE_SAMPLE ? m : CC_SPARSE_SAMPLE;
+    VI count = (VI){0}; /* the lanes' counts over all the rows, added up once at the end */
     for (int i = 0; i < rows; i++) {
         const T* a = A + i * lda;
-        VI count = (VI){0};
         int p = 0;
         for (; p + L <= k; p += L) count -= (VI)(FN(load)(a + p) != (V){0});
-        for (int l = 0; l < L; l++) nz += count[l];
         for (; p < k; p++) nz += a[p] != 0;
     }
+    for (int l = 0; l < L; l++) nz += count[l];
     return (double)nz / ((double)rows * k);
 }
 

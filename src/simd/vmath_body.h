@@ -234,15 +234,22 @@ static CC_UNUSED int FN(softmax_rows)(T* z, long rows, int k, const T* y, const 
  * vector types, where the caller computes it). */
 static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const T* w, T scale,
                                       T* delta, double* total, long* correct) {
+    /* the losses summed in double lanes (a lane's values in order), the lanes added at the
+     * end; the hits counted in integer lanes; a row's weight loaded a vector at a time for
+     * one unit.  (Added value by value into one double, each sum waited on the last: a
+     * 32-row batch of one unit took 64 ns against 44, AVX-512, float32, Zen 5; 37 weighted
+     * rows 148 against 110.) */
+    typedef double VD __attribute__((vector_size(L * sizeof(double))));
     const long n = rows * k;
-    double losses = 0;
-    long hits = 0;
+    VD losses = (VD){0};
+    VI hits = (VI){0}, lane;
     long row = 0;  /* the row of value i, and the value's place in it */
     int col = 0;
+    for (int l = 0; l < L; l++) lane[l] = l;
     for (long i = 0; i < n; i += L) {
         const int m = n - i < L ? (int)(n - i) : L;
-        T zb[L] = {0}, yb[L] = {0}, wb[L], fb[L], lb[L];
-        V zv, yv;
+        T zb[L] = {0}, yb[L] = {0}, wb[L];
+        V zv, yv, wv;
         if (m == L) {
             zv = FN(load)(z + i);
             yv = FN(load)(y + i);
@@ -252,22 +259,34 @@ static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const 
             zv = FN(load)(zb);
             yv = FN(load)(yb);
         }
-        for (int l = 0; l < m; l++) { /* each value's row weight, rows followed in step */
-            wb[l] = w != NULL ? w[row] : (T)1;
-            fb[l] = scale * wb[l];
-            if (++col == k) {
-                col = 0;
-                row++;
-            }
+        if (w == NULL)
+            wv = (V){0} + (T)1;
+        else if (k == 1 && m == L) /* a row a value */
+            wv = FN(load)(w + i);
+        else if (k == 1) {
+            for (int l = 0; l < L; l++) wb[l] = l < m ? w[i + l] : 0;
+            wv = FN(load)(wb);
         }
-        for (int l = m; l < L; l++) fb[l] = 0;
+        else {
+            for (int l = 0; l < m; l++) { /* each value's row weight, rows followed in step */
+                wb[l] = w[row];
+                if (++col == k) {
+                    col = 0;
+                    row++;
+                }
+            }
+            for (int l = m; l < L; l++) wb[l] = 0;
+            wv = FN(load)(wb);
+        }
+        const VI in = (VI)(lane < m); /* the lanes of values (all but in the last vector) */
+        wv = FN(select)(in, wv, (V){0});
         VI negative = (VI)(zv < 0);
         V e = FN(exp_v)(FN(select)(negative, zv, -zv));
         V soft = FN(log1p_v)(e);
         V p = FN(select)((VI)(zv >= 0), (T)1 / ((T)1 + e), e / ((T)1 + e));
         V loss = soft - yv * FN(select)(negative, zv, (V){0}) -
                  ((T)1 - yv) * FN(select)((VI)(zv > 0), -zv, (V){0});
-        V d = FN(load)(fb) * (p - yv);
+        V d = (scale * wv) * (p - yv);
         VI right = ~((VI)(p >= (T)0.5) ^ (VI)(yv >= (T)0.5));
         if (m == L) {
             FN(store)(z + i, p);
@@ -278,14 +297,18 @@ static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const 
             FN(store)(zb, d);
             memcpy(delta + i, zb, sizeof(T) * (size_t)m);
         }
-        FN(store)(lb, loss);
-        for (int l = 0; l < m; l++) {
-            losses += (double)wb[l] * (double)lb[l];
-            hits += right[l] != 0;
-        }
+        /* lanes past m: weight 0, loss ln 2 (finite), so they add +0 */
+        losses += __builtin_convertvector(wv, VD) * __builtin_convertvector(loss, VD);
+        hits -= right & in;
     }
-    *total += losses;
-    *correct += hits;
+    double sum = 0;
+    long count = 0;
+    for (int l = 0; l < L; l++) {
+        sum += losses[l];
+        count += hits[l];
+    }
+    *total += sum;
+    *correct += count;
     return 1;
 }
 
