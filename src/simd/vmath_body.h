@@ -228,9 +228,10 @@ static CC_UNUSED int FN(softmax_rows)(T* z, long rows, int k, const T* y, const 
  * in place, a vector at a time, the last n % L through a padded buffer: e = e^(-|z|),
  * p = 1 / (1 + e) (z >= 0) or e / (1 + e), L = ln(1 + e) - y min(z, 0) - (1 - y) min(-z, 0)
  * (losses.pxd's bce_from); z <- p, delta = (scale w_i) (p - y) (w NULL: every w_i = 1, w_i
- * the weight of the value's row); sum w_i L added to *total value by value in order, in
- * double; *correct counts the values with (p >= 0.5) == (y >= 0.5).  The probabilities and
- * deltas are the element-by-element code's to the bit.  Returns 1 (0 is the build without
+ * the weight of the value's row); sum w_i L added to *total, in double (see below);
+ * *correct counts the values with (p >= 0.5) == (y >= 0.5).  The probabilities and deltas
+ * are the element-by-element code's to the bit; the sum differs from its order of
+ * additions in the last bits.  Returns 1 (0 is the build without
  * vector types, where the caller computes it). */
 static CC_UNUSED int FN(sigmoid_xent)(T* z, long rows, int k, const T* y, const T* w, T scale,
                                       T* delta, double* total, long* correct) {
