@@ -869,34 +869,16 @@ static CC_INLINE void FN(transposed)(T x, T beta, T* out) {
  * pairwise interleaves); double with narrower vectors: 4 x 4 blocks of 32-byte vectors (2
  * stages).  (8 x 8 blocks of doubles are 64-byte vectors, which GCC lowered for AVX2
  * through the stack element by element: a float64 32x64x64 delta W^T spent half its time
- * transposing W, and ran at half OpenBLAS's rate.)  ``scaled`` is a constant of each
- * inlined copy (beta != 0), so the blocks test nothing; the rows are walked by pointers,
- * and each row of a block is loaded into a register once (CC_IN_REGISTER: GCC otherwise
- * folds the load into both shuffles that read the row, two loads).  Zen 5, AVX-512,
- * float32, one thread, out at 16 offsets in a page from in: 64 x 64 165-200 ns, 32 x 64
- * 79-96 ns; with the test and (p + i) ldo computed at each store, 213-237 and 93-114 ns
- * (a 2-64-64-1 step at batch 32 spent 8.7% of its time transposing W). */
-#ifndef CC_IN_REGISTER
-#if defined(__GNUC__) && defined(__AVX__) /* a row is one register: a ymm or zmm */
-#define CC_IN_REGISTER(x) __asm__("" : "+v"(x))
-#else
-#define CC_IN_REGISTER(x) ((void)0)
-#endif
-#endif
-static CC_INLINE void FN(transpose_blocks)(int n, int k, const T* in, long ldi, T* out,
-                                           long ldo, T beta, const int scaled) {
+ * transposing W, and ran at half OpenBLAS's rate.) */
+static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
+                                                    T* out, long ldo, T beta) {
     int j = 0;
 #if defined(CC_SHUFFLE) && CC_TRANSPOSE_BLOCK == 4
     for (; j + 4 <= n; j += 4) {
-        const T* src = in + j * ldi;
-        T* dst = out + j;
         int p = 0;
-        for (; p + 4 <= k; p += 4, src += 4, dst += 4 * ldo) {
+        for (; p + 4 <= k; p += 4) {
             V4 r[4], t[4], o[4];
-            CC_UNROLL for (int i = 0; i < 4; i++) {
-                r[i] = *(const V4*)(src + i * ldi);
-                CC_IN_REGISTER(r[i]);
-            }
+            CC_UNROLL for (int i = 0; i < 4; i++) r[i] = *(const V4*)(in + (j + i) * ldi + p);
             t[0] = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6);
             t[1] = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
             t[2] = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6);
@@ -905,10 +887,10 @@ static CC_INLINE void FN(transpose_blocks)(int n, int k, const T* in, long ldi, 
             o[1] = __builtin_shufflevector(t[1], t[3], 0, 1, 4, 5);
             o[2] = __builtin_shufflevector(t[0], t[2], 2, 3, 6, 7);
             o[3] = __builtin_shufflevector(t[1], t[3], 2, 3, 6, 7);
-            T* row = dst;
-            CC_UNROLL for (int i = 0; i < 4; i++, row += ldo) {
-                if (scaled) o[i] += *(V4*)row * beta;
-                *(V4*)row = o[i];
+            CC_UNROLL for (int i = 0; i < 4; i++) {
+                V4* dst = (V4*)(out + (p + i) * ldo + j);
+                if (beta != 0) o[i] += *dst * beta;
+                *dst = o[i];
             }
         }
         for (; p < k; p++)
@@ -917,15 +899,10 @@ static CC_INLINE void FN(transpose_blocks)(int n, int k, const T* in, long ldi, 
     }
 #elif defined(CC_SHUFFLE)
     for (; j + 8 <= n; j += 8) {
-        const T* src = in + j * ldi;
-        T* dst = out + j;
         int p = 0;
-        for (; p + 8 <= k; p += 8, src += 8, dst += 8 * ldo) {
-            V8 r[8], a[8], b[8], o[8];
-            CC_UNROLL for (int i = 0; i < 8; i++) {
-                r[i] = *(const V8*)(src + i * ldi);
-                CC_IN_REGISTER(r[i]);
-            }
+        for (; p + 8 <= k; p += 8) {
+            V8 r[8], a[8], b[8];
+            CC_UNROLL for (int i = 0; i < 8; i++) r[i] = *(const V8*)(in + (j + i) * ldi + p);
             CC_UNROLL for (int i = 0; i < 8; i += 2) {  /* interleave single lanes */
                 a[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
                 a[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
@@ -938,13 +915,16 @@ static CC_INLINE void FN(transpose_blocks)(int n, int k, const T* in, long ldi, 
                                                                10, 11, 6, 7, 14, 15);
                 }
             CC_UNROLL for (int i = 0; i < 4; i++) {  /* interleave halves */
-                o[i] = __builtin_shufflevector(b[i], b[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-                o[i + 4] = __builtin_shufflevector(b[i], b[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-            }
-            T* row = dst;
-            CC_UNROLL for (int i = 0; i < 8; i++, row += ldo) {
-                if (scaled) o[i] += *(V8*)row * beta;
-                *(V8*)row = o[i];
+                V8 lo = __builtin_shufflevector(b[i], b[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+                V8 hi = __builtin_shufflevector(b[i], b[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+                V8* o_lo = (V8*)(out + (p + i) * ldo + j);
+                V8* o_hi = (V8*)(out + (p + i + 4) * ldo + j);
+                if (beta != 0) {
+                    lo += *o_lo * beta;
+                    hi += *o_hi * beta;
+                }
+                *o_lo = lo;
+                *o_hi = hi;
             }
         }
         for (; p < k; p++)
@@ -953,14 +933,6 @@ static CC_INLINE void FN(transpose_blocks)(int n, int k, const T* in, long ldi, 
 #endif
     for (; j < n; j++)
         for (int p = 0; p < k; p++) FN(transposed)(in[j * ldi + p], beta, out + p * ldo + j);
-}
-
-static __attribute__((noinline)) void FN(transpose)(int n, int k, const T* in, long ldi,
-                                                    T* out, long ldo, T beta) {
-    if (beta != 0)
-        FN(transpose_blocks)(n, k, in, ldi, out, ldo, beta, 1);
-    else
-        FN(transpose_blocks)(n, k, in, ldi, out, ldo, beta, 0);
 }
 
 /* C = alpha A Bt^T + beta C (the NT product delta W^T of backpropagation): Bt (n x k,
