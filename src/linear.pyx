@@ -156,9 +156,7 @@ def perceptron_epoch(floating[::1] W, floating[::1] b, const floating[:, ::1] X,
     with nogil:
         for i in range(n):
             r = order[i]
-            if i + AHEAD < n:
-                prefetch_row(&X[order[i + AHEAD], 0], nf)
-            x = &X[r, 0]
+            x = next_point(&X[0, 0], nf, &order[0], i, n)
             for j in range(k):
                 z = b[j] + row_dot(x, &W[j], nf, k)
                 diff = Y[r, j] - (1 if z >= 0 else 0)
@@ -237,7 +235,9 @@ cdef double sigmoid_unit_epoch(floating* w, floating* b, const floating* X, Py_s
     cdef floating soft_w[CHUNK]
     for i in range(n):
         r = order[i]
-        x = next_point(X, nf, order, i, n, x_prev, early, &c)
+        x = next_point(X, nf, order, i, n)
+        if i > 0 and early:
+            c = 1 + unit_dot(x, x_prev, nf)
         wi = sample_weight[r] if sample_weight != NULL else one
         y = Y[r]
         z = (bias + unit_dot(x, w, nf)) + err * c
@@ -281,14 +281,14 @@ cdef double softmax_epoch(floating* W, floating* b, const floating* X, Py_ssize_
     probabilities."""
     cdef Py_ssize_t i, r, j, best, target, hits = 0
     cdef floating one = 1
-    cdef floating m, s, c, wi, err
+    cdef floating m, s, wi, err
     cdef const floating* x
     cdef const floating* y
     cdef double total = 0, loss
     cdef bint penalised = l1 != 0 or l2 != 0
     for i in range(n):
         r = order[i]
-        x = next_point(X, nf, order, i, n, X, False, &c)
+        x = next_point(X, nf, order, i, n)
         wi = sample_weight[r] if sample_weight != NULL else one
         y = Y + r * k
         for j in range(k):
@@ -326,17 +326,12 @@ cdef double softmax_epoch(floating* W, floating* b, const floating* X, Py_ssize_
 
 
 cdef inline const floating* next_point(const floating* X, Py_ssize_t nf,
-                                       const Py_ssize_t* order, Py_ssize_t i, Py_ssize_t n,
-                                       const floating* x_prev, bint early,
-                                       floating* c) noexcept nogil:
-    """Row order[i] of X, with c = 1 + x_(i-1) . x_i for i > 0 when ``early``; asks for
-    the row AHEAD places on."""
-    cdef const floating* x = X + order[i] * nf
+                                       const Py_ssize_t* order, Py_ssize_t i,
+                                       Py_ssize_t n) noexcept nogil:
+    """Row order[i] of X; asks for the row AHEAD places on."""
     if i + AHEAD < n:
         prefetch_row(X + order[i + AHEAD] * nf, nf)
-    if i > 0 and early:
-        c[0] = 1 + unit_dot(x, x_prev, nf)
-    return x
+    return X + order[i] * nf
 
 
 cdef inline void add_step(floating* w, const floating* x, floating err, Py_ssize_t nf,
