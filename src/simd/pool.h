@@ -319,37 +319,55 @@ static inline double cc_set_split_min_flops(double flops) {
  * the same code whichever thread takes them, so the bits do not depend on the helper.
  *
  * A helper that took a half and finished it far later than the caller finished its own
- * (CC_DUO_LATE_NS beyond twice that time: a cold first half takes tens of microseconds,
- * a lost core a scheduler slice) lost its core to some other thread: the caller ends the
- * session there and rests the pool as after a late product (above); a session that ends
- * without one halves the next rest, as a product on time does.  A helper that sees
- * no phase and no step for CC_SPIN_NS goes back to the pool.
+ * (CC_DUO_LATE_NS beyond twice that time) lost its core to some other thread: the caller
+ * ends the session there and rests the pool as after a late product (above); a session
+ * that ends without one halves the next rest, as a product on time does.  A core lost to
+ * another thread is lost for a scheduler slice, a millisecond or more; a cold first half
+ * takes tens of microseconds, and a virtual machine's host holds a CPU back for a while
+ * now and then.  (With 50 us, 7 in 80 epochs of 64-128-10 / b64 on a 2-vCPU Zen 5 ended
+ * their sessions that way, after waits of 67-230 us and, twice, 1.0 and 3.4 ms; each ran
+ * the rest of its epoch alone and rested the pool; see below for what 500 us measured.)
+ * A helper that sees no phase and no step for CC_SPIN_NS goes back to the pool.
  *
  * Two threads are not always faster than one.  On a 2-vCPU Zen 4 virtual machine the
  * paired steps of 64-128-10 / b64 took 25-31 us against 29-39 us alone for a while, then
  * 61-71 us against 35-39 (the host gave the helper's CPU less for seconds at a time; in 1
  * run in 4 a whole run was 1.0-1.7x one thread).  So the caller times its steps
- * (``cc_duo_step``) in blocks of CC_DUO_BLOCK, runs the first block of each cycle the
- * other way (alone while paired is faster, and the other way round), and keeps the faster
- * way for the next cycle.  A cycle that confirms the way doubles the next one's blocks, up
- * to CC_DUO_MAX_CYCLE (probing then costs 1 block in 32); a change starts again from
- * CC_DUO_MIN_CYCLE.  The way and the cycle carry over from epoch to epoch.  While the
- * caller runs alone the helper looks every CC_DUO_NAP_NS instead of spinning.  A way is
- * taken for faster only by CC_DUO_MARGIN: a helper that wakes late makes paired steps
- * look like steps alone, which is no reason to leave it.  A ``strict`` session (the
- * tests') pairs every step but those ``cc_duo_pattern`` names (step s of an epoch alone
- * when its bit s % 32 is set), the caller leaves every second half to the helper and
- * never rests it.
+ * (``cc_duo_step``) in blocks of CC_DUO_BLOCK and keeps the faster way, cycle by cycle:
+ *   - While it pairs, it does not try steps alone: it estimates them from its own share of
+ *     the paired steps, twice the time it took for its half where the helper ran the
+ *     other, times CC_DUO_WHOLE_SHARE.  Where the helper did not claim a half in time and
+ *     the caller ran both, the estimate is the time that took: such a step is no reason
+ *     to leave pairing, nor to stay (a helper that wakes late makes paired steps look like
+ *     steps alone).  Every CC_DUO_MIN_CYCLE blocks the caller compares the estimate with
+ *     the paired steps' mean.  (It used to run the first block of each cycle alone.  The
+ *     first step alone after paired ones took 130-160 us against 16 us, the whole
+ *     network's arrays gone cold meanwhile.  Without those blocks and with CC_DUO_LATE_NS
+ *     at 500 us instead of 50, runs of five epochs of 64-128-10 / b64 took 0.90 and 0.94
+ *     of the time, each after a pause as benchmarks/compare.py times them, the builds in
+ *     turn, medians of 40, Zen 5, two runs; each change alone took 0.93 in one run and
+ *     0.98-1.02 in the other.)
+ *   - While it runs alone, it runs the first block of each cycle paired, as the helper's
+ *     CPU may have come back.  A cycle that confirms alone doubles the next one's blocks,
+ *     up to CC_DUO_MAX_CYCLE; a change starts again from CC_DUO_MIN_CYCLE.
+ * The way and the cycle carry over from epoch to epoch.  While the caller runs alone the
+ * helper looks every CC_DUO_NAP_NS instead of spinning.  A way is taken for faster only
+ * by CC_DUO_MARGIN.  A ``strict`` session (the tests') pairs every step but those
+ * ``cc_duo_pattern`` names (step s of an epoch alone when its bit s % 32 is set), the
+ * caller leaves every second half to the helper and never rests it.
  *
  * The caller asks ``cc_duo_alone`` before each step: while it runs alone (the block's way,
  * or the session ended early), it trains on the whole network's arrays, which is faster
  * on one thread than the two halves one after the other (network_kernels.pyx). */
-#define CC_DUO_LATE_NS 50000L
+#define CC_DUO_LATE_NS 500000L
 #define CC_DUO_BLOCK 8
 #define CC_DUO_MIN_CYCLE 4
 #define CC_DUO_MAX_CYCLE 32
 #define CC_DUO_NAP_NS 20000L
 #define CC_DUO_MARGIN 0.95
+/* The whole step on one thread over its two halves one after the other: 1 / 1.066
+ * (64-128-10 / b64, Zen 5, benchmarks/pair_step.py's "halves 1t"). */
+#define CC_DUO_WHOLE_SHARE 0.94
 #define CC_DUO_END (~0UL)
 static struct {
     /* written by the caller, read by the helper */
@@ -369,10 +387,12 @@ static struct {
     unsigned long steps; /* steps begun in this session (cc_duo_step) */
     long last_ns;        /* when the last one began */
     int alone;           /* this block's steps run on the caller alone (the helper reads it) */
+    long own;            /* this step alone, as estimated from the caller's share so far */
     /* carried over from session to session */
     int prefer_alone;       /* the faster way in the last cycle */
     int cycle, block;       /* blocks in this cycle, this block's place in it */
     long ns[2], counted[2]; /* this cycle's step times, paired [0] and alone [1] */
+    long estimated;         /* this cycle's paired steps, estimated alone (``own``) */
 } cc_duo __attribute__((aligned(64), unused)) = {.cycle = CC_DUO_MIN_CYCLE};
 static __thread int cc_duo_mine __attribute__((unused)) = 0; /* this thread holds a session */
 static cc_job cc_duo_job __attribute__((unused));
@@ -484,9 +504,11 @@ static inline void cc_duo_run(cc_rows_fn fn, void* arg) {
         __atomic_compare_exchange_n(&cc_duo.claimed, &before, p, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
         fn(arg, 1, 2); /* the helper was not there in time */
+        cc_duo.own += (long)((cc_now_ns() - started) / CC_DUO_WHOLE_SHARE);
         return;
     }
     worked = cc_now_ns() - started;
+    cc_duo.own += 2 * worked;
     while (__atomic_load_n(&cc_duo.done, __ATOMIC_ACQUIRE) != p) {
         if (__atomic_load_n(&cc_duo.left, __ATOMIC_ACQUIRE)) { /* gone before claiming p */
             before = p - 1;
@@ -521,25 +543,32 @@ static inline void cc_duo_step(void) {
     if (cc_duo.steps > 0 && (cc_duo.steps - 1) % CC_DUO_BLOCK != 0) { /* not a block's first */
         cc_duo.ns[alone] += now - cc_duo.last_ns;
         cc_duo.counted[alone]++;
+        if (!alone) cc_duo.estimated += cc_duo.own;
     }
+    cc_duo.own = 0;
     cc_duo.last_ns = now;
     if (cc_duo.steps++ % CC_DUO_BLOCK != 0) return;
     if (++cc_duo.block >= cc_duo.cycle) { /* a cycle ended: the faster way from now on */
-        if (cc_duo.counted[0] && cc_duo.counted[1]) {
-            /* mean step times alone and paired; the way taken stays unless beaten */
-            double alone = (double)cc_duo.ns[1] / cc_duo.counted[1],
-                   paired = (double)cc_duo.ns[0] / cc_duo.counted[0];
-            int faster = cc_duo.prefer_alone ? !(paired < CC_DUO_MARGIN * alone)
-                                             : alone < CC_DUO_MARGIN * paired;
-            cc_duo.cycle = faster != cc_duo.prefer_alone ? CC_DUO_MIN_CYCLE
+        /* mean step times paired and alone (measured, or estimated while paired); the way
+         * taken stays unless beaten */
+        double paired = cc_duo.counted[0] ? (double)cc_duo.ns[0] / cc_duo.counted[0] : 0;
+        if (!cc_duo.prefer_alone && cc_duo.counted[0]) {
+            double alone = CC_DUO_WHOLE_SHARE * cc_duo.estimated / cc_duo.counted[0];
+            cc_duo.prefer_alone = alone < CC_DUO_MARGIN * paired;
+            cc_duo.cycle = CC_DUO_MIN_CYCLE;
+        } else if (cc_duo.prefer_alone && cc_duo.counted[0] && cc_duo.counted[1]) {
+            double alone = (double)cc_duo.ns[1] / cc_duo.counted[1];
+            cc_duo.prefer_alone = !(paired < CC_DUO_MARGIN * alone);
+            cc_duo.cycle = !cc_duo.prefer_alone ? CC_DUO_MIN_CYCLE
                            : 2 * cc_duo.cycle < CC_DUO_MAX_CYCLE ? 2 * cc_duo.cycle
                                                                  : CC_DUO_MAX_CYCLE;
-            cc_duo.prefer_alone = faster;
         }
         cc_duo.ns[0] = cc_duo.ns[1] = cc_duo.counted[0] = cc_duo.counted[1] = 0;
+        cc_duo.estimated = 0;
         cc_duo.block = 0;
     }
-    alone = cc_duo.block == 0 ? !cc_duo.prefer_alone : cc_duo.prefer_alone;
+    /* alone: the block's steps when that is the faster way, but for the first of a cycle */
+    alone = cc_duo.prefer_alone && cc_duo.block != 0;
     __atomic_store_n(&cc_duo.alone, alone, __ATOMIC_RELAXED);
 }
 
