@@ -335,17 +335,16 @@ static inline double cc_set_split_min_flops(double flops) {
  * run in 4 a whole run was 1.0-1.7x one thread).  So the caller times its steps
  * (``cc_duo_step``) in blocks of CC_DUO_BLOCK and keeps the faster way, cycle by cycle:
  *   - While it pairs, it does not try steps alone: it estimates them from its own share of
- *     the paired steps, twice the time it took for its half where the helper ran the
- *     other, times CC_DUO_WHOLE_SHARE.  Where the helper did not claim a half in time and
- *     the caller ran both, the estimate is the time that took: such a step is no reason
- *     to leave pairing, nor to stay (a helper that wakes late makes paired steps look like
- *     steps alone).  Every CC_DUO_MIN_CYCLE blocks the caller compares the estimate with
- *     the paired steps' mean.  (It used to run the first block of each cycle alone.  The
- *     first step alone after paired ones took 130-160 us against 16 us, the whole
- *     network's arrays gone cold meanwhile.  Without those blocks and with CC_DUO_LATE_NS
- *     at 500 us instead of 50, runs of five epochs of 64-128-10 / b64 took 0.90 and 0.94
- *     of the time, each after a pause as benchmarks/compare.py times them, the builds in
- *     turn, medians of 40, Zen 5, two runs; each change alone took 0.93 in one run and
+ *     the paired steps, the time it took for its half where the helper ran the other
+ *     (twice that) or for both halves where the helper did not claim one in time, times
+ *     CC_DUO_WHOLE_SHARE.  Every CC_DUO_MIN_CYCLE blocks it compares that with the paired
+ *     steps' mean: a helper that mostly comes too late makes the steps alone faster.  (It
+ *     used to run the first block of each cycle alone instead.  The first step alone after
+ *     paired ones took 130-160 us against 16 us, the whole network's arrays gone cold
+ *     meanwhile.  Without those blocks and with CC_DUO_LATE_NS at 500 us instead of 50,
+ *     runs of five epochs of 64-128-10 / b64 took 0.95 of the time in two runs, each run
+ *     after a pause as benchmarks/compare.py times them, the builds in turn, medians of
+ *     30 and 40, Zen 5; the late helper's change alone took 0.92-0.94 in one run and
  *     0.98-1.02 in the other.)
  *   - While it runs alone, it runs the first block of each cycle paired, as the helper's
  *     CPU may have come back.  A cycle that confirms alone doubles the next one's blocks,
@@ -504,7 +503,7 @@ static inline void cc_duo_run(cc_rows_fn fn, void* arg) {
         __atomic_compare_exchange_n(&cc_duo.claimed, &before, p, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
         fn(arg, 1, 2); /* the helper was not there in time */
-        cc_duo.own += (long)((cc_now_ns() - started) / CC_DUO_WHOLE_SHARE);
+        cc_duo.own += cc_now_ns() - started;
         return;
     }
     worked = cc_now_ns() - started;
