@@ -342,10 +342,10 @@ static inline double cc_set_split_min_flops(double flops) {
  *     used to run the first block of each cycle alone instead.  The first step alone after
  *     paired ones took 130-160 us against 16 us, the whole network's arrays gone cold
  *     meanwhile.  Without those blocks and with CC_DUO_LATE_NS at 500 us instead of 50,
- *     runs of five epochs of 64-128-10 / b64 took 0.95 of the time in two runs, each run
- *     after a pause as benchmarks/compare.py times them (benchmarks/ab_runs.py, medians
- *     of 30 and 40, Zen 5); the late helper's change alone took 0.92-0.94 in one run and
- *     0.98-1.02 in the other.)
+ *     runs of five epochs of 64-128-10 / b64 took 0.945 and 0.953 of the time (per-round
+ *     geometric means 0.967 and 0.957), each run after a pause as benchmarks/compare.py
+ *     times them (benchmarks/ab_runs.py, 30 and 40 rounds, Zen 5); the late helper's
+ *     change alone took 0.92-0.94 in one run and 0.98-1.02 in the other.)
  *   - While it runs alone, it runs the first block of each cycle paired, as the helper's
  *     CPU may have come back.  A cycle that confirms alone doubles the next one's blocks,
  *     up to CC_DUO_MAX_CYCLE; a change starts again from CC_DUO_MIN_CYCLE.
