@@ -4,9 +4,10 @@
 (the second core's helper asleep, the caches holding other work) and what a policy does
 over many epochs (the pair session's choice between two threads and one) shows only in
 whole runs.  This script loads several builds of one level's kernel module (files copied
-aside, as for ``ab_kernels.py``) and trains one of compare.py's MLP workloads with each:
-per round, every build once, in an order that rotates from round to round, each run after
-compare.py's pause and warm-up (``warm_core``), all its epochs timed with the shuffles.
+aside, as for ``ab_kernels.py``) and times compare.py's crash_core runner of one MLP
+workload with each, through compare.py's ``timed_run`` (its pause and warm-up, then all the
+epochs with their shuffles): per round, every build once, in an order that rotates from
+round to round.
 It prints each build's median run and its ratios to the first build's: of the medians,
 and the geometric mean of the per-round ratios (runs of one round are seconds apart, so
 the host's slow phases hit them alike).
@@ -25,11 +26,9 @@ Each build is named by its file's folder (``/tmp/ab/OLD/network_kernels_avx512..
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -42,43 +41,29 @@ else:
     from .ab_kernels import load_build
 
 
-def run_times(builds: dict, workload: str, rounds: int) -> dict:
-    """Seconds per run of ``workload`` for each build, one list per build."""
+def run_times(builds: dict, workload: str, rounds: int, threads: int) -> dict:
+    """Seconds per run of ``workload`` for each build, one list per build: compare.py's
+    crash_core runner and ``timed_run``, with the network kernels' ``train_epoch_``
+    swapped for the build's while it runs."""
     from unittest import mock
 
-    from crash_core.network import EpochTrainer, Network
     from crash_core.network import kernels as active
-    from crash_core.training import epoch_order, shuffle_rows
 
     w = compare.WORKLOADS[workload]
     X, y = compare.make_data(w, w.n)
+    runner = compare.crash_core_runner(w, X, y, 0)
     labels = list(builds)
     times = {label: [] for label in labels}
     for r in range(rounds + 1):  # round 0 warms every build up, untimed
         for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
-            net = Network(
-                w.layer_sizes, activation="relu", output=w.output, dtype=np.dtype(w.dtype).name
-            )
-            Y = net.targets(y, X.shape[0])
-            trainer = EpochTrainer(net, w.batch, "sgd")
-            order, state = epoch_order(X.shape[0], np.random.default_rng(1))
-            gc.collect()
-            time.sleep(compare.SETTLE_SECONDS)
-            compare.warm_core(compare.WARM_SECONDS)
             with mock.patch.object(active, "train_epoch_", builds[label].train_epoch_):
-                t0 = time.perf_counter()
-                for _ in range(w.epochs):
-                    shuffle_rows(order, state)
-                    trainer.run(X, Y, order, w.lr)
-                seconds = time.perf_counter() - t0
+                seconds = compare.timed_run(runner, threads)
             if r:
                 times[label].append(seconds)
     return times
 
 
 def main() -> None:
-    from threadpoolctl import threadpool_limits
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("builds", nargs="+", help="network_kernels*.so files, one a folder")
     parser.add_argument("--workload", default="digits-like")
@@ -95,8 +80,7 @@ def main() -> None:
         from crash_core import _blas_threads
 
         _blas_threads.free_cores = lambda strict=False: 2
-    with threadpool_limits(1 if args.threads == 1 else None):
-        times = run_times(builds, args.workload, args.rounds)
+    times = run_times(builds, args.workload, args.rounds, args.threads)
     first = next(iter(times))
     print(f"{args.workload}: {args.rounds} rounds, {args.threads} thread(s); ratios to {first}")
     for label, runs in times.items():
